@@ -1,0 +1,127 @@
+"""Environment variables, read once into one frozen :class:`Settings`.
+
+Bad values never raise inside an app: they are logged once, naming the variable, and the
+default is used instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["ENV", "Settings", "get_settings"]
+
+logger = logging.getLogger(__name__)
+
+
+class ENV:
+    """Names of the environment variables genai-cost reads."""
+
+    PRICING_FILE = "GENAI_COST_PRICING_FILE"
+    MODEL_ALIASES = "GENAI_COST_MODEL_ALIASES"
+    OPENAI_STREAM_USAGE = "GENAI_COST_OPENAI_STREAM_USAGE"
+    STRICT = "GENAI_COST_STRICT"
+    ROLLUP_MAX_TRACES = "GENAI_COST_ROLLUP_MAX_TRACES"
+    METRIC_MODEL_LIMIT = "GENAI_COST_METRIC_MODEL_LIMIT"
+    CAPTURE_MESSAGE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+_CONTENT_MODES = frozenset({"NO_CONTENT", "SPAN_ONLY", "EVENT_ONLY", "SPAN_AND_EVENT"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of genai-cost; build it with :func:`get_settings` or by hand in tests."""
+
+    pricing_files: tuple[str, ...] = ()
+    """Pricing files layered over the bundled table, later ones winning."""
+    model_aliases: Mapping[str, str] = field(default_factory=dict)
+    """Deployment or alias name -> model name used for pricing (e.g. Azure deployments)."""
+    openai_stream_usage: bool = False
+    """Ask OpenAI streams for a final usage chunk when the app did not, and hide it from the app."""
+    strict: bool = False
+    """Fail at startup on bad pricing configuration instead of falling back to the bundled table."""
+    rollup_max_traces: int = 10_000
+    """How many traces the cost rollup tracks at once; the oldest are dropped beyond it."""
+    metric_model_limit: int = 1_000
+    """Distinct model names per metric before further ones are folded into ``_other``."""
+    capture_message_content: bool = False
+    """Record prompt and completion text on spans (off by default, as the semconv asks)."""
+
+
+def _warn(name: str, value: str, expected: str) -> None:
+    logger.warning("genai-cost: ignoring %s=%r: expected %s", name, value, expected)
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    _warn(name, raw, "true or false")
+    return default
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        _warn(name, raw, "a positive integer")
+        return default
+    return value
+
+
+def _aliases(env: Mapping[str, str], name: str) -> dict[str, str]:
+    raw = env.get(name, "")
+    aliases: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        alias, sep, model = item.partition("=")
+        if not sep or not alias.strip() or not model.strip():
+            _warn(name, item, "comma-separated alias=model pairs")
+            continue
+        aliases[alias.strip().lower()] = model.strip()
+    return aliases
+
+
+def _capture_content(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return False
+    value = raw.strip()
+    if value.upper() in _CONTENT_MODES:
+        return value.upper() != "NO_CONTENT"
+    return _bool(env, name, False)
+
+
+def settings_from_env(env: Mapping[str, str]) -> Settings:
+    """Build :class:`Settings` from a mapping of environment variables."""
+    files = tuple(p for p in env.get(ENV.PRICING_FILE, "").split(os.pathsep) if p.strip())
+    return Settings(
+        pricing_files=files,
+        model_aliases=_aliases(env, ENV.MODEL_ALIASES),
+        openai_stream_usage=_bool(env, ENV.OPENAI_STREAM_USAGE, False),
+        strict=_bool(env, ENV.STRICT, False),
+        rollup_max_traces=_positive_int(env, ENV.ROLLUP_MAX_TRACES, Settings.rollup_max_traces),
+        metric_model_limit=_positive_int(env, ENV.METRIC_MODEL_LIMIT, Settings.metric_model_limit),
+        capture_message_content=_capture_content(env, ENV.CAPTURE_MESSAGE_CONTENT),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from ``os.environ`` on first use."""
+    return settings_from_env(os.environ)

@@ -1,0 +1,167 @@
+"""Every attribute name, metric name and enum value genai-cost emits or reads.
+
+The ``gen_ai.*`` names follow the OpenTelemetry GenAI semantic conventions; the cost
+attributes follow the open semconv cost proposal; everything else lives under our own
+``genai_cost.*`` namespace. No other module spells these strings.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CostSource",
+    "GenAI",
+    "Legacy",
+    "Metrics",
+    "OpenInference",
+    "Operation",
+    "Ours",
+    "PricingStatus",
+    "Provider",
+    "TokenType",
+]
+
+
+class GenAI:
+    """``gen_ai.*`` and neighbouring semconv attribute names."""
+
+    OPERATION_NAME = "gen_ai.operation.name"
+    PROVIDER_NAME = "gen_ai.provider.name"
+    REQUEST_MODEL = "gen_ai.request.model"
+    REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+    REQUEST_TEMPERATURE = "gen_ai.request.temperature"
+    REQUEST_TOP_P = "gen_ai.request.top_p"
+    REQUEST_TOP_K = "gen_ai.request.top_k"
+    REQUEST_FREQUENCY_PENALTY = "gen_ai.request.frequency_penalty"
+    REQUEST_PRESENCE_PENALTY = "gen_ai.request.presence_penalty"
+    REQUEST_STOP_SEQUENCES = "gen_ai.request.stop_sequences"
+    REQUEST_SEED = "gen_ai.request.seed"
+    REQUEST_CHOICE_COUNT = "gen_ai.request.choice.count"
+    REQUEST_STREAM = "gen_ai.request.stream"
+    REQUEST_ENCODING_FORMATS = "gen_ai.request.encoding_formats"
+    REQUEST_SERVICE_TIER = "openai.request.service_tier"
+    OUTPUT_TYPE = "gen_ai.output.type"
+    RESPONSE_ID = "gen_ai.response.id"
+    RESPONSE_MODEL = "gen_ai.response.model"
+    RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+    RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
+    RESPONSE_SERVICE_TIER = "openai.response.service_tier"
+    USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+    USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+    USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+    USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
+    USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
+    USAGE_COST_AMOUNT = "gen_ai.usage.cost.amount"
+    USAGE_COST_CURRENCY = "gen_ai.usage.cost.currency"
+    USAGE_COST_SOURCE = "gen_ai.usage.cost.source"
+    INPUT_MESSAGES = "gen_ai.input.messages"
+    OUTPUT_MESSAGES = "gen_ai.output.messages"
+    SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+    TOKEN_TYPE = "gen_ai.token.type"
+    SERVER_ADDRESS = "server.address"
+    SERVER_PORT = "server.port"
+    ERROR_TYPE = "error.type"
+
+
+class Legacy:
+    """Attribute names written by older semconv versions and by other instrumentations."""
+
+    USAGE_PROMPT_TOKENS = "gen_ai.usage.prompt_tokens"
+    USAGE_COMPLETION_TOKENS = "gen_ai.usage.completion_tokens"
+    SYSTEM = "gen_ai.system"
+
+
+class OpenInference:
+    """OpenInference attribute names read by ``CostSpanProcessor``."""
+
+    MODEL_NAME = "llm.model_name"
+    PROVIDER = "llm.provider"
+    SYSTEM = "llm.system"
+    TOKEN_COUNT_PROMPT = "llm.token_count.prompt"
+    TOKEN_COUNT_COMPLETION = "llm.token_count.completion"
+    TOKEN_COUNT_TOTAL = "llm.token_count.total"
+    TOKEN_COUNT_PROMPT_CACHE_READ = "llm.token_count.prompt_details.cache_read"
+    TOKEN_COUNT_PROMPT_CACHE_WRITE = "llm.token_count.prompt_details.cache_write"
+    TOKEN_COUNT_PROMPT_AUDIO = "llm.token_count.prompt_details.audio"
+    TOKEN_COUNT_COMPLETION_REASONING = "llm.token_count.completion_details.reasoning"
+    TOKEN_COUNT_COMPLETION_AUDIO = "llm.token_count.completion_details.audio"
+
+
+class Ours:
+    """Attributes under the ``genai_cost.*`` namespace."""
+
+    COST_PREFIX = "genai_cost.cost."
+    PRICING_ENTRY = "genai_cost.pricing.entry"
+    PRICING_STATUS = "genai_cost.pricing.status"
+    SUBTREE_COST_AMOUNT = "genai_cost.subtree.cost.amount"
+    SUBTREE_INPUT_TOKENS = "genai_cost.subtree.input_tokens"
+    SUBTREE_OUTPUT_TOKENS = "genai_cost.subtree.output_tokens"
+    SUBTREE_CALLS = "genai_cost.subtree.calls"
+    UNPRICED_REASON = "genai_cost.unpriced.reason"
+
+
+class Metrics:
+    """Metric instrument names."""
+
+    TOKEN_USAGE = "gen_ai.client.token.usage"
+    OPERATION_DURATION = "gen_ai.client.operation.duration"
+    TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
+    OPERATION_COST = "gen_ai.client.operation.cost"
+    UNPRICED_CALLS = "genai_cost.client.unpriced_calls"
+
+
+class Operation:
+    """Values of ``gen_ai.operation.name``."""
+
+    CHAT = "chat"
+    TEXT_COMPLETION = "text_completion"
+    EMBEDDINGS = "embeddings"
+    GENERATE_CONTENT = "generate_content"
+
+
+class Provider:
+    """Values of ``gen_ai.provider.name``."""
+
+    OPENAI = "openai"
+    AZURE_OPENAI = "azure.ai.openai"
+    ANTHROPIC = "anthropic"
+    AWS_BEDROCK = "aws.bedrock"
+    GCP_GEMINI = "gcp.gemini"
+    GCP_VERTEX_AI = "gcp.vertex_ai"
+    GCP_GEN_AI = "gcp.gen_ai"
+    MISTRAL = "mistral_ai"
+    COHERE = "cohere"
+    GROQ = "groq"
+    DEEPSEEK = "deepseek"
+    XAI = "x_ai"
+    PERPLEXITY = "perplexity"
+    OPENROUTER = "openrouter"
+    TOGETHER = "together"
+    FIREWORKS = "fireworks"
+    OLLAMA = "ollama"
+    VLLM = "vllm"
+
+
+class TokenType:
+    """Values of ``gen_ai.token.type`` and the token types a price can name."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+    CACHE_READ = "cache_read"
+    CACHE_CREATION = "cache_creation"
+    REASONING = "reasoning"
+
+
+class PricingStatus:
+    """Values of ``genai_cost.pricing.status``."""
+
+    PRICED = "priced"
+    UNKNOWN_MODEL = "unknown_model"
+    NO_USAGE = "no_usage"
+    PROVIDER = "provider"
+
+
+class CostSource:
+    """Values of ``gen_ai.usage.cost.source``."""
+
+    LOCAL = "local"
+    PROVIDER = "provider"
