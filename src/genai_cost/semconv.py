@@ -38,6 +38,7 @@ class GenAI:
     REQUEST_CHOICE_COUNT = "gen_ai.request.choice.count"
     REQUEST_STREAM = "gen_ai.request.stream"
     REQUEST_ENCODING_FORMATS = "gen_ai.request.encoding_formats"
+    EMBEDDINGS_DIMENSION_COUNT = "gen_ai.embeddings.dimension.count"
     REQUEST_SERVICE_TIER = "openai.request.service_tier"
     OUTPUT_TYPE = "gen_ai.output.type"
     RESPONSE_ID = "gen_ai.response.id"

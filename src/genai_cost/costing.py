@@ -1,0 +1,160 @@
+"""Usage -> cost attributes, cost metrics and usage trackers; shared by instrumentors and the processor.
+
+Whoever prices a call (our instrumentors just before ending their span, or
+``CostSpanProcessor`` for other instrumentations' spans) goes through :meth:`Costing.settle`,
+so the cost metric and ``track_usage`` blocks see every priced call exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from genai_cost import tracking
+from genai_cost.metrics import Instruments
+from genai_cost.pricing import PricingTable, calculate
+from genai_cost.semconv import CostSource, GenAI, Ours, PricingStatus
+from genai_cost.usage import Usage
+
+__all__ = ["Cost", "Costing"]
+
+logger = logging.getLogger(__name__)
+
+_MAX_WARNED_MODELS = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """The priced outcome of one call."""
+
+    status: str
+    """A ``PricingStatus`` value."""
+    amount: Decimal | None = None
+    """Total cost; ``None`` unless priced locally or reported by the provider."""
+    currency: str = "USD"
+    source: str | None = None
+    """A ``CostSource`` value when there is an amount."""
+    breakdown: Mapping[str, Decimal] = field(default_factory=dict)
+    """Cost per token type (``input``, ``cache_read``, ``output``, ...)."""
+    entry_id: str | None = None
+    """Id of the pricing entry used."""
+
+    def attributes(self) -> dict[str, Any]:
+        """The span attributes that describe this cost."""
+        attributes: dict[str, Any] = {Ours.PRICING_STATUS: self.status}
+        if self.amount is None:
+            return attributes
+        attributes[GenAI.USAGE_COST_AMOUNT] = float(self.amount)
+        attributes[GenAI.USAGE_COST_CURRENCY] = self.currency
+        attributes[GenAI.USAGE_COST_SOURCE] = self.source
+        if self.entry_id is not None:
+            attributes[Ours.PRICING_ENTRY] = self.entry_id
+        for token_type, amount in self.breakdown.items():
+            attributes[Ours.COST_PREFIX + token_type] = float(amount)
+        return attributes
+
+
+_NO_USAGE = Cost(PricingStatus.NO_USAGE)
+_UNKNOWN_MODEL = Cost(PricingStatus.UNKNOWN_MODEL)
+
+
+def _provider_amount(value: object) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None
+
+
+class Costing:
+    """Prices calls against a pricing table and records the outcome."""
+
+    def __init__(self, instruments: Instruments, pricing: PricingTable | None = None) -> None:
+        self._instruments = instruments
+        self._pricing = pricing
+        self._warned_models: set[tuple[str | None, str]] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def pricing(self) -> PricingTable:
+        if self._pricing is None:
+            self._pricing = PricingTable.default()
+        return self._pricing
+
+    def price(
+        self,
+        usage: Usage | None,
+        *,
+        model: str | None,
+        provider: str | None,
+        at: datetime | None = None,
+        provider_cost: object = None,
+    ) -> Cost:
+        """Price one call. A cost reported by the provider wins over the local table."""
+        reported = _provider_amount(provider_cost)
+        if reported is not None:
+            return Cost(PricingStatus.PROVIDER, reported, source=CostSource.PROVIDER)
+        if usage is None or usage.is_empty:
+            return _NO_USAGE
+        entry = self.pricing.match(model, provider=provider, at=at) if model else None
+        if entry is None:
+            self._warn_unknown(provider, model or "")
+            return _UNKNOWN_MODEL
+        breakdown = calculate(usage, entry)
+        return Cost(
+            PricingStatus.PRICED,
+            breakdown.total,
+            currency=breakdown.currency,
+            source=CostSource.LOCAL,
+            breakdown=breakdown.by_type,
+            entry_id=breakdown.entry_id,
+        )
+
+    def settle(
+        self,
+        cost: Cost,
+        usage: Usage | None,
+        *,
+        provider: str | None,
+        model: str | None,
+        metric_attributes: Mapping[str, Any],
+        succeeded: bool = True,
+        trackers: tuple[tracking.UsageTotals, ...] | None = None,
+    ) -> None:
+        """Record the cost metric (or the unpriced counter) and count the call in ``track_usage`` blocks.
+
+        ``trackers`` are the blocks active when the call started; by default those active now.
+        """
+        if cost.amount is not None:
+            self._instruments.cost.record(float(cost.amount), metric_attributes)
+        elif succeeded:
+            self._instruments.record_unpriced(cost.status, metric_attributes)
+        tracking.record_call(
+            tracking.active_trackers() if trackers is None else trackers,
+            provider=provider,
+            model=model,
+            usage=usage,
+            cost=cost,
+            succeeded=succeeded,
+        )
+
+    def _warn_unknown(self, provider: str | None, model: str) -> None:
+        key = (provider, model)
+        if key in self._warned_models:
+            return
+        with self._lock:
+            if len(self._warned_models) >= _MAX_WARNED_MODELS or key in self._warned_models:
+                return
+            self._warned_models.add(key)
+        logger.warning(
+            "genai-cost: no price for model %r (provider %r); add it with GENAI_COST_PRICING_FILE",
+            model[:200],
+            provider,
+        )

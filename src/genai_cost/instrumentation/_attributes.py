@@ -1,0 +1,65 @@
+"""Small helpers shared by the providers' request and response extractors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["count", "given", "number", "read", "server_attributes", "strings"]
+
+_SENTINELS = frozenset({"NotGiven", "Omit", "_NotGiven", "_Omit"})
+
+
+def given(value: Any) -> Any:
+    """``value`` unless it is ``None`` or an SDK "not given" sentinel."""
+    if value is None or type(value).__name__ in _SENTINELS:
+        return None
+    return value
+
+
+def read(obj: Any, name: str) -> Any:
+    """An attribute of an SDK object or a key of a plain dict; ``None`` when absent."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def number(value: Any) -> int | float | None:
+    """A real int or float (never a bool, a sentinel or a string)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value
+
+
+def count(value: Any) -> int | None:
+    """A token count: an int (floats from loose JSON are truncated), else ``None``."""
+    value = number(value)
+    return None if value is None else int(value)
+
+
+def strings(value: Any) -> list[str] | None:
+    """A string or a sequence of strings as a list; ``None`` for anything else."""
+    value = given(value)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return list(value)
+    return None
+
+
+def server_attributes(url: Any, address_key: str, port_key: str) -> dict[str, Any]:
+    """``server.address``/``server.port`` of an endpoint URL; userinfo and query are never kept."""
+    try:
+        parts = urlsplit(str(url))
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return {}
+    if not host:
+        return {}
+    attributes: dict[str, Any] = {address_key: host}
+    if port is not None:
+        attributes[port_key] = port
+    elif parts.scheme in ("http", "https"):
+        attributes[port_key] = 443 if parts.scheme == "https" else 80
+    return attributes

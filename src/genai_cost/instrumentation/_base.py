@@ -1,0 +1,107 @@
+"""``GenAIInstrumentor``: a ``BaseInstrumentor`` driven by a table of SDK methods to wrap.
+
+A provider instrumentor only lists its ``(module, class, method, Operation)`` rows and its
+``_instruments``; this class wraps the sync class and its ``Async`` twin for every row, and
+unwraps the same rows.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import wrapt
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import unwrap
+from opentelemetry.trace import get_tracer
+
+from genai_cost.config import get_settings
+from genai_cost.costing import Costing
+from genai_cost.instrumentation._core import Operation, Telemetry, async_wrapper, sync_wrapper
+from genai_cost.metrics import Instruments
+from genai_cost.version import __version__
+
+__all__ = ["GenAIInstrumentor", "Wrap"]
+
+logger = logging.getLogger(__name__)
+
+_SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
+
+
+@dataclass(frozen=True)
+class Wrap:
+    """Wrap ``module.cls.method`` and, when present, ``module.Async<cls>.method``."""
+
+    module: str
+    cls: str
+    method: str
+    operation: Operation
+    has_async_twin: bool = True
+
+    def targets(self) -> Iterator[tuple[str, bool]]:
+        yield self.cls, False
+        if self.has_async_twin:
+            yield f"Async{self.cls}", True
+
+
+def _resolve(module_name: str, cls_name: str, method: str) -> type | None:
+    """The class owning ``method``, or None when this SDK version does not have it."""
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    cls = getattr(module, cls_name, None)
+    return cls if isinstance(cls, type) and hasattr(cls, method) else None
+
+
+class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Base of every genai-cost provider instrumentor.
+
+    ``instrument(tracer_provider=..., meter_provider=..., pricing=...)`` accepts the usual
+    providers and an optional ``PricingTable``; all default to the global ones.
+    """
+
+    _instruments: Collection[str] = ()
+    _wraps: Sequence[Wrap] = ()
+    _warned_foreign: set[str] = set()
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return self._instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        settings = get_settings()
+        tracer = get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL)
+        instruments = Instruments(kwargs.get("meter_provider"), model_limit=settings.metric_model_limit)
+        telemetry = Telemetry(tracer, instruments, Costing(instruments, kwargs.get("pricing")), settings)
+        for cls, method, operation, is_async in self._targets():
+            self._warn_if_wrapped_by_another(cls, method)
+            factory = async_wrapper if is_async else sync_wrapper
+            wrapt.wrap_function_wrapper(cls, method, factory(telemetry, operation))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for cls, method, _operation, _is_async in self._targets():
+            unwrap(cls, method)
+
+    def _targets(self) -> Iterator[tuple[type, str, Operation, bool]]:
+        for row in self._wraps:
+            for cls_name, is_async in row.targets():
+                cls = _resolve(row.module, cls_name, row.method)
+                if cls is not None:
+                    yield cls, row.method, row.operation, is_async
+
+    def _warn_if_wrapped_by_another(self, cls: type, method: str) -> None:
+        if not isinstance(cls.__dict__.get(method), wrapt.ObjectProxy):
+            return
+        target = f"{cls.__module__}.{cls.__qualname__}.{method}"
+        if target in self._warned_foreign:
+            return
+        self._warned_foreign.add(target)
+        logger.warning(
+            "genai-cost: %s is already wrapped by another instrumentation; both will create spans. "
+            "Disable one (OTEL_PYTHON_DISABLED_INSTRUMENTATIONS) or keep it and add only "
+            "genai_cost.CostSpanProcessor to price its spans.",
+            target,
+        )

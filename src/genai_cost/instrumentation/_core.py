@@ -1,0 +1,248 @@
+"""The one span lifecycle every provider wrapper shares, sync and async.
+
+A provider describes a wrapped SDK method with an :class:`Operation`: how to read the request
+and how to read the response or wrap a stream. Everything else happens here: start the
+CLIENT span with the request attributes (samplers see them), run the SDK call with the span
+current, then on success extract, price, record metrics and end; on failure set
+``error.type`` and the ERROR status, end, and re-raise the SDK's exception unchanged.
+Only exceptions from the SDK call reach the app: our own failures are logged and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+
+from genai_cost import tracking
+from genai_cost.config import Settings
+from genai_cost.costing import Costing
+from genai_cost.metrics import Instruments
+from genai_cost.semconv import GenAI
+from genai_cost.usage import Usage
+
+__all__ = ["Invocation", "Operation", "Request", "Response", "Telemetry", "async_wrapper", "safe", "sync_wrapper"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_logged_failures: set[str] = set()
+
+
+def safe(what: Callable[..., T], *args: Any) -> T | None:
+    """Run our own code; on failure log (a warning the first time per function) and return None."""
+    try:
+        return what(*args)
+    except Exception:
+        name = getattr(what, "__qualname__", repr(what))
+        first = name not in _logged_failures and len(_logged_failures) < 1_000
+        if first:
+            _logged_failures.add(name)
+        logger.log(logging.WARNING if first else logging.DEBUG, "genai-cost: %s failed", name, exc_info=True)
+        return None
+
+
+@dataclass(slots=True)
+class Request:
+    """What a provider read from the call's arguments."""
+
+    attributes: dict[str, Any]
+    """Span attributes known before the call: operation, provider, model, server, parameters."""
+    kwargs: dict[str, Any]
+    """The keyword arguments to send (a provider may add options, e.g. stream usage)."""
+    options: Any = None
+    """Provider state handed on to its stream accumulator."""
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What a provider read from a result: usage and response attributes."""
+
+    usage: Usage | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    provider_cost: object = None
+    """A cost reported by the API itself (e.g. OpenRouter's ``usage.cost``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One wrapped SDK method, described by small pure functions."""
+
+    read_request: Callable[[Any, Telemetry, tuple[Any, ...], dict[str, Any]], Request]
+    """(SDK resource instance, telemetry, args, kwargs) -> Request."""
+    read_response: Callable[[Any], Response]
+    """Non-streamed result -> Response."""
+    wrap_result: Callable[[Any, Invocation, Request], Any] | None = None
+    """Returns a proxy for results that arrive over time (streams, raw responses), or None."""
+
+
+class Telemetry:
+    """Everything a wrapper needs: tracer, instruments, costing and settings."""
+
+    def __init__(self, tracer: Tracer, instruments: Instruments, costing: Costing, settings: Settings) -> None:
+        self.tracer = tracer
+        self.instruments = instruments
+        self.costing = costing
+        self.settings = settings
+
+    def start(self, operation: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation:
+        request = operation.read_request(instance, self, args, kwargs)
+        return Invocation(self, operation, request)
+
+
+class Invocation:
+    """One call in flight; :meth:`finish` runs exactly once, whichever path ends the call."""
+
+    __slots__ = ("_done", "_first_chunk", "_started", "_telemetry", "_trackers", "operation", "request", "span")
+
+    def __init__(self, telemetry: Telemetry, operation: Operation, request: Request) -> None:
+        attributes = request.attributes
+        self._telemetry = telemetry
+        self.operation = operation
+        self.request = request
+        self._trackers = tracking.active_trackers()
+        self._done = False
+        self._first_chunk: float | None = None
+        name = f"{attributes.get(GenAI.OPERATION_NAME)} {attributes.get(GenAI.REQUEST_MODEL) or ''}".rstrip()
+        self.span = telemetry.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        self._started = time.perf_counter()
+
+    def activated(self) -> AbstractContextManager[Any]:
+        """Make the span current around the SDK call only."""
+        return trace.use_span(self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False)
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def first_chunk(self) -> None:
+        if self._first_chunk is None:
+            self._first_chunk = time.perf_counter()
+
+    def succeed(self, result: Any) -> Any:
+        """Finish with the SDK's result, or hand back a proxy that finishes later."""
+        wrap = self.operation.wrap_result
+        if wrap is not None:
+            proxy = safe(wrap, result, self, self.request)
+            if proxy is not None:
+                return proxy
+        self.finish(safe(self.operation.read_response, result))
+        return result
+
+    def fail(self, error: BaseException) -> None:
+        self.finish(None, error)
+
+    def finish(self, response: Response | None, error: BaseException | None = None) -> None:
+        if self._done:
+            return
+        self._done = True
+        safe(self._finish, response, error)
+
+    def _finish(self, response: Response | None, error: BaseException | None) -> None:
+        telemetry = self._telemetry
+        ended = time.perf_counter()
+        request_attributes = self.request.attributes
+        attributes: dict[str, Any] = {}
+        usage = None
+        if response is not None:
+            usage = response.usage
+            attributes.update(response.attributes)
+            if usage is not None:
+                attributes.update(usage.to_attributes())
+        if self._first_chunk is not None:
+            attributes[GenAI.RESPONSE_TIME_TO_FIRST_CHUNK] = self._first_chunk - self._started
+        provider = request_attributes.get(GenAI.PROVIDER_NAME)
+        model = attributes.get(GenAI.RESPONSE_MODEL) or request_attributes.get(GenAI.REQUEST_MODEL)
+        cost = None
+        if error is None:
+            cost = telemetry.costing.price(
+                usage, model=model, provider=provider, provider_cost=response and response.provider_cost
+            )
+            attributes.update(cost.attributes())
+        else:
+            attributes[GenAI.ERROR_TYPE] = _error_type(error)
+        span = self.span
+        span.set_attributes({k: v for k, v in attributes.items() if v is not None})
+        if error is not None:
+            # The type only: SDK error messages can quote secrets ("Incorrect API key provided: sk-...").
+            span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        span.end()
+
+        instruments = telemetry.instruments
+        metric_attributes = instruments.metric_attributes({**request_attributes, **attributes})
+        instruments.duration.record(ended - self._started, metric_attributes)
+        if self._first_chunk is not None:
+            instruments.time_to_first_chunk.record(self._first_chunk - self._started, metric_attributes)
+        if usage is not None:
+            instruments.record_tokens(usage.input_tokens, usage.output_tokens, metric_attributes)
+        if cost is not None:
+            telemetry.costing.settle(
+                cost,
+                usage,
+                provider=provider,
+                model=model,
+                metric_attributes=metric_attributes,
+                trackers=self._trackers,
+            )
+        else:
+            tracking.record_call(self._trackers, provider=provider, model=model, usage=None, cost=None, succeeded=False)
+
+
+def _error_type(error: BaseException) -> str:
+    cls = type(error)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+
+
+def _begin(telemetry: Telemetry, operation: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation | None:
+    if not is_instrumentation_enabled():
+        return None
+    tracking.check_budgets(tracking.active_trackers())
+    return safe(telemetry.start, operation, instance, args, kwargs)
+
+
+def sync_wrapper(telemetry: Telemetry, operation: Operation) -> Wrapper:
+    """A wrapt wrapper for a synchronous SDK method."""
+
+    def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        invocation = _begin(telemetry, operation, instance, args, kwargs)
+        if invocation is None:
+            return wrapped(*args, **kwargs)
+        try:
+            with invocation.activated():
+                result = wrapped(*args, **invocation.request.kwargs)
+        except BaseException as error:
+            invocation.fail(error)
+            raise
+        return invocation.succeed(result)
+
+    return traced
+
+
+def async_wrapper(telemetry: Telemetry, operation: Operation) -> Wrapper:
+    """A wrapt wrapper for an asynchronous SDK method; same lifecycle, awaited."""
+
+    async def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        invocation = _begin(telemetry, operation, instance, args, kwargs)
+        if invocation is None:
+            return await wrapped(*args, **kwargs)
+        try:
+            with invocation.activated():
+                result = await wrapped(*args, **invocation.request.kwargs)
+        except BaseException as error:
+            invocation.fail(error)
+            raise
+        return invocation.succeed(result)
+
+    return traced

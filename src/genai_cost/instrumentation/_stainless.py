@@ -1,0 +1,91 @@
+"""Results of Stainless-generated SDKs (openai, anthropic) that arrive after the call returns.
+
+``stream=True`` returns a ``Stream``/``AsyncStream``; ``with_raw_response`` and
+``with_streaming_response`` return an API response object whose ``parse()`` yields the real
+result later. Both are proxied so the span ends when the result is really there, and the app
+keeps the object it would have had.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import wrapt
+
+from genai_cost.instrumentation._core import Invocation, Request, safe
+from genai_cost.instrumentation._stream import Accumulator, AsyncStreamProxy, SyncStreamProxy
+
+__all__ = ["result_wrapper"]
+
+AccumulatorFactory = Callable[[Request], Accumulator]
+
+
+def _is_api_response(result: Any) -> bool:
+    return hasattr(result, "http_response") and hasattr(result, "parse")
+
+
+def _stream_proxy(stream: Any, invocation: Invocation, accumulator: Accumulator) -> Any:
+    if hasattr(stream, "__aiter__"):
+        return AsyncStreamProxy(stream, invocation, accumulator)
+    return SyncStreamProxy(stream, invocation, accumulator)
+
+
+class _ApiResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+    """Ends the span when the app parses the raw response (or closes or drops it)."""
+
+    def __init__(self, response: Any, invocation: Invocation, make_accumulator: AccumulatorFactory | None) -> None:
+        super().__init__(response)
+        self._self_invocation = invocation
+        self._self_make_accumulator = make_accumulator
+        self._self_parsed: tuple[Any, Any] | None = None
+
+    def _self_settle(self, parsed: Any) -> Any:
+        if self._self_parsed is not None and self._self_parsed[0] is parsed:
+            return self._self_parsed[1]
+        invocation = self._self_invocation
+        make_accumulator = self._self_make_accumulator
+        result = parsed
+        if not invocation.done:
+            if make_accumulator is not None and invocation.request.kwargs.get("stream") is True:
+                accumulator = safe(make_accumulator, invocation.request)
+                if accumulator is not None:
+                    result = _stream_proxy(parsed, invocation, accumulator)
+            else:
+                invocation.finish(safe(invocation.operation.read_response, parsed))
+        self._self_parsed = (parsed, result)
+        return result
+
+    def _self_drop(self) -> None:
+        self._self_invocation.finish(None)
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        return self._self_settle(self.__wrapped__.parse(*args, **kwargs))
+
+    def __del__(self) -> None:
+        self._self_drop()
+
+
+class _AsyncApiResponseProxy(_ApiResponseProxy):
+    async def parse(self, *args: Any, **kwargs: Any) -> Any:
+        return self._self_settle(await self.__wrapped__.parse(*args, **kwargs))
+
+
+def result_wrapper(make_accumulator: AccumulatorFactory | None = None) -> Callable[[Any, Invocation, Request], Any]:
+    """A ``wrap_result`` for ``Operation``: proxies streams and raw responses, else returns None.
+
+    Without ``make_accumulator`` the method never streams and only raw responses are proxied.
+    """
+
+    def wrap(result: Any, invocation: Invocation, request: Request) -> Any:
+        if _is_api_response(result):
+            is_async = inspect.iscoroutinefunction(getattr(type(result), "parse", None))
+            proxy_type = _AsyncApiResponseProxy if is_async else _ApiResponseProxy
+            return proxy_type(result, invocation, make_accumulator)
+        if make_accumulator is not None and request.kwargs.get("stream") is True:
+            return _stream_proxy(result, invocation, make_accumulator(request))
+        return None
+
+    return wrap
+

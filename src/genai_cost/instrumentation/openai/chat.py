@@ -1,0 +1,196 @@
+"""Chat completions and legacy text completions: request attributes, response usage, stream chunks.
+
+Both APIs share their response shape (``id``, ``model``, ``choices[].finish_reason``,
+``usage.prompt_tokens``/``completion_tokens`` with ``*_details``), so one extractor and one
+accumulator serve both.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from genai_cost.instrumentation._attributes import count, given, number, read, strings
+from genai_cost.instrumentation._core import Request, Response, Telemetry
+from genai_cost.instrumentation.openai.endpoint import endpoint_attributes
+from genai_cost.semconv import GenAI, Operation
+from genai_cost.usage import Usage
+
+__all__ = [
+    "ChunkAccumulator",
+    "read_chat_request",
+    "read_completion_request",
+    "read_completion_response",
+    "usage_from_openai",
+]
+
+_MAX_CONTENT_CHARS = 16_384
+
+_REQUEST_NUMBERS = (
+    ("temperature", GenAI.REQUEST_TEMPERATURE),
+    ("top_p", GenAI.REQUEST_TOP_P),
+    ("frequency_penalty", GenAI.REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", GenAI.REQUEST_PRESENCE_PENALTY),
+    ("seed", GenAI.REQUEST_SEED),
+)
+
+
+def _sampling_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    for key, name in _REQUEST_NUMBERS:
+        value = number(given(kwargs.get(key)))
+        if value is not None:
+            attributes[name] = value
+    max_tokens = number(given(kwargs.get("max_completion_tokens"))) or number(given(kwargs.get("max_tokens")))
+    if max_tokens is not None:
+        attributes[GenAI.REQUEST_MAX_TOKENS] = max_tokens
+    choices = number(given(kwargs.get("n")))
+    if choices is not None and choices != 1:
+        attributes[GenAI.REQUEST_CHOICE_COUNT] = choices
+    stop = strings(kwargs.get("stop"))
+    if stop:
+        attributes[GenAI.REQUEST_STOP_SEQUENCES] = stop
+    tier = given(kwargs.get("service_tier"))
+    if isinstance(tier, str) and tier != "auto":
+        attributes[GenAI.REQUEST_SERVICE_TIER] = tier
+    return attributes
+
+
+def _output_type(response_format: Any) -> str | None:
+    if isinstance(response_format, type):  # a pydantic model given to .parse()
+        return "json"
+    kind = read(given(response_format), "type")
+    if kind in ("json_object", "json_schema"):
+        return "json"
+    return "text" if kind == "text" else None
+
+
+def _stream_options(telemetry: Telemetry, kwargs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Ask for the final usage chunk when configured to and the app did not; True if we asked."""
+    if not telemetry.settings.openai_stream_usage or kwargs.get("stream") is not True:
+        return kwargs, False
+    options = given(kwargs.get("stream_options"))
+    if isinstance(options, dict) and "include_usage" in options:
+        return kwargs, False
+    return {**kwargs, "stream_options": {**(options or {}), "include_usage": True}}, True
+
+
+def _request(operation: str, instance: Any, telemetry: Telemetry, kwargs: dict[str, Any]) -> Request:
+    attributes: dict[str, Any] = {GenAI.OPERATION_NAME: operation, **endpoint_attributes(instance)}
+    model = given(kwargs.get("model"))
+    if isinstance(model, str):
+        attributes[GenAI.REQUEST_MODEL] = model
+    attributes.update(_sampling_attributes(kwargs))
+    kwargs, hide_usage_chunk = _stream_options(telemetry, kwargs)
+    return Request(attributes, kwargs, options=hide_usage_chunk)
+
+
+def read_chat_request(instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
+    request = _request(Operation.CHAT, instance, telemetry, kwargs)
+    output_type = _output_type(kwargs.get("response_format"))
+    if output_type is not None:
+        request.attributes[GenAI.OUTPUT_TYPE] = output_type
+    if telemetry.settings.capture_message_content:
+        messages = given(kwargs.get("messages"))
+        if messages is not None:
+            request.attributes[GenAI.INPUT_MESSAGES] = _content_json(messages)
+    return request
+
+
+def read_completion_request(
+    instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Request:
+    return _request(Operation.TEXT_COMPLETION, instance, telemetry, kwargs)
+
+
+def _content_json(value: Any) -> str:
+    text = json.dumps(value, default=_jsonable, ensure_ascii=False)
+    return text if len(text) <= _MAX_CONTENT_CHARS else text[:_MAX_CONTENT_CHARS] + "...[truncated]"
+
+
+def _jsonable(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    return dump(exclude_none=True) if callable(dump) else repr(value)
+
+
+def usage_from_openai(usage: Any) -> Usage | None:
+    """Usage of a chat or completion response (``prompt_tokens`` include cached tokens)."""
+    if usage is None:
+        return None
+    prompt_details = read(usage, "prompt_tokens_details")
+    completion_details = read(usage, "completion_tokens_details")
+    return Usage(
+        input_tokens=count(read(usage, "prompt_tokens")),
+        output_tokens=count(read(usage, "completion_tokens")),
+        cache_read_tokens=count(read(prompt_details, "cached_tokens")),
+        cache_creation_tokens=count(read(prompt_details, "cache_write_tokens")),
+        input_audio_tokens=count(read(prompt_details, "audio_tokens")),
+        reasoning_tokens=count(read(completion_details, "reasoning_tokens")),
+        output_audio_tokens=count(read(completion_details, "audio_tokens")),
+    )
+
+
+def _response_attributes(response_id: Any, model: Any, finish_reasons: list[str], tier: Any) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    if isinstance(response_id, str):
+        attributes[GenAI.RESPONSE_ID] = response_id
+    if isinstance(model, str):
+        attributes[GenAI.RESPONSE_MODEL] = model
+    if finish_reasons:
+        attributes[GenAI.RESPONSE_FINISH_REASONS] = finish_reasons
+    if isinstance(tier, str):
+        attributes[GenAI.RESPONSE_SERVICE_TIER] = tier
+    return attributes
+
+
+def read_completion_response(result: Any) -> Response:
+    """A ``ChatCompletion``, ``ParsedChatCompletion`` or legacy ``Completion``."""
+    choices = read(result, "choices") or ()
+    reasons = [reason for choice in choices if isinstance(reason := read(choice, "finish_reason"), str)]
+    usage = read(result, "usage")
+    return Response(
+        usage_from_openai(usage),
+        _response_attributes(read(result, "id"), read(result, "model"), reasons, read(result, "service_tier")),
+        provider_cost=read(usage, "cost"),
+    )
+
+
+class ChunkAccumulator:
+    """Folds ``ChatCompletionChunk``/``Completion`` stream chunks into one :class:`Response`."""
+
+    __slots__ = ("_finish_reasons", "_hide_usage_chunk", "_id", "_model", "_tier", "_usage")
+
+    def __init__(self, hide_usage_chunk: bool) -> None:
+        self._hide_usage_chunk = hide_usage_chunk
+        self._id: Any = None
+        self._model: Any = None
+        self._tier: Any = None
+        self._usage: Any = None
+        self._finish_reasons: dict[int, str] = {}
+
+    def add(self, chunk: Any) -> bool:
+        if self._id is None:
+            self._id = read(chunk, "id")
+            self._model = read(chunk, "model")
+            self._tier = read(chunk, "service_tier")
+        choices = read(chunk, "choices")
+        if choices:
+            for choice in choices:
+                reason = read(choice, "finish_reason")
+                if isinstance(reason, str):
+                    index = read(choice, "index")
+                    self._finish_reasons[index if isinstance(index, int) else len(self._finish_reasons)] = reason
+        usage = read(chunk, "usage")
+        if usage is not None:
+            self._usage = usage
+            # The usage-only chunk we asked for: the app did not, so it never sees it.
+            return not (self._hide_usage_chunk and not choices)
+        return True
+
+    def result(self) -> Response:
+        reasons = [self._finish_reasons[index] for index in sorted(self._finish_reasons)]
+        return Response(
+            usage_from_openai(self._usage),
+            _response_attributes(self._id, self._model, reasons, self._tier),
+            provider_cost=read(self._usage, "cost"),
+        )

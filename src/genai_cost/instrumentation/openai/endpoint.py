@@ -1,0 +1,76 @@
+"""Which provider an OpenAI SDK client talks to, read from the client's class and host."""
+
+from __future__ import annotations
+
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from genai_cost.instrumentation._attributes import server_attributes
+from genai_cost.semconv import GenAI, Provider
+
+__all__ = ["endpoint_attributes", "provider_for_host"]
+
+# OpenAI-compatible APIs by host suffix. Unknown hosts (vLLM, LiteLLM proxies, test servers)
+# speak OpenAI's API and are reported as "openai"; their models are priced when the table knows them.
+_HOST_SUFFIXES = (
+    (".openai.azure.com", Provider.AZURE_OPENAI),
+    (".cognitiveservices.azure.com", Provider.AZURE_OPENAI),
+    (".services.ai.azure.com", Provider.AZURE_OPENAI),
+    ("api.groq.com", Provider.GROQ),
+    ("api.deepseek.com", Provider.DEEPSEEK),
+    ("api.x.ai", Provider.XAI),
+    ("api.mistral.ai", Provider.MISTRAL),
+    ("openrouter.ai", Provider.OPENROUTER),
+    ("api.together.xyz", Provider.TOGETHER),
+    ("api.together.ai", Provider.TOGETHER),
+    ("api.fireworks.ai", Provider.FIREWORKS),
+    ("api.perplexity.ai", Provider.PERPLEXITY),
+    ("generativelanguage.googleapis.com", Provider.GCP_GEMINI),
+    ("api.cohere.ai", Provider.COHERE),
+    ("api.cohere.com", Provider.COHERE),
+)
+_OLLAMA_PORT = 11434
+
+_cache: WeakKeyDictionary[Any, dict[str, Any]] = WeakKeyDictionary()
+
+
+def provider_for_host(host: str, port: int | None) -> str:
+    host = host.lower()
+    for suffix, provider in _HOST_SUFFIXES:
+        if host == suffix.lstrip(".") or host.endswith(suffix):
+            return provider
+    if port == _OLLAMA_PORT:
+        return Provider.OLLAMA
+    return Provider.OPENAI
+
+
+def _is_azure(client: Any) -> bool:
+    return any(cls.__name__ in ("AzureOpenAI", "AsyncAzureOpenAI") for cls in type(client).__mro__)
+
+
+def _read(client: Any) -> dict[str, Any]:
+    attributes = server_attributes(getattr(client, "base_url", None), GenAI.SERVER_ADDRESS, GenAI.SERVER_PORT)
+    if _is_azure(client):
+        provider = Provider.AZURE_OPENAI
+    else:
+        host = attributes.get(GenAI.SERVER_ADDRESS)
+        provider = provider_for_host(host, attributes.get(GenAI.SERVER_PORT)) if host else Provider.OPENAI
+    attributes[GenAI.PROVIDER_NAME] = provider
+    return attributes
+
+
+def endpoint_attributes(resource: Any) -> dict[str, Any]:
+    """``gen_ai.provider.name``, ``server.address`` and ``server.port`` of an SDK resource's client.
+
+    Read once per client (a client's ``base_url`` is fixed in practice) and cached weakly.
+    """
+    client = getattr(resource, "_client", None)
+    if client is None:
+        return {GenAI.PROVIDER_NAME: Provider.OPENAI}
+    try:
+        cached = _cache.get(client)
+    except TypeError:
+        return _read(client)
+    if cached is None:
+        cached = _cache[client] = _read(client)
+    return cached

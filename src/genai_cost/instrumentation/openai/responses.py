@@ -1,0 +1,83 @@
+"""The Responses API: request attributes, response usage and streamed events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genai_cost.instrumentation._attributes import count, given, number, read
+from genai_cost.instrumentation._core import Request, Response, Telemetry
+from genai_cost.instrumentation.openai.endpoint import endpoint_attributes
+from genai_cost.semconv import GenAI, Operation
+from genai_cost.usage import Usage
+
+__all__ = ["ResponseEventAccumulator", "read_responses_request", "read_responses_response"]
+
+_FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_REQUEST_NUMBERS = (
+    ("temperature", GenAI.REQUEST_TEMPERATURE),
+    ("top_p", GenAI.REQUEST_TOP_P),
+    ("max_output_tokens", GenAI.REQUEST_MAX_TOKENS),
+)
+
+
+def read_responses_request(
+    instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Request:
+    attributes: dict[str, Any] = {GenAI.OPERATION_NAME: Operation.CHAT, **endpoint_attributes(instance)}
+    model = given(kwargs.get("model"))
+    if isinstance(model, str):
+        attributes[GenAI.REQUEST_MODEL] = model
+    for key, name in _REQUEST_NUMBERS:
+        value = number(given(kwargs.get(key)))
+        if value is not None:
+            attributes[name] = value
+    tier = given(kwargs.get("service_tier"))
+    if isinstance(tier, str) and tier != "auto":
+        attributes[GenAI.REQUEST_SERVICE_TIER] = tier
+    return Request(attributes, kwargs)
+
+
+def _usage(usage: Any) -> Usage | None:
+    if usage is None:
+        return None
+    return Usage(
+        input_tokens=count(read(usage, "input_tokens")),
+        output_tokens=count(read(usage, "output_tokens")),
+        cache_read_tokens=count(read(read(usage, "input_tokens_details"), "cached_tokens")),
+        reasoning_tokens=count(read(read(usage, "output_tokens_details"), "reasoning_tokens")),
+    )
+
+
+def read_responses_response(result: Any) -> Response:
+    """A ``Response`` or ``ParsedResponse`` object."""
+    attributes: dict[str, Any] = {}
+    response_id, model, status = read(result, "id"), read(result, "model"), read(result, "status")
+    if isinstance(response_id, str):
+        attributes[GenAI.RESPONSE_ID] = response_id
+    if isinstance(model, str):
+        attributes[GenAI.RESPONSE_MODEL] = model
+    if isinstance(status, str):
+        reason = read(read(result, "incomplete_details"), "reason")
+        attributes[GenAI.RESPONSE_FINISH_REASONS] = [reason if isinstance(reason, str) else status]
+    tier = read(result, "service_tier")
+    if isinstance(tier, str):
+        attributes[GenAI.RESPONSE_SERVICE_TIER] = tier
+    usage = read(result, "usage")
+    return Response(_usage(usage), attributes, provider_cost=read(usage, "cost"))
+
+
+class ResponseEventAccumulator:
+    """Keeps the final ``response.*`` event of a Responses stream; every event reaches the app."""
+
+    __slots__ = ("_final",)
+
+    def __init__(self) -> None:
+        self._final: Any = None
+
+    def add(self, event: Any) -> bool:
+        if read(event, "type") in _FINAL_EVENTS:
+            self._final = read(event, "response")
+        return True
+
+    def result(self) -> Response:
+        return Response() if self._final is None else read_responses_response(self._final)

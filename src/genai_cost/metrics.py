@@ -1,0 +1,112 @@
+"""The metric instruments genai-cost records, with the semconv bucket advisories."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.metrics import Meter, MeterProvider, get_meter
+
+from genai_cost.semconv import GenAI, Metrics, Ours, TokenType
+from genai_cost.version import __version__
+
+__all__ = ["OTHER_MODEL", "Instruments", "ModelNameLimiter"]
+
+# Explicit bucket boundaries advised by the GenAI semantic conventions.
+_TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]
+_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
+# Most calls cost fractions of a cent: resolve down to a millionth of a dollar.
+_COST_BUCKETS = [
+    1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 50.0,
+]  # fmt: skip
+
+OTHER_MODEL = "_other"
+"""Model attribute value that stands for every model name beyond the cardinality limit."""
+
+_MODEL_ATTRIBUTES = (GenAI.REQUEST_MODEL, GenAI.RESPONSE_MODEL)
+
+
+class ModelNameLimiter:
+    """Keeps metric cardinality bounded: the first ``limit`` model names pass, the rest fold."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, model: str) -> str:
+        if model in self._seen:
+            return model
+        with self._lock:
+            if len(self._seen) < self._limit:
+                self._seen.add(model)
+                return model
+        return OTHER_MODEL
+
+
+class Instruments:
+    """Histograms and the unpriced-call counter, created once per meter provider."""
+
+    def __init__(self, meter_provider: MeterProvider | None = None, *, model_limit: int) -> None:
+        meter: Meter = get_meter(
+            "genai_cost", __version__, meter_provider, schema_url="https://opentelemetry.io/schemas/1.37.0"
+        )
+        self._limit_model = ModelNameLimiter(model_limit)
+        self.token_usage = meter.create_histogram(
+            Metrics.TOKEN_USAGE,
+            unit="{token}",
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=_TOKEN_BUCKETS,
+        )
+        self.duration = meter.create_histogram(
+            Metrics.OPERATION_DURATION,
+            unit="s",
+            description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
+        )
+        self.time_to_first_chunk = meter.create_histogram(
+            Metrics.TIME_TO_FIRST_CHUNK,
+            unit="s",
+            description="Time from the request until the first chunk of a streamed response.",
+            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
+        )
+        self.cost = meter.create_histogram(
+            Metrics.OPERATION_COST,
+            unit="USD",
+            description="Cost of one GenAI operation.",
+            explicit_bucket_boundaries_advisory=_COST_BUCKETS,
+        )
+        self.unpriced = meter.create_counter(
+            Metrics.UNPRICED_CALLS,
+            unit="{call}",
+            description="GenAI calls that could not be priced, by reason.",
+        )
+
+    def metric_attributes(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """The low-cardinality subset of a span's attributes, with model names capped."""
+        picked = {name: attributes[name] for name in _METRIC_ATTRIBUTES if name in attributes}
+        for name in _MODEL_ATTRIBUTES:
+            model = picked.get(name)
+            if isinstance(model, str):
+                picked[name] = self._limit_model(model)
+        return picked
+
+    def record_tokens(self, input_tokens: int | None, output_tokens: int | None, attributes: Mapping[str, Any]) -> None:
+        for token_type, count in ((TokenType.INPUT, input_tokens), (TokenType.OUTPUT, output_tokens)):
+            if count is not None:
+                self.token_usage.record(count, {**attributes, GenAI.TOKEN_TYPE: token_type})
+
+    def record_unpriced(self, reason: str, attributes: Mapping[str, Any]) -> None:
+        self.unpriced.add(1, {**attributes, Ours.UNPRICED_REASON: reason})
+
+
+_METRIC_ATTRIBUTES = (
+    GenAI.OPERATION_NAME,
+    GenAI.PROVIDER_NAME,
+    GenAI.REQUEST_MODEL,
+    GenAI.RESPONSE_MODEL,
+    GenAI.SERVER_ADDRESS,
+    GenAI.SERVER_PORT,
+    GenAI.ERROR_TYPE,
+)

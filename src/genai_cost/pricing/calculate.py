@@ -1,0 +1,97 @@
+"""cost(usage, entry): exact Decimal cost of one call, broken down by token type.
+
+Greedy from the most specific token type to the least: a token type with its own price is
+charged at it and taken out of its parent's count; the rest of the parent is charged at the
+parent's price, up to the base ``input``/``output`` price. A type without its own price is
+therefore charged at its nearest priced ancestor (cache_read -> input, cache_creation_5m ->
+cache_creation -> input, reasoning -> output).
+
+Invalid counts never make a cost negative: negative counts count as 0, and when the parts of
+a count exceed it (e.g. ``cache_read_tokens > input_tokens``) the parts are charged as
+reported and the parent's remainder is 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from genai_cost.pricing.schema import PriceEntry, PricedNode
+from genai_cost.usage import Usage
+
+__all__ = ["CostBreakdown", "calculate"]
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class CostBreakdown:
+    """The cost of one call under one price entry."""
+
+    total: Decimal
+    """Everything: the sum of :attr:`by_type`."""
+    currency: str
+    """ISO 4217 code of every amount here."""
+    by_type: Mapping[str, Decimal]
+    """Cost per token type charged at its own price (``"input"``/``"output"`` hold what is left
+    at the base price; ``"request"`` the per-request price). Only types whose count was reported
+    and that have a price of their own appear."""
+    input_cost: Decimal
+    """Sum of the input-side token types."""
+    output_cost: Decimal
+    """Sum of the output-side token types."""
+    request_cost: Decimal
+    """The per-request price, when the entry has one."""
+    entry_id: str
+    """Id of the price entry used."""
+    tier: int | None = None
+    """``above_input_tokens`` of the prompt-size tier applied, ``None`` for the base prices."""
+
+
+def calculate(usage: Usage, entry: PriceEntry) -> CostBreakdown:
+    """Price ``usage`` with ``entry``; exact Decimal arithmetic, never negative."""
+    rates, tier = entry.rates_for(_count(usage, "input_tokens") or 0)
+    by_type: dict[str, Decimal] = {}
+    input_cost = _charge(rates.input_plan, usage, by_type)[0]
+    output_cost = _charge(rates.output_plan, usage, by_type)[0]
+    request_cost = _ZERO
+    if entry.per_request is not None:
+        request_cost = by_type["request"] = entry.per_request
+    return CostBreakdown(
+        total=input_cost + output_cost + request_cost,
+        currency=entry.currency,
+        by_type=by_type,
+        input_cost=input_cost,
+        output_cost=output_cost,
+        request_cost=request_cost,
+        entry_id=entry.id,
+        tier=tier,
+    )
+
+
+def _charge(node: PricedNode, usage: Usage, by_type: dict[str, Decimal]) -> tuple[Decimal, int]:
+    """Charge ``node`` and its priced parts; returns (cost, tokens charged)."""
+    cost, charged = _ZERO, 0
+    for child in node.children:
+        child_cost, child_charged = _charge(child, usage, by_type)
+        cost += child_cost
+        charged += child_charged
+    count = _count(usage, node.usage_field)
+    if count is None or node.price is None:
+        return cost, charged
+    own = (node.price * max(count - charged, 0)).scaleb(-6)
+    by_type[node.key] = own
+    return cost + own, max(count, charged)
+
+
+def _count(usage: Usage, name: str) -> int | None:
+    """A reported count, negative ones as 0; cache creation defaults to the sum of its TTLs."""
+    value: int | None = getattr(usage, name)
+    if value is None and name == "cache_creation_tokens":
+        parts = (usage.cache_creation_5m_tokens, usage.cache_creation_1h_tokens)
+        if parts != (None, None):
+            value = sum(max(p or 0, 0) for p in parts)
+    if value is None:
+        return None
+    return value if value > 0 else 0

@@ -1,0 +1,222 @@
+"""Match clauses: which model names a price entry applies to.
+
+A clause is ``{"exact": ...}``, ``{"prefix": ...}``, ``{"regex": ...}`` or ``{"any": [...]}`` of
+those. Values are compared with the lowercased model name. Regexes must match the whole name
+(``re.fullmatch``); they are length-bounded, screened for catastrophic backtracking when they
+are loaded, compiled once on first use, and never run on names longer than
+:data:`MAX_NAME_LENGTH`.
+
+Specificity, used to pick between matching entries: exact > prefix (longer first) > regex.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from genai_cost.pricing.errors import PricingError
+
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "MAX_PATTERN_LENGTH",
+    "AnyOf",
+    "Clause",
+    "Exact",
+    "Leaf",
+    "Prefix",
+    "Regex",
+    "check_regex",
+    "parse_match",
+]
+
+MAX_NAME_LENGTH = 256
+"""Regex clauses never run on model names longer than this; such names match exact/prefix only."""
+MAX_PATTERN_LENGTH = 512
+"""Longest regex pattern accepted in a pricing file."""
+
+EXACT_RANK = 3
+PREFIX_RANK = 2
+REGEX_RANK = 1
+
+# ``sre_parse`` warns on import since 3.11, where the same parser lives at ``re._parser``.
+_parser: Any = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
+_REPEATS = frozenset({"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"})
+
+
+@dataclass(frozen=True, slots=True)
+class Exact:
+    """Matches one model name exactly."""
+
+    value: str
+    """The lowercased model name."""
+
+    def is_match(self, name: str) -> bool:
+        return name == self.value
+
+    def leaves(self) -> Iterator[Leaf]:
+        yield self
+
+    def to_json(self) -> dict[str, Any]:
+        return {"exact": self.value}
+
+
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    """Matches every model name that starts with a prefix."""
+
+    value: str
+    """The lowercased prefix."""
+
+    def is_match(self, name: str) -> bool:
+        return name.startswith(self.value)
+
+    def leaves(self) -> Iterator[Leaf]:
+        yield self
+
+    def to_json(self) -> dict[str, Any]:
+        return {"prefix": self.value}
+
+
+@dataclass(frozen=True, slots=True)
+class Regex:
+    """Matches model names against an anchored, case-insensitive regular expression."""
+
+    pattern: str
+    """The pattern, matched against the lowercased name."""
+    _compiled: list[re.Pattern[str]] = field(default_factory=list, compare=False, repr=False)
+
+    def is_match(self, name: str) -> bool:
+        if len(name) > MAX_NAME_LENGTH:
+            return False
+        if not self._compiled:
+            self._compiled.append(re.compile(self.pattern, re.IGNORECASE))
+        return self._compiled[0].fullmatch(name) is not None
+
+    def leaves(self) -> Iterator[Leaf]:
+        yield self
+
+    def to_json(self) -> dict[str, Any]:
+        return {"regex": self.pattern}
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """Matches when any of its clauses matches."""
+
+    clauses: tuple[Clause, ...]
+    """The alternatives, at least one."""
+
+    def is_match(self, name: str) -> bool:
+        return any(clause.is_match(name) for clause in self.clauses)
+
+    def leaves(self) -> Iterator[Leaf]:
+        for clause in self.clauses:
+            yield from clause.leaves()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"any": [clause.to_json() for clause in self.clauses]}
+
+
+Leaf = Exact | Prefix | Regex
+Clause = Exact | Prefix | Regex | AnyOf
+
+
+def parse_match(raw: object, *, field: str = "match", check: bool = True) -> Clause:
+    """Build a clause from its JSON form; ``check=False`` skips the regex screening (trusted data)."""
+    if not isinstance(raw, dict) or len(raw) != 1:
+        raise PricingError(
+            "expected an object with exactly one of 'exact', 'prefix', 'regex', 'any'", field=field
+        )
+    ((kind, value),) = raw.items()
+    if kind == "any":
+        if not isinstance(value, list) or not value:
+            raise PricingError("expected a non-empty list of clauses", field=f"{field}.any")
+        return AnyOf(
+            tuple(
+                parse_match(item, field=f"{field}.any[{i}]", check=check)
+                for i, item in enumerate(value)
+            )
+        )
+    if kind not in ("exact", "prefix", "regex"):
+        raise PricingError(
+            f"unknown clause {kind!r}: expected 'exact', 'prefix', 'regex' or 'any'", field=field
+        )
+    if not isinstance(value, str) or not value:
+        raise PricingError("expected a non-empty string", field=f"{field}.{kind}")
+    if kind == "exact":
+        return Exact(value.lower())
+    if kind == "prefix":
+        return Prefix(value.lower())
+    if check:
+        check_regex(value, field=f"{field}.regex")
+    return Regex(value)
+
+
+def check_regex(pattern: str, *, field: str = "match.regex") -> None:
+    """Reject patterns that are too long, invalid, or prone to catastrophic backtracking.
+
+    The screen is structural: an unbounded repeat (``*``, ``+``, ``{n,}``) inside another
+    unbounded repeat, like ``(a+)+``, or two unbounded repeats side by side, like ``\\d+\\d*``,
+    is refused. It is a heuristic: together with :data:`MAX_NAME_LENGTH` it bounds the work a
+    pattern from a pricing file can cause.
+    """
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise PricingError(f"pattern longer than {MAX_PATTERN_LENGTH} characters", field=field)
+    try:
+        re.compile(pattern)
+        parsed = _parser.parse(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise PricingError(f"invalid regular expression: {exc}", field=field) from None
+    problem = _backtracking_problem(list(parsed), inside_unbounded=False)
+    if problem:
+        raise PricingError(
+            f"regular expression {pattern!r} may backtrack catastrophically ({problem})",
+            field=field,
+        )
+
+
+def _is_unbounded(op: Any, av: Any) -> bool:
+    return op.name in _REPEATS and av[1] == _parser.MAXREPEAT
+
+
+def _children(op: Any, av: Any) -> list[list[Any]]:
+    """The sub-sequences of one parsed regex item."""
+    name = op.name
+    if name in _REPEATS:
+        return [list(av[2])]
+    if name == "SUBPATTERN":
+        return [list(av[3])]
+    if name == "BRANCH":
+        return [list(branch) for branch in av[1]]
+    if name in ("ASSERT", "ASSERT_NOT"):
+        return [list(av[1])]
+    if name == "ATOMIC_GROUP":
+        return [list(av)]
+    if name == "GROUPREF_EXISTS":
+        return [list(branch) for branch in av[1:] if branch is not None]
+    return []
+
+
+def _backtracking_problem(items: list[Any], *, inside_unbounded: bool) -> str | None:
+    previous_unbounded = False
+    for op, av in items:
+        unbounded = _is_unbounded(op, av)
+        if unbounded and inside_unbounded:
+            return "nested unbounded quantifiers"
+        if unbounded and previous_unbounded:
+            return "adjacent unbounded quantifiers"
+        for child in _children(op, av):
+            problem = _backtracking_problem(child, inside_unbounded=inside_unbounded or unbounded)
+            if problem:
+                return problem
+        previous_unbounded = unbounded or (previous_unbounded and _is_transparent(op, av))
+    return None
+
+
+def _is_transparent(op: Any, av: Any) -> bool:
+    """Items that consume nothing, so the repeats around them are still adjacent."""
+    return bool(op.name in ("AT", "ASSERT", "ASSERT_NOT"))

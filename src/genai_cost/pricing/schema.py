@@ -1,0 +1,488 @@
+"""Price entries: rates per token type, tiers by prompt size, activation dates.
+
+The JSON/TOML form of an entry (all prices in ``currency`` per 1M tokens)::
+
+    {"id": "openai:gpt-4o", "name": "GPT-4o", "provider": "openai",
+     "match": {"exact": "gpt-4o"}, "input": 2.5, "output": 10,
+     "input_breakdown": {"cache_read": 1.25}, "output_breakdown": {"reasoning": 10},
+     "per_request": 0.001, "tiers": [{"above_input_tokens": 200000, "input": 5}],
+     "valid_from": "2024-05-13", "currency": "USD", "strip_date_suffix": false,
+     "source": "https://openai.com/api/pricing", "notes": "..."}
+
+:func:`parse_entry` validates one such object and raises :class:`PricingError` naming the
+entry and the field on any problem.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Any
+
+from genai_cost.pricing.errors import PricingError
+from genai_cost.pricing.match import Clause, parse_match
+from genai_cost.pricing.providers import KNOWN_PROVIDERS, PROVIDER_ALIASES
+
+__all__ = [
+    "INPUT_TREE",
+    "OUTPUT_TREE",
+    "PriceEntry",
+    "PricedNode",
+    "Rates",
+    "Tier",
+    "TokenNode",
+    "parse_entry",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenNode:
+    """One token type in the input or output hierarchy."""
+
+    key: str
+    """Name in :attr:`CostBreakdown.by_type`, e.g. ``"cache_read"`` or ``"input_audio"``."""
+    usage_field: str
+    """The :class:`~genai_cost.usage.Usage` field holding its count."""
+    price_key: str
+    """Key in the entry's ``input_breakdown``/``output_breakdown`` (``""`` for the base price)."""
+    children: tuple[TokenNode, ...] = ()
+    """More specific token types counted inside this one."""
+
+
+def _leaf(key: str, usage_field: str, price_key: str) -> TokenNode:
+    return TokenNode(key, usage_field, price_key)
+
+
+INPUT_TREE = TokenNode(
+    "input",
+    "input_tokens",
+    "",
+    (
+        _leaf("cache_read", "cache_read_tokens", "cache_read"),
+        TokenNode(
+            "cache_creation",
+            "cache_creation_tokens",
+            "cache_creation",
+            (
+                _leaf("cache_creation_5m", "cache_creation_5m_tokens", "cache_creation_5m"),
+                _leaf("cache_creation_1h", "cache_creation_1h_tokens", "cache_creation_1h"),
+            ),
+        ),
+        _leaf("input_audio", "input_audio_tokens", "audio"),
+        _leaf("input_image", "input_image_tokens", "image"),
+        _leaf("input_video", "input_video_tokens", "video"),
+        _leaf("input_text", "input_text_tokens", "text"),
+    ),
+)
+"""Input token types: each child is part of its parent's count."""
+
+OUTPUT_TREE = TokenNode(
+    "output",
+    "output_tokens",
+    "",
+    (
+        _leaf("reasoning", "reasoning_tokens", "reasoning"),
+        _leaf("output_audio", "output_audio_tokens", "audio"),
+        _leaf("output_image", "output_image_tokens", "image"),
+    ),
+)
+"""Output token types: each child is part of ``output_tokens``."""
+
+
+def _price_keys(tree: TokenNode) -> frozenset[str]:
+    keys = {child.price_key for child in tree.children}
+    for child in tree.children:
+        keys |= _price_keys(child)
+    return frozenset(keys)
+
+
+INPUT_TYPES = _price_keys(INPUT_TREE)
+OUTPUT_TYPES = _price_keys(OUTPUT_TREE)
+
+
+@dataclass(frozen=True, slots=True)
+class PricedNode:
+    """A token type to charge, pruned to what an entry prices (see :meth:`Rates.plan`)."""
+
+    key: str
+    """Name in the cost breakdown."""
+    usage_field: str
+    """The ``Usage`` field holding its count."""
+    price: Decimal | None
+    """Price per 1M tokens; ``None`` when only a more specific type below it is priced."""
+    children: tuple[PricedNode, ...]
+    """Priced token types inside this one."""
+
+
+def _prune(node: TokenNode, base: Decimal | None, breakdown: Mapping[str, Decimal]) -> PricedNode:
+    children = tuple(
+        _prune(child, breakdown.get(child.price_key), breakdown)
+        for child in node.children
+        if _is_priced(child, breakdown)
+    )
+    return PricedNode(node.key, node.usage_field, base, children)
+
+
+def _is_priced(node: TokenNode, breakdown: Mapping[str, Decimal]) -> bool:
+    return node.price_key in breakdown or any(_is_priced(c, breakdown) for c in node.children)
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """Prices per 1M tokens for each token type an entry (or a tier) charges."""
+
+    input: Decimal | None = None
+    """Base input price: input tokens not charged at a more specific price."""
+    output: Decimal | None = None
+    """Base output price: output tokens not charged at a more specific price."""
+    input_breakdown: Mapping[str, Decimal] = field(default_factory=dict)
+    """Prices of specific input token types (``cache_read``, ``cache_creation``, ``audio``...)."""
+    output_breakdown: Mapping[str, Decimal] = field(default_factory=dict)
+    """Prices of specific output token types (``reasoning``, ``audio``, ``image``)."""
+    input_plan: PricedNode = field(init=False, repr=False, compare=False)
+    """The input hierarchy pruned to the priced types, walked by ``calculate``."""
+    output_plan: PricedNode = field(init=False, repr=False, compare=False)
+    """The output hierarchy pruned to the priced types, walked by ``calculate``."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_breakdown", MappingProxyType(dict(self.input_breakdown)))
+        object.__setattr__(self, "output_breakdown", MappingProxyType(dict(self.output_breakdown)))
+        object.__setattr__(
+            self, "input_plan", _prune(INPUT_TREE, self.input, self.input_breakdown)
+        )
+        object.__setattr__(
+            self, "output_plan", _prune(OUTPUT_TREE, self.output, self.output_breakdown)
+        )
+
+    def overridden_by(self, other: Rates) -> Rates:
+        """These rates with every price ``other`` sets replaced by its value."""
+        return Rates(
+            input=self.input if other.input is None else other.input,
+            output=self.output if other.output is None else other.output,
+            input_breakdown={**self.input_breakdown, **other.input_breakdown},
+            output_breakdown={**self.output_breakdown, **other.output_breakdown},
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            self.input is None
+            and self.output is None
+            and not self.input_breakdown
+            and not self.output_breakdown
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.input is not None:
+            out["input"] = _number(self.input)
+        if self.output is not None:
+            out["output"] = _number(self.output)
+        if self.input_breakdown:
+            out["input_breakdown"] = {k: _number(v) for k, v in self.input_breakdown.items()}
+        if self.output_breakdown:
+            out["output_breakdown"] = {k: _number(v) for k, v in self.output_breakdown.items()}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """Prices that replace the base ones for the whole request above a prompt size."""
+
+    above_input_tokens: int
+    """The tier applies when the request's ``input_tokens`` is greater than this."""
+    rates: Rates
+    """The prices this tier sets; prices it does not list come from lower tiers or the base."""
+
+
+@dataclass(frozen=True, slots=True)
+class PriceEntry:
+    """The price of one model (or family of model names) at one provider from one date."""
+
+    id: str
+    """Unique id; a later layer's entry with the same id replaces this one."""
+    match: Clause
+    """Which (normalized, lowercased) model names this entry prices."""
+    rates: Rates
+    """Base prices per 1M tokens."""
+    name: str = ""
+    """Display name (defaults to the id)."""
+    provider: str | None = None
+    """The ``gen_ai.provider.name`` this price is for; ``None`` for any provider."""
+    tiers: tuple[Tier, ...] = ()
+    """Prompt-size tiers, ascending by ``above_input_tokens``."""
+    per_request: Decimal | None = None
+    """Fixed price per request, on top of the token prices."""
+    valid_from: datetime | None = None
+    """First instant (UTC) the price applies; ``None`` for "always". Calls before it are not
+    priced by this entry."""
+    currency: str = "USD"
+    """ISO 4217 code of every price in the entry."""
+    strip_date_suffix: bool = False
+    """Also match names carrying a version date suffix (``-2024-08-06``, ``-20240806``, ``-0806``)."""
+    source: str | None = None
+    """Where the price comes from (URL or data set)."""
+    notes: str | None = None
+    """Free text, e.g. prices of the model that this schema does not model."""
+    _tier_rates: tuple[tuple[int, Rates], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.id)
+        merged, current = [], self.rates
+        for tier in sorted(self.tiers, key=lambda t: t.above_input_tokens):
+            current = current.overridden_by(tier.rates)
+            merged.append((tier.above_input_tokens, current))
+        object.__setattr__(self, "_tier_rates", tuple(reversed(merged)))
+
+    def rates_for(self, input_tokens: int) -> tuple[Rates, int | None]:
+        """The prices for a request with this many input tokens, and the tier threshold used."""
+        for threshold, rates in self._tier_rates:
+            if input_tokens > threshold:
+                return rates, threshold
+        return self.rates, None
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry in its file form."""
+        out: dict[str, Any] = {"id": self.id}
+        if self.name != self.id:
+            out["name"] = self.name
+        if self.provider is not None:
+            out["provider"] = self.provider
+        out["match"] = self.match.to_json()
+        out.update(self.rates.to_json())
+        if self.per_request is not None:
+            out["per_request"] = _number(self.per_request)
+        if self.tiers:
+            out["tiers"] = [
+                {"above_input_tokens": t.above_input_tokens, **t.rates.to_json()} for t in self.tiers
+            ]
+        if self.valid_from is not None:
+            out["valid_from"] = _iso(self.valid_from)
+        if self.currency != "USD":
+            out["currency"] = self.currency
+        if self.strip_date_suffix:
+            out["strip_date_suffix"] = True
+        if self.source is not None:
+            out["source"] = self.source
+        if self.notes is not None:
+            out["notes"] = self.notes
+        return out
+
+
+def _number(value: Decimal) -> int | float | str:
+    """A JSON number that round-trips to the same Decimal, else the exact string."""
+    if value == value.to_integral_value():
+        return int(value)
+    as_float = float(value)
+    return as_float if Decimal(repr(as_float)) == value else format(value, "f")
+
+
+def _iso(value: datetime) -> str:
+    if value.hour == value.minute == value.second == value.microsecond == 0:
+        return value.date().isoformat()
+    return value.isoformat().replace("+00:00", "Z")
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+_ENTRY_FIELDS = frozenset(
+    {
+        "id",
+        "name",
+        "provider",
+        "match",
+        "input",
+        "output",
+        "input_breakdown",
+        "output_breakdown",
+        "per_request",
+        "tiers",
+        "valid_from",
+        "currency",
+        "strip_date_suffix",
+        "source",
+        "notes",
+    }
+)
+_TIER_FIELDS = frozenset({"above_input_tokens", "input", "output", "input_breakdown", "output_breakdown"})
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def parse_entry(raw: object, *, position: int = 0, check_regex: bool = True) -> PriceEntry:
+    """Validate one entry object; errors carry the entry id (or ``#position``) and the field."""
+    label = f"#{position}"
+    if isinstance(raw, PriceEntry):
+        return raw
+    if not isinstance(raw, Mapping):
+        raise PricingError("expected an object", entry=label)
+    entry_id = raw.get("id")
+    if isinstance(entry_id, str) and entry_id.strip():
+        label = entry_id
+    try:
+        return _parse_entry(raw, check_regex=check_regex)
+    except PricingError as exc:
+        raise exc.located(entry=label) from None
+
+
+def _parse_entry(raw: Mapping[str, Any], *, check_regex: bool) -> PriceEntry:
+    _reject_unknown(raw, _ENTRY_FIELDS, "")
+    entry_id = raw.get("id")
+    if not isinstance(entry_id, str) or not entry_id.strip():
+        raise PricingError("required: a non-empty string", field="id")
+    if "match" not in raw:
+        raise PricingError("required: one of exact, prefix, regex, any", field="match")
+    rates = _parse_rates(raw, "")
+    tiers = _parse_tiers(raw.get("tiers"))
+    per_request = _optional_price(raw, "per_request", "per_request")
+    if rates.is_empty and per_request is None:
+        raise PricingError("the entry sets no price (input, output, breakdowns or per_request)", field="input")
+    return PriceEntry(
+        id=entry_id.strip(),
+        match=parse_match(raw["match"], check=check_regex),
+        rates=rates,
+        name=_optional_str(raw, "name") or "",
+        provider=_parse_provider(raw.get("provider")),
+        tiers=tiers,
+        per_request=per_request,
+        valid_from=_parse_valid_from(raw.get("valid_from")),
+        currency=_parse_currency(raw.get("currency", "USD")),
+        strip_date_suffix=_parse_bool(raw.get("strip_date_suffix", False), "strip_date_suffix"),
+        source=_optional_str(raw, "source"),
+        notes=_optional_str(raw, "notes"),
+    )
+
+
+def _reject_unknown(raw: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            expected = ", ".join(sorted(allowed))
+            raise PricingError(f"unknown field (expected one of: {expected})", field=f"{path}{key}")
+
+
+def _parse_rates(raw: Mapping[str, Any], path: str) -> Rates:
+    return Rates(
+        input=_optional_price(raw, "input", f"{path}input"),
+        output=_optional_price(raw, "output", f"{path}output"),
+        input_breakdown=_parse_breakdown(raw, "input_breakdown", INPUT_TYPES, path),
+        output_breakdown=_parse_breakdown(raw, "output_breakdown", OUTPUT_TYPES, path),
+    )
+
+
+def _parse_breakdown(
+    raw: Mapping[str, Any], key: str, allowed: frozenset[str], path: str
+) -> dict[str, Decimal]:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise PricingError("expected an object of token type -> price", field=f"{path}{key}")
+    out = {}
+    for token_type, price in value.items():
+        where = f"{path}{key}.{token_type}"
+        if token_type not in allowed:
+            expected = ", ".join(sorted(allowed))
+            raise PricingError(f"unknown token type (expected one of: {expected})", field=where)
+        out[token_type] = _price(price, where)
+    return out
+
+
+def _parse_tiers(value: object) -> tuple[Tier, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise PricingError("expected a list of tiers", field="tiers")
+    tiers: list[Tier] = []
+    for i, raw in enumerate(value):
+        path = f"tiers[{i}]."
+        if not isinstance(raw, Mapping):
+            raise PricingError("expected an object", field=f"tiers[{i}]")
+        _reject_unknown(raw, _TIER_FIELDS, path)
+        threshold = raw.get("above_input_tokens")
+        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
+            raise PricingError("required: a non-negative integer", field=f"{path}above_input_tokens")
+        if any(t.above_input_tokens == threshold for t in tiers):
+            raise PricingError("two tiers start at the same size", field=f"{path}above_input_tokens")
+        rates = _parse_rates(raw, path)
+        if rates.is_empty:
+            raise PricingError("the tier sets no price", field=f"tiers[{i}]")
+        tiers.append(Tier(threshold, rates))
+    return tuple(sorted(tiers, key=lambda t: t.above_input_tokens))
+
+
+def _optional_price(raw: Mapping[str, Any], key: str, where: str) -> Decimal | None:
+    value = raw.get(key)
+    return None if value is None else _price(value, where)
+
+
+def _price(value: object, where: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise PricingError(f"expected a number, got {type(value).__name__}", field=where)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PricingError(f"price must be finite, got {value}", field=where)
+    try:
+        price = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise PricingError(f"expected a number, got {value!r}", field=where) from None
+    if not price.is_finite():
+        raise PricingError(f"price must be finite, got {value}", field=where)
+    if price < 0:
+        raise PricingError(f"price must not be negative, got {value}", field=where)
+    return price
+
+
+def _parse_provider(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in KNOWN_PROVIDERS:
+        hint = PROVIDER_ALIASES.get(value.lower()) if isinstance(value, str) else None
+        expected = f"did you mean {hint!r}?" if hint else "expected a gen_ai.provider.name value"
+        raise PricingError(f"unknown provider {value!r}: {expected}", field="provider")
+    return value
+
+
+def _parse_valid_from(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise PricingError(
+                f"expected an ISO date or datetime, got {value!r}", field="valid_from"
+            ) from None
+    else:
+        raise PricingError("expected an ISO date or datetime string", field="valid_from")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _parse_currency(value: object) -> str:
+    if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
+        raise PricingError(f"expected a 3-letter ISO 4217 code, got {value!r}", field="currency")
+    return value
+
+
+def _parse_bool(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise PricingError("expected true or false", field=where)
+    return value
+
+
+def _optional_str(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PricingError("expected a string", field=key)
+    return value

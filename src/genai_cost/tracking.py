@@ -1,0 +1,306 @@
+"""``track_usage()``: totals of tokens, requests and dollars of every call made inside a block.
+
+Active blocks live in a ``ContextVar``, so calls made in nested functions, asyncio tasks
+created inside the block and ``asyncio.to_thread`` count; plain thread pools count when the
+context is propagated (``contextvars.copy_context().run`` or OpenTelemetry's threading
+instrumentation). A call is attributed to the blocks active when it *started*, and counted
+when it finishes (a stream when it ends). Each block has its own lock: there is no global
+lock on the hot path.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from genai_cost.costing import Cost
+    from genai_cost.usage import Usage
+
+__all__ = [
+    "BudgetExceeded",
+    "ModelUsage",
+    "UsageTotals",
+    "active_trackers",
+    "check_budgets",
+    "record_call",
+    "track_usage",
+]
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_active: ContextVar[tuple[UsageTotals, ...]] = ContextVar("genai_cost_usage_trackers", default=())
+
+
+class BudgetExceeded(RuntimeError):
+    """Raised before an LLM call starts inside ``track_usage(budget_usd=..., hard=True)`` once spent."""
+
+    def __init__(self, spent: Decimal, budget: Decimal) -> None:
+        super().__init__(f"LLM budget exceeded: spent ${spent} of ${budget}")
+        self.spent = spent
+        self.budget = budget
+
+
+@dataclass
+class ModelUsage:
+    """Totals of one (provider, model) pair inside a block."""
+
+    provider: str | None
+    model: str | None
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    prompt_tokens_cached: int = 0
+    cache_creation_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost: Decimal = Decimal(0)
+    cost_breakdown: dict[str, Decimal] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "requests": self.requests,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "prompt_tokens_cached": self.prompt_tokens_cached,
+            "cache_creation_tokens": self.cache_creation_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "cost": str(self.cost),
+            "cost_breakdown": {k: str(v) for k, v in self.cost_breakdown.items()},
+        }
+
+
+class UsageTotals:
+    """What ``with track_usage() as usage`` yields; fields use LangChain's callback names."""
+
+    def __init__(
+        self,
+        *,
+        budget_usd: Decimal | None = None,
+        on_budget_exceeded: Callable[[UsageTotals], None] | None = None,
+        hard: bool = False,
+    ) -> None:
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.prompt_tokens_cached = 0
+        self.cache_creation_tokens = 0
+        self.reasoning_tokens = 0
+        self.successful_requests = 0
+        self.failed_requests = 0
+        self.total_cost = Decimal(0)
+        self.by_model: dict[tuple[str | None, str | None], ModelUsage] = {}
+        self.unpriced: dict[tuple[str | None, str | None, str], int] = {}
+        """(provider, model, reason) -> number of successful calls that could not be priced."""
+        self.budget_usd = budget_usd
+        self._on_budget_exceeded = on_budget_exceeded
+        self._hard = hard
+        self.budget_exceeded = False
+        self._lock = threading.Lock()
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def _record(
+        self, provider: str | None, model: str | None, usage: Usage | None, cost: Cost | None, succeeded: bool
+    ) -> None:
+        with self._lock:
+            if not succeeded or cost is None:
+                self.failed_requests += 1
+                return
+            self.successful_requests += 1
+            per_model = self.by_model.get((provider, model))
+            if per_model is None:
+                per_model = self.by_model[(provider, model)] = ModelUsage(provider, model)
+            per_model.requests += 1
+            if usage is not None:
+                for totals in (self, per_model):
+                    totals.prompt_tokens += usage.input_tokens or 0
+                    totals.completion_tokens += usage.output_tokens or 0
+                    totals.prompt_tokens_cached += usage.cache_read_tokens or 0
+                    totals.cache_creation_tokens += usage.cache_creation_tokens or 0
+                    totals.reasoning_tokens += usage.reasoning_tokens or 0
+            if cost.amount is None:
+                key = (provider, model, cost.status)
+                self.unpriced[key] = self.unpriced.get(key, 0) + 1
+                return
+            self.total_cost += cost.amount
+            per_model.cost += cost.amount
+            for token_type, amount in cost.breakdown.items():
+                per_model.cost_breakdown[token_type] = per_model.cost_breakdown.get(token_type, Decimal(0)) + amount
+            crossed = self._crossed_budget()
+        if crossed and self._on_budget_exceeded is not None:
+            try:
+                self._on_budget_exceeded(self)
+            except Exception:
+                logger.exception("genai-cost: the track_usage budget callback raised")
+
+    def _crossed_budget(self) -> bool:
+        if self.budget_usd is None or self.budget_exceeded or self.total_cost < self.budget_usd:
+            return False
+        self.budget_exceeded = True
+        return True
+
+    def _check_budget(self) -> None:
+        if self._hard and self.budget_exceeded and self.budget_usd is not None:
+            raise BudgetExceeded(self.total_cost, self.budget_usd)
+
+    @property
+    def unpriced_requests(self) -> int:
+        return sum(self.unpriced.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary; money as decimal strings so nothing is rounded."""
+        return {
+            "total_tokens": self.total_tokens,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "prompt_tokens_cached": self.prompt_tokens_cached,
+            "cache_creation_tokens": self.cache_creation_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "successful_requests": self.successful_requests,
+            "failed_requests": self.failed_requests,
+            "total_cost": str(self.total_cost),
+            "currency": "USD",
+            "by_model": [m.to_dict() for m in self.by_model.values()],
+            "unpriced": [
+                {"provider": p, "model": m, "reason": r, "requests": n} for (p, m, r), n in self.unpriced.items()
+            ],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    def __str__(self) -> str:
+        return "\n".join(self._lines())
+
+    def _lines(self) -> Iterator[str]:
+        yield f"Tokens Used: {self.total_tokens}"
+        yield f"\tPrompt Tokens: {self.prompt_tokens}"
+        yield f"\tCompletion Tokens: {self.completion_tokens}"
+        yield f"Successful Requests: {self.successful_requests}"
+        yield f"Total Cost (USD): ${float(self.total_cost)}"
+        if self.prompt_tokens_cached:
+            yield f"Prompt Tokens Cached: {self.prompt_tokens_cached}"
+        if self.cache_creation_tokens:
+            yield f"Cache Creation Tokens: {self.cache_creation_tokens}"
+        if self.reasoning_tokens:
+            yield f"Reasoning Tokens: {self.reasoning_tokens}"
+        if self.failed_requests:
+            yield f"Failed Requests: {self.failed_requests}"
+        for (provider, model, reason), count in self.unpriced.items():
+            yield f"Unpriced Requests: {count} ({provider or '?'}/{model or '?'}: {reason})"
+        if len(self.by_model) > 1 or self.prompt_tokens_cached or self.reasoning_tokens:
+            yield "By Model:"
+            for usage in self.by_model.values():
+                yield (
+                    f"\t{usage.provider or '?'}/{usage.model or '?'}: {usage.requests} requests, "
+                    f"{usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens, "
+                    f"${float(usage.cost)}"
+                )
+
+    def __repr__(self) -> str:
+        return f"UsageTotals({self.to_dict()!r})"
+
+
+class track_usage:  # noqa: N801 - used like a function: ``with track_usage() as usage``
+    """Total tokens, requests and cost of every LLM call made inside a block.
+
+    Use as ``with``/``async with`` (yields :class:`UsageTotals`) or as a decorator (totals of
+    every call of the function accumulate in ``.usage``). ``budget_usd`` calls
+    ``on_budget_exceeded(usage)`` once when crossed; with ``hard=True`` the next LLM call
+    started inside the block raises :class:`BudgetExceeded` instead of being sent.
+    """
+
+    def __init__(
+        self,
+        *,
+        budget_usd: float | Decimal | str | None = None,
+        on_budget_exceeded: Callable[[UsageTotals], None] | None = None,
+        hard: bool = False,
+    ) -> None:
+        budget = None if budget_usd is None else Decimal(str(budget_usd))
+        if budget is not None and (not budget.is_finite() or budget < 0):
+            raise ValueError(f"budget_usd must be a non-negative number, got {budget_usd!r}")
+        self.usage = UsageTotals(budget_usd=budget, on_budget_exceeded=on_budget_exceeded, hard=hard)
+        self._tokens: list[Token[tuple[UsageTotals, ...]]] = []
+
+    def _push(self) -> Token[tuple[UsageTotals, ...]]:
+        return _active.set((*_active.get(), self.usage))
+
+    def __enter__(self) -> UsageTotals:
+        self._tokens.append(self._push())
+        return self.usage
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        _active.reset(self._tokens.pop())
+
+    async def __aenter__(self) -> UsageTotals:
+        return self.__enter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def __call__(self, func: F) -> F:
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                token = self._push()
+                try:
+                    return await func(*args, **kwargs)
+                finally:
+                    _active.reset(token)
+
+            return run_async  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            token = self._push()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                _active.reset(token)
+
+        return run  # type: ignore[return-value]
+
+
+def active_trackers() -> tuple[UsageTotals, ...]:
+    """The ``track_usage`` blocks active in the current context, outermost first."""
+    return _active.get()
+
+
+def check_budgets(trackers: tuple[UsageTotals, ...]) -> None:
+    """Raise :class:`BudgetExceeded` if a hard budget among ``trackers`` is spent."""
+    for totals in trackers:
+        totals._check_budget()
+
+
+def record_call(
+    trackers: tuple[UsageTotals, ...],
+    *,
+    provider: str | None,
+    model: str | None,
+    usage: Usage | None,
+    cost: Cost | None,
+    succeeded: bool,
+) -> None:
+    """Count one finished call in each of ``trackers``; failed calls carry no cost."""
+    for totals in trackers:
+        totals._record(provider, model, usage, cost, succeeded)
