@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from genai_cost.pricing.schema import PriceEntry, PricedNode
+from genai_cost.pricing.schema import PricedNode, PriceEntry
 from genai_cost.usage import Usage
 
 __all__ = ["CostBreakdown", "calculate"]

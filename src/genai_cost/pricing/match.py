@@ -126,7 +126,7 @@ Clause = Exact | Prefix | Regex | AnyOf
 
 
 def parse_match(raw: object, *, field: str = "match", check: bool = True) -> Clause:
-    """Build a clause from its JSON form; ``check=False`` skips the regex screening (trusted data)."""
+    """Build a clause from its JSON form; ``check=False`` skips the regex screening."""
     if not isinstance(raw, dict) or len(raw) != 1:
         raise PricingError(
             "expected an object with exactly one of 'exact', 'prefix', 'regex', 'any'", field=field

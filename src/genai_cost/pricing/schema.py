@@ -152,9 +152,7 @@ class Rates:
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_breakdown", MappingProxyType(dict(self.input_breakdown)))
         object.__setattr__(self, "output_breakdown", MappingProxyType(dict(self.output_breakdown)))
-        object.__setattr__(
-            self, "input_plan", _prune(INPUT_TREE, self.input, self.input_breakdown)
-        )
+        object.__setattr__(self, "input_plan", _prune(INPUT_TREE, self.input, self.input_breakdown))
         object.__setattr__(
             self, "output_plan", _prune(OUTPUT_TREE, self.output, self.output_breakdown)
         )
@@ -224,7 +222,7 @@ class PriceEntry:
     currency: str = "USD"
     """ISO 4217 code of every price in the entry."""
     strip_date_suffix: bool = False
-    """Also match names carrying a version date suffix (``-2024-08-06``, ``-20240806``, ``-0806``)."""
+    """Also match names with a date suffix (``-2024-08-06``, ``-20240806``, ``-0806``)."""
     source: str | None = None
     """Where the price comes from (URL or data set)."""
     notes: str | None = None
@@ -260,7 +258,8 @@ class PriceEntry:
             out["per_request"] = _number(self.per_request)
         if self.tiers:
             out["tiers"] = [
-                {"above_input_tokens": t.above_input_tokens, **t.rates.to_json()} for t in self.tiers
+                {"above_input_tokens": t.above_input_tokens, **t.rates.to_json()}
+                for t in self.tiers
             ]
         if self.valid_from is not None:
             out["valid_from"] = _iso(self.valid_from)
@@ -310,7 +309,9 @@ _ENTRY_FIELDS = frozenset(
         "notes",
     }
 )
-_TIER_FIELDS = frozenset({"above_input_tokens", "input", "output", "input_breakdown", "output_breakdown"})
+_TIER_FIELDS = frozenset(
+    {"above_input_tokens", "input", "output", "input_breakdown", "output_breakdown"}
+)
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
@@ -341,7 +342,10 @@ def _parse_entry(raw: Mapping[str, Any], *, check_regex: bool) -> PriceEntry:
     tiers = _parse_tiers(raw.get("tiers"))
     per_request = _optional_price(raw, "per_request", "per_request")
     if rates.is_empty and per_request is None:
-        raise PricingError("the entry sets no price (input, output, breakdowns or per_request)", field="input")
+        raise PricingError(
+            "the entry sets no price (input, output, breakdowns or per_request)",
+            field="input",
+        )
     return PriceEntry(
         id=entry_id.strip(),
         match=parse_match(raw["match"], check=check_regex),
@@ -405,9 +409,13 @@ def _parse_tiers(value: object) -> tuple[Tier, ...]:
         _reject_unknown(raw, _TIER_FIELDS, path)
         threshold = raw.get("above_input_tokens")
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
-            raise PricingError("required: a non-negative integer", field=f"{path}above_input_tokens")
+            raise PricingError(
+                "required: a non-negative integer", field=f"{path}above_input_tokens"
+            )
         if any(t.above_input_tokens == threshold for t in tiers):
-            raise PricingError("two tiers start at the same size", field=f"{path}above_input_tokens")
+            raise PricingError(
+                "two tiers start at the same size", field=f"{path}above_input_tokens"
+            )
         rates = _parse_rates(raw, path)
         if rates.is_empty:
             raise PricingError("the tier sets no price", field=f"tiers[{i}]")

@@ -1,0 +1,287 @@
+"""PricingTable: layered price entries and the cached model -> entry lookup.
+
+Layers, later winning: the bundled ``data/prices.json`` < pricing files (in order) < entries
+given in code. A later layer replaces the entry with the same id and may add new ones; when
+entries of different layers tie in precedence, the later layer's wins.
+
+Lookup of ``(model, provider)``, computed once and cached (bounded), then filtered by date:
+
+1. Names to try come from :func:`~genai_cost.pricing.normalize.candidate_names`.
+2. Providers are searched in groups: the requested provider's entries, then generic entries
+   (no provider), then the providers it falls back to (Azure OpenAI -> OpenAI; Bedrock ->
+   Anthropic; Vertex AI -> Gemini, Anthropic; OpenRouter ``vendor/model`` -> the vendor with
+   ``model``). With no provider (or one not known), generic entries come first, then every
+   provider's entries, best match first, ties broken by ``PROVIDER_ORDER``.
+3. Within a group, the first name with any match wins; matches rank exact > longer prefix >
+   shorter prefix > regex; entries with ``strip_date_suffix`` also match the name without its
+   date suffix.
+4. At call time the first candidate whose ``valid_from`` is not after the call time is used
+   (newest first within one rank). A call before every ``valid_from`` of the candidates is not
+   priced: there is no backfill.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from genai_cost.config import get_settings
+from genai_cost.pricing.calculate import CostBreakdown, calculate
+from genai_cost.pricing.errors import PricingError
+from genai_cost.pricing.loader import check_layer, load_file
+from genai_cost.pricing.match import EXACT_RANK, PREFIX_RANK, REGEX_RANK, Exact, Prefix, Regex
+from genai_cost.pricing.normalize import candidate_names, strip_date_suffix
+from genai_cost.pricing.providers import (
+    FALLBACKS,
+    PROVIDER_ORDER,
+    VENDOR_PREFIXES,
+    canonical_provider,
+)
+from genai_cost.pricing.schema import PriceEntry
+from genai_cost.semconv import Provider
+from genai_cost.usage import Usage
+
+__all__ = ["BUNDLED_PATH", "CACHE_SIZE", "PricingTable"]
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_PATH = Path(__file__).parent / "data" / "prices.json"
+"""The generated default table."""
+CACHE_SIZE = 4096
+"""Distinct (provider, model) lookups remembered per table; the oldest is dropped beyond it."""
+
+_ALWAYS = -math.inf
+_Candidates = tuple[tuple[float, PriceEntry], ...]
+_Rank = tuple[int, int]
+
+
+@dataclass
+class _Bucket:
+    """The entries of one provider (or of no provider), indexed by clause kind."""
+
+    exact: dict[str, list[PriceEntry]] = field(default_factory=dict)
+    prefix: dict[str, list[PriceEntry]] = field(default_factory=dict)
+    prefix_lengths: list[int] = field(default_factory=list)
+    regex: list[tuple[Regex, PriceEntry]] = field(default_factory=list)
+
+    def add(self, entry: PriceEntry) -> None:
+        for leaf in entry.match.leaves():
+            if isinstance(leaf, Exact):
+                self.exact.setdefault(leaf.value, []).append(entry)
+            elif isinstance(leaf, Prefix):
+                self.prefix.setdefault(leaf.value, []).append(entry)
+            else:
+                self.regex.append((leaf, entry))
+        self.prefix_lengths = sorted({len(p) for p in self.prefix}, reverse=True)
+
+    def hits(self, name: str) -> list[tuple[_Rank, PriceEntry]]:
+        found = [((EXACT_RANK, 0), e) for e in self.exact.get(name, ())]
+        for length in self.prefix_lengths:
+            if length <= len(name):
+                found.extend(((PREFIX_RANK, length), e) for e in self.prefix.get(name[:length], ()))
+        found.extend(((REGEX_RANK, 0), e) for clause, e in self.regex if clause.is_match(name))
+        return found
+
+
+class PricingTable:
+    """Price entries by model name and provider; build with :meth:`default` or :meth:`load`."""
+
+    def __init__(
+        self, layers: Sequence[Sequence[PriceEntry]], *, aliases: Mapping[str, str] | None = None
+    ) -> None:
+        """A table from validated layers (later layers win); prefer :meth:`load`."""
+        by_id: dict[str, tuple[int, PriceEntry]] = {}
+        for number, layer in enumerate(layers):
+            for entry in layer:
+                by_id.pop(entry.id, None)
+                by_id[entry.id] = (number, entry)
+        self._layer = {entry_id: number for entry_id, (number, _) in by_id.items()}
+        self._entries = tuple(entry for _, entry in by_id.values())
+        self._aliases = {k.strip().lower(): v for k, v in (aliases or {}).items()}
+        self._buckets: dict[str | None, _Bucket] = {}
+        for entry in self._entries:
+            self._buckets.setdefault(entry.provider, _Bucket()).add(entry)
+        self._cache: dict[tuple[str | None, str], _Candidates] = {}
+        self._lock = threading.Lock()
+
+    # --- construction -------------------------------------------------------------------
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        files: Iterable[str | os.PathLike[str]] = (),
+        entries: Iterable[PriceEntry | Mapping[str, object]] = (),
+        include_bundled: bool = True,
+        aliases: Mapping[str, str] | None = None,
+    ) -> PricingTable:
+        """Layer bundled < ``files`` (in order) < ``entries``; raises :class:`PricingError`."""
+        layers: list[Sequence[PriceEntry]] = []
+        if include_bundled:
+            layers.append(_bundled_entries())
+        layers.extend(load_file(path) for path in files)
+        layers.append(check_layer(entries, source="<entries>"))
+        return cls(layers, aliases=aliases)
+
+    @classmethod
+    def default(cls) -> PricingTable:
+        """The process-wide table from the bundled data, settings' files and aliases.
+
+        Built once, lazily, thread-safely. A bad pricing file raises :class:`PricingError`
+        when ``GENAI_COST_STRICT`` is set; otherwise one warning is logged and the bundled
+        table is used alone. Never touches the network.
+        """
+        return _default_table()
+
+    # --- lookup -------------------------------------------------------------------------
+
+    def match(
+        self, model: str, provider: str | None = None, at: datetime | None = None
+    ) -> PriceEntry | None:
+        """The entry pricing ``model`` at ``provider`` for a call at ``at`` (default: now)."""
+        key = (provider, model)
+        candidates = self._cache.get(key)
+        if candidates is None:
+            candidates = self._remember(key, self._candidates(model, provider))
+        if at is None:
+            when = time.time()
+        elif at.tzinfo is None:
+            when = at.replace(tzinfo=timezone.utc).timestamp()
+        else:
+            when = at.timestamp()
+        for valid_from, entry in candidates:
+            if valid_from <= when:
+                return entry
+        return None
+
+    def cost(
+        self,
+        usage: Usage,
+        model: str,
+        provider: str | None = None,
+        at: datetime | None = None,
+    ) -> CostBreakdown | None:
+        """The cost of ``usage`` for ``model``; ``None`` when no entry prices the model."""
+        entry = self.match(model, provider, at)
+        return None if entry is None else calculate(usage, entry)
+
+    @property
+    def entries(self) -> tuple[PriceEntry, ...]:
+        """Every entry in force, bundled first, in layer then file order."""
+        return self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _remember(self, key: tuple[str | None, str], candidates: _Candidates) -> _Candidates:
+        with self._lock:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = candidates
+        return candidates
+
+    def _candidates(self, model: str, provider: str | None) -> _Candidates:
+        names = candidate_names(model, self._aliases)
+        found: dict[str, PriceEntry] = {}
+        for providers, group_names in _search_plan(canonical_provider(provider), names):
+            hits = self._group_hits(providers, group_names)
+            for entry in hits:
+                found.setdefault(entry.id, entry)
+            if any(entry.valid_from is None for entry in hits):
+                break
+        return tuple(
+            (_ALWAYS if e.valid_from is None else e.valid_from.timestamp(), e)
+            for e in found.values()
+        )
+
+    def _group_hits(
+        self, providers: Sequence[str | None], names: Sequence[str]
+    ) -> list[PriceEntry]:
+        """Matches of the first name that has any, best first."""
+        buckets = [
+            (position, bucket)
+            for position, provider in enumerate(providers)
+            if (bucket := self._buckets.get(provider)) is not None
+        ]
+        for name in names:
+            ranked = [
+                (rank, position, entry)
+                for position, bucket in buckets
+                for rank, entry in _bucket_hits(bucket, name)
+            ]
+            if ranked:
+                ranked.sort(key=lambda hit: self._precedence(*hit))
+                return [entry for _, _, entry in ranked]
+        return []
+
+    def _precedence(self, rank: _Rank, position: int, entry: PriceEntry) -> tuple[float, ...]:
+        valid_from = _ALWAYS if entry.valid_from is None else entry.valid_from.timestamp()
+        return (-rank[0], -rank[1], position, -valid_from, -self._layer[entry.id])
+
+
+def _bucket_hits(bucket: _Bucket, name: str) -> list[tuple[_Rank, PriceEntry]]:
+    hits = bucket.hits(name)
+    if hits:
+        return hits
+    undated = strip_date_suffix(name)
+    if undated == name:
+        return []
+    return [(rank, entry) for rank, entry in bucket.hits(undated) if entry.strip_date_suffix]
+
+
+def _search_plan(
+    provider: str | None, names: tuple[str, ...]
+) -> list[tuple[Sequence[str | None], tuple[str, ...]]]:
+    """(providers searched together, names to try) groups, in precedence order."""
+    if provider is None:
+        return [((None,), names), (PROVIDER_ORDER, names)]
+    plan: list[tuple[Sequence[str | None], tuple[str, ...]]] = [
+        ((provider,), names),
+        ((None,), names),
+    ]
+    plan.extend(((fallback,), names) for fallback in FALLBACKS.get(provider, ()))
+    if provider == Provider.OPENROUTER:
+        vendor, slash, rest = names[0].partition("/")
+        if slash and vendor in VENDOR_PREFIXES:
+            plan.append(((VENDOR_PREFIXES[vendor],), candidate_names(rest, {})))
+    return plan
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_entries() -> tuple[PriceEntry, ...]:
+    """The bundled table, parsed once per process (generated data: regexes already screened)."""
+    return tuple(load_file(BUNDLED_PATH, check_regex=False))
+
+
+_default_lock = threading.Lock()
+_default: list[PricingTable] = []
+
+
+def _default_table() -> PricingTable:
+    if _default:
+        return _default[0]
+    with _default_lock:
+        if not _default:
+            _default.append(_build_default())
+    return _default[0]
+
+
+def _build_default() -> PricingTable:
+    settings = get_settings()
+    try:
+        return PricingTable.load(files=settings.pricing_files, aliases=settings.model_aliases)
+    except PricingError as exc:
+        if settings.strict:
+            raise
+        logger.warning("genai-cost: ignoring pricing files, using the bundled table: %s", exc)
+        return PricingTable.load(aliases=settings.model_aliases)
