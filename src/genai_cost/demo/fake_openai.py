@@ -44,6 +44,8 @@ class Scenario:
     malformed: bool = False
     """Send a body (or SSE event) that is not valid JSON."""
     finish_reason: str = "stop"
+    content: str | None = None
+    """The answer's text (default: words of a pangram, one per chunk)."""
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -51,6 +53,9 @@ SCENARIOS: dict[str, Scenario] = {
     "cached": Scenario(prompt_tokens=2006, completion_tokens=300, cached_tokens=1920),
     "reasoning": Scenario(prompt_tokens=50, completion_tokens=500, reasoning_tokens=320),
     "cached_reasoning": Scenario(prompt_tokens=2006, completion_tokens=500, cached_tokens=1920, reasoning_tokens=320),
+    "json_cached": Scenario(
+        prompt_tokens=2006, completion_tokens=12, cached_tokens=1920, content='{"text": "Hello!"}'
+    ),
     "no_usage": Scenario(usage=False),
     "provider_cost": Scenario(provider_cost=0.00042),
     "length": Scenario(finish_reason="length"),
@@ -96,7 +101,10 @@ def _usage(scenario: Scenario, *, responses_api: bool = False) -> dict[str, Any]
     return usage
 
 
-def _text(chunks: int) -> list[str]:
+def _text(chunks: int, scenario: Scenario | None = None) -> list[str]:
+    if scenario is not None and scenario.content is not None:
+        size = -(-len(scenario.content) // max(chunks, 1))
+        return [scenario.content[i : i + size] for i in range(0, len(scenario.content), size)]
     return [_WORDS[i % len(_WORDS)] for i in range(chunks)]
 
 
@@ -109,7 +117,7 @@ def _chat_completion(model: str, scenario: Scenario, chunks: int) -> dict[str, A
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": "".join(_text(chunks)), "refusal": None, "annotations": []},
+                "message": {"role": "assistant", "content": "".join(_text(chunks, scenario)), "refusal": None, "annotations": []},
                 "logprobs": None,
                 "finish_reason": scenario.finish_reason,
             }
@@ -134,7 +142,7 @@ def _chat_chunks(model: str, scenario: Scenario, chunks: int, include_usage: boo
     extra = {"usage": None} if include_usage else {}
     yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "", "refusal": None},
                                 "logprobs": None, "finish_reason": None}], **extra}  # fmt: skip
-    for word in _text(chunks - 2):
+    for word in _text(chunks - 2, scenario):
         yield {**base, "choices": [{"index": 0, "delta": {"content": word}, "logprobs": None, "finish_reason": None}],
                **extra}  # fmt: skip
     yield {**base, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": scenario.finish_reason}],
@@ -149,7 +157,7 @@ def _text_completion(model: str, scenario: Scenario, chunks: int) -> dict[str, A
         "object": "text_completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"text": "".join(_text(chunks)), "index": 0, "logprobs": None, "finish_reason": scenario.finish_reason}],
+        "choices": [{"text": "".join(_text(chunks, scenario)), "index": 0, "logprobs": None, "finish_reason": scenario.finish_reason}],
     }
     if scenario.usage:
         body["usage"] = {
@@ -163,7 +171,7 @@ def _text_completion(model: str, scenario: Scenario, chunks: int) -> dict[str, A
 def _text_chunks(model: str, scenario: Scenario, chunks: int, include_usage: bool) -> Iterator[dict[str, Any]]:
     base = {"id": f"cmpl-{uuid.uuid4().hex[:24]}", "object": "text_completion", "created": int(time.time()),
             "model": model}  # fmt: skip
-    words = _text(chunks)
+    words = _text(chunks, scenario)
     for i, word in enumerate(words):
         reason = scenario.finish_reason if i == len(words) - 1 else None
         yield {**base, "choices": [{"text": word, "index": 0, "logprobs": None, "finish_reason": reason}]}
@@ -190,7 +198,7 @@ def _response(model: str, scenario: Scenario, chunks: int, status: str = "comple
                 "id": f"msg_{uuid.uuid4().hex}",
                 "status": "completed",
                 "role": "assistant",
-                "content": [{"type": "output_text", "text": "".join(_text(chunks)), "annotations": []}],
+                "content": [{"type": "output_text", "text": "".join(_text(chunks, scenario)), "annotations": []}],
             }
         ],
         "parallel_tool_calls": True,
@@ -216,7 +224,7 @@ def _response_events(model: str, scenario: Scenario, chunks: int) -> Iterator[di
     item_id = final["output"][0]["id"]
     sequence = iter(range(10_000))
     yield {"type": "response.created", "sequence_number": next(sequence), "response": pending}
-    for word in _text(chunks - 2):
+    for word in _text(chunks - 2, scenario):
         yield {"type": "response.output_text.delta", "sequence_number": next(sequence), "item_id": item_id,
                "output_index": 0, "content_index": 0, "delta": word, "logprobs": []}  # fmt: skip
     yield {"type": "response.completed", "sequence_number": next(sequence), "response": final}
@@ -353,6 +361,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 512  # hundreds of concurrent clients in load tests
     fake: FakeOpenAIServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
