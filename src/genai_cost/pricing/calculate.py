@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from genai_cost.pricing.schema import PricedNode, PriceEntry
+from genai_cost.pricing.schema import PriceEntry, TokenNode
 from genai_cost.usage import Usage
 
 __all__ = ["CostBreakdown", "calculate"]
@@ -53,8 +53,10 @@ def calculate(usage: Usage, entry: PriceEntry) -> CostBreakdown:
     """Price ``usage`` with ``entry``; exact Decimal arithmetic, never negative."""
     rates, tier = entry.rates_for(_count(usage, "input_tokens") or 0)
     by_type: dict[str, Decimal] = {}
-    input_cost = _charge(rates.input_plan, usage, by_type)[0]
-    output_cost = _charge(rates.output_plan, usage, by_type)[0]
+    input_cost = _charge(rates.input_plan, rates.input, rates.input_breakdown, usage, by_type)[0]
+    output_cost = _charge(rates.output_plan, rates.output, rates.output_breakdown, usage, by_type)[
+        0
+    ]
     request_cost = _ZERO
     if entry.per_request is not None:
         request_cost = by_type["request"] = entry.per_request
@@ -70,17 +72,24 @@ def calculate(usage: Usage, entry: PriceEntry) -> CostBreakdown:
     )
 
 
-def _charge(node: PricedNode, usage: Usage, by_type: dict[str, Decimal]) -> tuple[Decimal, int]:
+def _charge(
+    node: TokenNode,
+    base: Decimal | None,
+    breakdown: Mapping[str, Decimal],
+    usage: Usage,
+    by_type: dict[str, Decimal],
+) -> tuple[Decimal, int]:
     """Charge ``node`` and its priced parts; returns (cost, tokens charged)."""
     cost, charged = _ZERO, 0
     for child in node.children:
-        child_cost, child_charged = _charge(child, usage, by_type)
+        child_cost, child_charged = _charge(child, base, breakdown, usage, by_type)
         cost += child_cost
         charged += child_charged
     count = _count(usage, node.usage_field)
-    if count is None or node.price is None:
+    price = breakdown.get(node.price_key) if node.price_key else base
+    if count is None or price is None:
         return cost, charged
-    own = (node.price * max(count - charged, 0)).scaleb(-6)
+    own = (price * max(count - charged, 0)).scaleb(-6)
     by_type[node.key] = own
     return cost + own, max(count, charged)
 

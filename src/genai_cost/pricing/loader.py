@@ -18,12 +18,15 @@ from typing import Any
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.schema import PriceEntry, parse_entry
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
-__all__ = ["HEADER_FIELDS", "check_layer", "load_file", "parse_document", "read_document"]
+__all__ = [
+    "HEADER_FIELDS",
+    "check_layer",
+    "dump_table",
+    "load_file",
+    "parse_document",
+    "read_document",
+    "split_table",
+]
 
 HEADER_FIELDS = frozenset({"generated_by", "generated_at", "source", "license", "notes"})
 """Top-level fields allowed next to ``entries``; informative only."""
@@ -43,6 +46,10 @@ def read_document(path: str | os.PathLike[str]) -> Any:
     except OSError as exc:
         raise PricingError(f"cannot read file: {exc.strerror or exc}", source=source) from None
     if source.lower().endswith(".toml"):
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - exercised on Python 3.10 only
+            import tomli as tomllib
         try:
             return tomllib.loads(data.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -96,3 +103,39 @@ def check_layer(
                 )
         entries.append(entry)
     return entries
+
+
+# --- the one-entry-per-line layout of generated tables ---------------------------------------
+
+_ENTRIES_OPEN = '"entries":[\n'
+_PROVIDER_HEAD = b'{"provider":"'
+_TAIL = b"\n]}\n"
+
+
+def dump_table(header: Mapping[str, Any], entries: Iterable[Mapping[str, Any]]) -> str:
+    """A table as JSON text with one entry per line, each starting with its provider.
+
+    Still a plain pricing file; the layout lets :func:`split_table` group the entries by
+    provider without decoding them, so only the providers a lookup needs are decoded.
+    """
+    lines = [_compact({"provider": e["provider"], **e} if "provider" in e else e) for e in entries]
+    return _compact(header)[:-1] + ",\n" + _ENTRIES_OPEN + ",\n".join(lines) + "\n]}\n"
+
+
+def split_table(data: bytes) -> dict[str | None, list[bytes]] | None:
+    """Undecoded entry lines by provider, or ``None`` when ``data`` is not in that layout."""
+    _, found, body = data.partition(_ENTRIES_OPEN.encode())
+    if not found or not body.endswith(_TAIL):
+        return None
+    by_provider: dict[str | None, list[bytes]] = {}
+    start = len(_PROVIDER_HEAD)
+    for line in body[: -len(_TAIL)].split(b",\n"):
+        provider = None
+        if line.startswith(_PROVIDER_HEAD):
+            provider = line[start : line.index(b'"', start)].decode()
+        by_provider.setdefault(provider, []).append(line)
+    return by_provider
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -30,6 +30,7 @@ __all__ = [
     "Prefix",
     "Regex",
     "check_regex",
+    "has_top_level_alternation",
     "parse_match",
 ]
 
@@ -177,6 +178,11 @@ def check_regex(pattern: str, *, field: str = "match.regex") -> None:
             f"regular expression {pattern!r} may backtrack catastrophically ({problem})",
             field=field,
         )
+
+
+def has_top_level_alternation(pattern: str) -> bool:
+    """True for patterns like ``a|b`` whose outermost level is an alternation."""
+    return any(op.name == "BRANCH" for op, _ in _parser.parse(pattern))
 
 
 def _is_unbounded(op: Any, av: Any) -> bool:

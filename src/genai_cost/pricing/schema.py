@@ -15,6 +15,7 @@ entry and the field on any problem.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -32,11 +33,11 @@ __all__ = [
     "INPUT_TREE",
     "OUTPUT_TREE",
     "PriceEntry",
-    "PricedNode",
     "Rates",
     "Tier",
     "TokenNode",
     "parse_entry",
+    "priced_plan",
 ]
 
 
@@ -105,31 +106,22 @@ INPUT_TYPES = _price_keys(INPUT_TREE)
 OUTPUT_TYPES = _price_keys(OUTPUT_TREE)
 
 
-@dataclass(frozen=True, slots=True)
-class PricedNode:
-    """A token type to charge, pruned to what an entry prices (see :meth:`Rates.plan`)."""
+@functools.cache
+def priced_plan(tree: TokenNode, priced: frozenset[str]) -> TokenNode:
+    """``tree`` pruned to the token types that have a price in ``priced`` or below them.
 
-    key: str
-    """Name in the cost breakdown."""
-    usage_field: str
-    """The ``Usage`` field holding its count."""
-    price: Decimal | None
-    """Price per 1M tokens; ``None`` when only a more specific type below it is priced."""
-    children: tuple[PricedNode, ...]
-    """Priced token types inside this one."""
-
-
-def _prune(node: TokenNode, base: Decimal | None, breakdown: Mapping[str, Decimal]) -> PricedNode:
-    children = tuple(
-        _prune(child, breakdown.get(child.price_key), breakdown)
-        for child in node.children
-        if _is_priced(child, breakdown)
+    The root is always kept: it is charged at the base price.
+    """
+    return TokenNode(
+        tree.key,
+        tree.usage_field,
+        tree.price_key,
+        tuple(priced_plan(child, priced) for child in tree.children if _is_priced(child, priced)),
     )
-    return PricedNode(node.key, node.usage_field, base, children)
 
 
-def _is_priced(node: TokenNode, breakdown: Mapping[str, Decimal]) -> bool:
-    return node.price_key in breakdown or any(_is_priced(c, breakdown) for c in node.children)
+def _is_priced(node: TokenNode, priced: frozenset[str]) -> bool:
+    return node.price_key in priced or any(_is_priced(c, priced) for c in node.children)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,18 +136,17 @@ class Rates:
     """Prices of specific input token types (``cache_read``, ``cache_creation``, ``audio``...)."""
     output_breakdown: Mapping[str, Decimal] = field(default_factory=dict)
     """Prices of specific output token types (``reasoning``, ``audio``, ``image``)."""
-    input_plan: PricedNode = field(init=False, repr=False, compare=False)
+    input_plan: TokenNode = field(init=False, repr=False, compare=False)
     """The input hierarchy pruned to the priced types, walked by ``calculate``."""
-    output_plan: PricedNode = field(init=False, repr=False, compare=False)
+    output_plan: TokenNode = field(init=False, repr=False, compare=False)
     """The output hierarchy pruned to the priced types, walked by ``calculate``."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "input_breakdown", MappingProxyType(dict(self.input_breakdown)))
-        object.__setattr__(self, "output_breakdown", MappingProxyType(dict(self.output_breakdown)))
-        object.__setattr__(self, "input_plan", _prune(INPUT_TREE, self.input, self.input_breakdown))
-        object.__setattr__(
-            self, "output_plan", _prune(OUTPUT_TREE, self.output, self.output_breakdown)
-        )
+        inputs, outputs = self.input_breakdown, self.output_breakdown
+        object.__setattr__(self, "input_breakdown", MappingProxyType(inputs))
+        object.__setattr__(self, "output_breakdown", MappingProxyType(outputs))
+        object.__setattr__(self, "input_plan", priced_plan(INPUT_TREE, frozenset(inputs)))
+        object.__setattr__(self, "output_plan", priced_plan(OUTPUT_TREE, frozenset(outputs)))
 
     def overridden_by(self, other: Rates) -> Rates:
         """These rates with every price ``other`` sets replaced by its value."""

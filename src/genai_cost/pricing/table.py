@@ -23,6 +23,7 @@ Lookup of ``(model, provider)``, computed once and cached (bounded), then filter
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
 import os
@@ -36,7 +37,7 @@ from pathlib import Path
 from genai_cost.config import get_settings
 from genai_cost.pricing.calculate import CostBreakdown, calculate
 from genai_cost.pricing.errors import PricingError
-from genai_cost.pricing.loader import check_layer, load_file
+from genai_cost.pricing.loader import check_layer, load_file, split_table
 from genai_cost.pricing.match import EXACT_RANK, PREFIX_RANK, REGEX_RANK, Exact, Prefix, Regex
 from genai_cost.pricing.normalize import candidate_names, strip_date_suffix
 from genai_cost.pricing.providers import (
@@ -45,7 +46,7 @@ from genai_cost.pricing.providers import (
     VENDOR_PREFIXES,
     canonical_provider,
 )
-from genai_cost.pricing.schema import PriceEntry
+from genai_cost.pricing.schema import PriceEntry, parse_entry
 from genai_cost.semconv import Provider
 from genai_cost.usage import Usage
 
@@ -71,16 +72,20 @@ class _Bucket:
     prefix: dict[str, list[PriceEntry]] = field(default_factory=dict)
     prefix_lengths: list[int] = field(default_factory=list)
     regex: list[tuple[Regex, PriceEntry]] = field(default_factory=list)
+    entries: list[PriceEntry] = field(default_factory=list)
 
     def add(self, entry: PriceEntry) -> None:
+        self.entries.append(entry)
         for leaf in entry.match.leaves():
             if isinstance(leaf, Exact):
                 self.exact.setdefault(leaf.value, []).append(entry)
             elif isinstance(leaf, Prefix):
                 self.prefix.setdefault(leaf.value, []).append(entry)
+                if len(leaf.value) not in self.prefix_lengths:
+                    self.prefix_lengths.append(len(leaf.value))
+                    self.prefix_lengths.sort(reverse=True)
             else:
                 self.regex.append((leaf, entry))
-        self.prefix_lengths = sorted({len(p) for p in self.prefix}, reverse=True)
 
     def hits(self, name: str) -> list[tuple[_Rank, PriceEntry]]:
         found = [((EXACT_RANK, 0), e) for e in self.exact.get(name, ())]
@@ -95,20 +100,28 @@ class PricingTable:
     """Price entries by model name and provider; build with :meth:`default` or :meth:`load`."""
 
     def __init__(
-        self, layers: Sequence[Sequence[PriceEntry]], *, aliases: Mapping[str, str] | None = None
+        self,
+        layers: Sequence[Sequence[PriceEntry]],
+        *,
+        bundled: Mapping[str | None, Sequence[bytes]] | None = None,
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
-        """A table from validated layers (later layers win); prefer :meth:`load`."""
+        """A table from validated layers (later layers win); prefer :meth:`load`.
+
+        ``bundled`` holds the bundled entries (undecoded JSON lines) by provider, below every
+        layer; they are decoded the first time their provider is searched.
+        """
         by_id: dict[str, tuple[int, PriceEntry]] = {}
-        for number, layer in enumerate(layers):
+        for number, layer in enumerate(layers, start=1):
             for entry in layer:
                 by_id.pop(entry.id, None)
                 by_id[entry.id] = (number, entry)
         self._layer = {entry_id: number for entry_id, (number, _) in by_id.items()}
-        self._entries = tuple(entry for _, entry in by_id.values())
-        self._aliases = {k.strip().lower(): v for k, v in (aliases or {}).items()}
         self._buckets: dict[str | None, _Bucket] = {}
-        for entry in self._entries:
+        for _, entry in by_id.values():
             self._buckets.setdefault(entry.provider, _Bucket()).add(entry)
+        self._pending = dict(bundled or {})
+        self._aliases = {k.strip().lower(): v for k, v in (aliases or {}).items()}
         self._cache: dict[tuple[str | None, str], _Candidates] = {}
         self._lock = threading.Lock()
 
@@ -124,12 +137,9 @@ class PricingTable:
         aliases: Mapping[str, str] | None = None,
     ) -> PricingTable:
         """Layer bundled < ``files`` (in order) < ``entries``; raises :class:`PricingError`."""
-        layers: list[Sequence[PriceEntry]] = []
-        if include_bundled:
-            layers.append(_bundled_entries())
-        layers.extend(load_file(path) for path in files)
+        layers = [load_file(path) for path in files]
         layers.append(check_layer(entries, source="<entries>"))
-        return cls(layers, aliases=aliases)
+        return cls(layers, bundled=_bundled_lines() if include_bundled else None, aliases=aliases)
 
     @classmethod
     def default(cls) -> PricingTable:
@@ -175,13 +185,33 @@ class PricingTable:
 
     @property
     def entries(self) -> tuple[PriceEntry, ...]:
-        """Every entry in force, bundled first, in layer then file order."""
-        return self._entries
+        """Every entry in force, by provider (unnamed provider first), then layer."""
+        for provider in list(self._pending):
+            self._bucket(provider)
+        order = {provider: i for i, provider in enumerate((None, *PROVIDER_ORDER))}
+        buckets = sorted(self._buckets.items(), key=lambda item: order[item[0]])
+        return tuple(
+            entry
+            for _, bucket in buckets
+            for entry in sorted(bucket.entries, key=lambda e: self._layer.get(e.id, 0))
+        )
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.entries)
 
     # --- internals ----------------------------------------------------------------------
+
+    def _bucket(self, provider: str | None) -> _Bucket | None:
+        """The entries of one provider, building its bundled entries on first use."""
+        if provider in self._pending:
+            with self._lock:
+                lines = self._pending.pop(provider, ())
+                bucket = self._buckets.setdefault(provider, _Bucket())
+                for line in lines:
+                    entry = parse_entry(json.loads(line), check_regex=False)
+                    if entry.id not in self._layer:
+                        bucket.add(entry)
+        return self._buckets.get(provider)
 
     def _remember(self, key: tuple[str | None, str], candidates: _Candidates) -> _Candidates:
         with self._lock:
@@ -211,7 +241,7 @@ class PricingTable:
         buckets = [
             (position, bucket)
             for position, provider in enumerate(providers)
-            if (bucket := self._buckets.get(provider)) is not None
+            if (bucket := self._bucket(provider)) is not None
         ]
         for name in names:
             ranked = [
@@ -226,7 +256,7 @@ class PricingTable:
 
     def _precedence(self, rank: _Rank, position: int, entry: PriceEntry) -> tuple[float, ...]:
         valid_from = _ALWAYS if entry.valid_from is None else entry.valid_from.timestamp()
-        return (-rank[0], -rank[1], position, -valid_from, -self._layer[entry.id])
+        return (-rank[0], -rank[1], position, -valid_from, -self._layer.get(entry.id, 0))
 
 
 def _bucket_hits(bucket: _Bucket, name: str) -> list[tuple[_Rank, PriceEntry]]:
@@ -258,9 +288,19 @@ def _search_plan(
 
 
 @functools.lru_cache(maxsize=1)
-def _bundled_entries() -> tuple[PriceEntry, ...]:
-    """The bundled table, parsed once per process (generated data: regexes already screened)."""
-    return tuple(load_file(BUNDLED_PATH, check_regex=False))
+def _bundled_lines() -> dict[str | None, list[bytes]]:
+    """The bundled entries as undecoded JSON lines by provider, read once per process.
+
+    The file is generated and validated by ``sync`` (and a test): entries are decoded per
+    provider on first use, without the regex screening.
+    """
+    lines = split_table(BUNDLED_PATH.read_bytes())
+    if lines is None:
+        raise PricingError(
+            "not in the generated layout; regenerate it with `genai-cost pricing sync`",
+            source=str(BUNDLED_PATH),
+        )
+    return lines
 
 
 _default_lock = threading.Lock()

@@ -1,0 +1,307 @@
+"""Regenerate ``data/prices.json`` from the data shipped in the installed genai-prices package.
+
+Needs the optional extra ``genai-cost[sync]``; imported only here, never at runtime, and never
+fetches anything (the package's bundled data is used, not its auto-update). The output is
+deterministic apart from its ``generated_at`` header field.
+
+How genai-prices data becomes our entries:
+
+- Providers map to ``gen_ai.provider.name`` values (:data:`PROVIDER_MAP`); others are skipped.
+- Match clauses: ``equals`` -> exact, ``starts_with`` -> prefix, ``contains``/``ends_with`` ->
+  escaped regex, ``regex`` (search semantics) -> ``.*(?:...).*``, ``or`` -> any, ``and`` ->
+  lookaheads. Literals are lowercased (model names are matched lowercased).
+- Conditional prices with a start date become separate entries with ``valid_from``.
+  Time-of-day prices (off-peak discounts) are ignored: the standard price is kept.
+- Price keys map to our token types (:data:`PRICE_KEYS`); ``requests_kcount`` becomes
+  ``per_request``. Prices for units we do not model (web searches, audio hours, pages, ...)
+  and request-context variants (service tiers) are left out and named in the entry's notes.
+- Where genai-prices lists two models of one provider claiming the same name, the first one
+  keeps it, as genai-prices' own first-match lookup does.
+- ``data/supplement.json`` (hand-written, each entry with its source) is appended: models
+  still seen in logs that genai-prices does not carry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from genai_cost.pricing.errors import PricingError
+from genai_cost.pricing.loader import check_layer, dump_table, read_document
+from genai_cost.pricing.match import has_top_level_alternation
+from genai_cost.pricing.table import BUNDLED_PATH
+from genai_cost.semconv import Provider
+
+__all__ = ["PRICE_KEYS", "PROVIDER_MAP", "SUPPLEMENT_PATH", "SyncReport", "generate", "sync"]
+
+logger = logging.getLogger(__name__)
+
+SUPPLEMENT_PATH = BUNDLED_PATH.with_name("supplement.json")
+"""Hand-written entries merged into the generated table."""
+
+PROVIDER_MAP: Mapping[str, str] = {
+    "openai": Provider.OPENAI,
+    "azure": Provider.AZURE_OPENAI,
+    "anthropic": Provider.ANTHROPIC,
+    "aws": Provider.AWS_BEDROCK,
+    "google": Provider.GCP_GEMINI,
+    "mistral": Provider.MISTRAL,
+    "cohere": Provider.COHERE,
+    "groq": Provider.GROQ,
+    "deepseek": Provider.DEEPSEEK,
+    "x-ai": Provider.XAI,
+    "perplexity": Provider.PERPLEXITY,
+    "openrouter": Provider.OPENROUTER,
+    "together": Provider.TOGETHER,
+    "fireworks": Provider.FIREWORKS,
+}
+"""genai-prices provider id -> ``gen_ai.provider.name``."""
+
+PRICE_KEYS: Mapping[str, tuple[str, ...]] = {
+    "input_mtok": ("input",),
+    "output_mtok": ("output",),
+    "cache_read_mtok": ("input_breakdown", "cache_read"),
+    "cache_write_mtok": ("input_breakdown", "cache_creation"),
+    "cache_write_5m_mtok": ("input_breakdown", "cache_creation_5m"),
+    "cache_write_1h_mtok": ("input_breakdown", "cache_creation_1h"),
+    "input_audio_mtok": ("input_breakdown", "audio"),
+    "input_image_mtok": ("input_breakdown", "image"),
+    "input_video_mtok": ("input_breakdown", "video"),
+    "input_text_mtok": ("input_breakdown", "text"),
+    "output_reasoning_mtok": ("output_breakdown", "reasoning"),
+    "output_audio_mtok": ("output_breakdown", "audio"),
+    "output_image_mtok": ("output_breakdown", "image"),
+}
+"""genai-prices price key -> path of the same price in our entry."""
+
+_REQUESTS_KEY = "requests_kcount"
+_GENERATED_AT = re.compile(r'"generated_at":"[^"]*"')
+
+
+@dataclass
+class SyncReport:
+    """What a sync produced and what it left out."""
+
+    entries: int = 0
+    """Entries written (generated + supplement)."""
+    models: int = 0
+    """genai-prices models converted (of the mapped providers)."""
+    skipped_providers: list[str] = field(default_factory=list)
+    """genai-prices providers without a ``gen_ai.provider.name`` mapping."""
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Models or prices left out, by reason."""
+
+
+def generate(*, generated_at: datetime | None = None) -> tuple[str, SyncReport]:
+    """The text of ``prices.json`` built from the installed genai-prices, and a report."""
+    from genai_prices import __version__ as genai_prices_version
+    from genai_prices import data
+
+    report = SyncReport()
+    raw_entries: list[dict[str, Any]] = []
+    for provider in data.providers:
+        ours = PROVIDER_MAP.get(provider.id)
+        if ours is None:
+            report.skipped_providers.append(provider.id)
+            continue
+        claimed: set[tuple[str | None, str]] = set()
+        for model in provider.models:
+            converted = list(_convert_model(ours, model, claimed, report))
+            report.models += bool(converted)
+            raw_entries.extend(converted)
+    supplement = read_document(SUPPLEMENT_PATH)
+    raw_entries.extend(supplement["entries"])
+    entries = check_layer(raw_entries, source="generated prices.json")
+    report.entries = len(entries)
+    header = {
+        "generated_by": "genai-cost pricing sync (genai_cost.pricing.sync); do not edit by hand",
+        "generated_at": _iso_now(generated_at),
+        "source": (
+            f"genai-prices {genai_prices_version} package data "
+            "(https://github.com/pydantic/genai-prices) and data/supplement.json"
+        ),
+        "license": (
+            "Prices derived from genai-prices, MIT License, "
+            "Copyright (c) Pydantic Services Inc. 2025 to present"
+        ),
+    }
+    return dump_table(header, (entry.to_json() for entry in entries)), report
+
+
+def sync(output: str | Path = BUNDLED_PATH) -> SyncReport:
+    """Regenerate the table into ``output`` (default: the bundled ``prices.json``)."""
+    text, report = generate()
+    Path(output).write_text(text, encoding="utf-8")
+    logger.info("wrote %d entries to %s", report.entries, output)
+    return report
+
+
+def without_generated_at(text: str) -> str:
+    """``text`` of a generated table with its ``generated_at`` value blanked."""
+    return _GENERATED_AT.sub('"generated_at":""', text, count=1)
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _iso_now(now: datetime | None) -> str:
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+# --- one model -------------------------------------------------------------------------------
+
+
+def _convert_model(
+    provider: str, model: Any, claimed: set[tuple[str | None, str]], report: SyncReport
+) -> Iterator[dict[str, Any]]:
+    conditional = model.prices if isinstance(model.prices, list) else None
+    priced = (
+        [(None, model.prices)]
+        if conditional is None
+        else [(cp.constraint, cp.prices) for cp in conditional]
+    )
+    common_notes = []
+    if model.price_variants:
+        common_notes.append("request-context price variants (e.g. service tiers) not modelled")
+    for constraint, prices in priced:
+        kind = type(constraint).__name__
+        if kind == "TimeOfDateConstraint":
+            report.skipped["time-of-day price (standard price kept)"] += 1
+            continue
+        valid_from: date | None = constraint.start_date if constraint is not None else None
+        match = _own_leaves(_convert_clause(model.match), valid_from, claimed)
+        if match is None:
+            report.skipped["name already claimed by an earlier model"] += 1
+            continue
+        body, dropped = _convert_prices(prices)
+        if not body:
+            report.skipped["no token or request price"] += 1
+            continue
+        notes = list(common_notes)
+        if any(type(cp.constraint).__name__ == "TimeOfDateConstraint" for cp in conditional or ()):
+            notes.append("time-of-day (off-peak) prices not modelled; standard price used")
+        if dropped:
+            report.skipped["unmodelled price key"] += len(dropped)
+            notes.append("not modelled: " + ", ".join(sorted(dropped)))
+        entry: dict[str, Any] = {
+            "id": f"{provider}:{model.id}" + (f"@{valid_from.isoformat()}" if valid_from else ""),
+            "name": model.name or model.id,
+            "provider": provider,
+            "match": match,
+            **body,
+        }
+        if valid_from is not None:
+            entry["valid_from"] = valid_from.isoformat()
+        if notes:
+            entry["notes"] = "; ".join(notes)
+        yield entry
+
+
+def _convert_prices(prices: Any) -> tuple[dict[str, Any], list[str]]:
+    """Our price fields for a genai-prices ModelPrice, and the keys left out."""
+    body: dict[str, Any] = {}
+    tiers: dict[int, dict[str, Any]] = {}
+    dropped = []
+    for key, value in vars(prices).items():
+        if value is None or key.startswith("_"):
+            continue
+        tiered = hasattr(value, "tiers")
+        if key == _REQUESTS_KEY and not tiered:
+            body["per_request"] = value / 1000
+            continue
+        path = PRICE_KEYS.get(key)
+        if path is None:
+            dropped.append(key)
+            continue
+        _put(body, path, value.base if tiered else value)
+        for tier in value.tiers if tiered else ():
+            _put(tiers.setdefault(tier.start, {"above_input_tokens": tier.start}), path, tier.price)
+    if body and tiers:
+        body["tiers"] = [tiers[start] for start in sorted(tiers)]
+    return body, dropped
+
+
+def _put(target: dict[str, Any], path: tuple[str, ...], value: Decimal) -> None:
+    *parents, last = path
+    for parent in parents:
+        target = target.setdefault(parent, {})
+    target[last] = value
+
+
+# --- match clauses ---------------------------------------------------------------------------
+
+
+def _convert_clause(clause: Any) -> dict[str, Any]:
+    kind = type(clause).__name__
+    if kind == "ClauseEquals":
+        return {"exact": clause.equals.lower()}
+    if kind == "ClauseStartsWith":
+        return {"prefix": clause.starts_with.lower()}
+    if kind == "ClauseOr":
+        return {"any": list(_flatten(_convert_clause(c) for c in clause.or_))}
+    return {"regex": _regex(clause)}
+
+
+def _flatten(clauses: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for clause in clauses:
+        if "any" in clause:
+            yield from clause["any"]
+        else:
+            yield clause
+
+
+def _regex(clause: Any) -> str:
+    """A pattern that fully matches exactly the names ``clause`` accepts."""
+    kind = type(clause).__name__
+    if kind == "ClauseEquals":
+        return re.escape(str(clause.equals).lower())
+    if kind == "ClauseStartsWith":
+        return re.escape(str(clause.starts_with).lower()) + ".*"
+    if kind == "ClauseContains":
+        return ".*" + re.escape(str(clause.contains).lower()) + ".*"
+    if kind == "ClauseEndsWith":
+        return ".*" + re.escape(str(clause.ends_with).lower())
+    if kind == "ClauseRegex":
+        return _search_as_fullmatch(clause.regex)
+    if kind == "ClauseOr":
+        return "(?:" + "|".join(_regex(c) for c in clause.or_) + ")"
+    if kind == "ClauseAnd":
+        return "".join(rf"(?=(?:{_regex(c)})\Z)" for c in clause.and_) + ".*"
+    raise PricingError(f"unsupported genai-prices clause {kind}", field="match")
+
+
+def _search_as_fullmatch(pattern: str) -> str:
+    """A fullmatch pattern equivalent to ``re.search(pattern)``, kept readable when possible."""
+    if has_top_level_alternation(pattern):
+        return f".*(?:{pattern}).*"
+    head, body = ("", pattern[1:]) if pattern.startswith("^") else (".*", pattern)
+    if body.endswith("$") and not body.endswith("\\$"):
+        return head + body[:-1]
+    return head + body + ".*"
+
+
+def _own_leaves(
+    match: dict[str, Any], valid_from: date | None, claimed: set[tuple[str | None, str]]
+) -> dict[str, Any] | None:
+    """``match`` without the leaves an earlier model of the provider already claimed."""
+    since = valid_from.isoformat() if valid_from else None
+    leaves = match.get("any", [match])
+    own = []
+    for leaf in leaves:
+        key = (since, _dumps(leaf))
+        if key not in claimed:
+            own.append(leaf)
+    claimed.update((since, _dumps(leaf)) for leaf in own)
+    if not own:
+        return None
+    return own[0] if len(own) == 1 else {"any": own}
