@@ -71,11 +71,19 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def instrumentation_dependencies(self) -> Collection[str]:
         return self._instruments
 
-    def _instrument(self, **kwargs: Any) -> None:
+    def _telemetry(self, **kwargs: Any) -> Telemetry:
+        """Tracer, instruments, costing and settings from ``instrument()``'s keyword arguments."""
         settings = get_settings()
-        tracer = get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL)
-        instruments = Instruments(kwargs.get("meter_provider"), model_limit=settings.metric_model_limit)
-        telemetry = Telemetry(tracer, instruments, Costing(instruments, kwargs.get("pricing")), settings)
+        tracer = get_tracer(
+            __name__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL
+        )
+        instruments = Instruments(
+            kwargs.get("meter_provider"), model_limit=settings.metric_model_limit
+        )
+        return Telemetry(tracer, instruments, Costing(instruments, kwargs.get("pricing")), settings)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        telemetry = self._telemetry(**kwargs)
         for cls, method, operation, is_async in self._targets():
             self._warn_if_wrapped_by_another(cls, method)
             factory = async_wrapper if is_async else sync_wrapper

@@ -9,6 +9,7 @@ with no OpenTelemetry code that sees each chunk and says what the stream amounte
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
 
 import wrapt
@@ -61,7 +62,11 @@ class _StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
 
 
 class SyncStreamProxy(_StreamProxy):
-    """Proxy for a synchronous SDK stream."""
+    """Proxy for a synchronous SDK stream: an iterator, or an iterable (botocore's EventStream)."""
+
+    def __init__(self, stream: Any, invocation: Invocation, accumulator: Accumulator) -> None:
+        super().__init__(stream, invocation, accumulator)
+        self._self_iterator = stream if isinstance(stream, Iterator) else iter(stream)
 
     def __iter__(self) -> SyncStreamProxy:
         return self
@@ -69,7 +74,7 @@ class SyncStreamProxy(_StreamProxy):
     def __next__(self) -> Any:
         while True:
             try:
-                chunk = next(self.__wrapped__)
+                chunk = next(self._self_iterator)
             except StopIteration:
                 self._self_end()
                 raise
@@ -97,7 +102,11 @@ class SyncStreamProxy(_StreamProxy):
 
 
 class AsyncStreamProxy(_StreamProxy):
-    """Proxy for an asynchronous SDK stream."""
+    """Proxy for an asynchronous SDK stream (an async iterator or an async iterable)."""
+
+    def __init__(self, stream: Any, invocation: Invocation, accumulator: Accumulator) -> None:
+        super().__init__(stream, invocation, accumulator)
+        self._self_iterator = stream if isinstance(stream, AsyncIterator) else aiter(stream)
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self
@@ -105,7 +114,7 @@ class AsyncStreamProxy(_StreamProxy):
     async def __anext__(self) -> Any:
         while True:
             try:
-                chunk = await self.__wrapped__.__anext__()
+                chunk = await self._self_iterator.__anext__()
             except StopAsyncIteration:
                 self._self_end()
                 raise
