@@ -215,7 +215,7 @@ class UsageTotals:
         return f"UsageTotals({self.to_dict()!r})"
 
 
-class track_usage:  # noqa: N801 - used like a function: ``with track_usage() as usage``
+class track_usage:
     """Total tokens, requests and cost of every LLM call made inside a block.
 
     Use as ``with``/``async with`` (yields :class:`UsageTotals`) or as a decorator (totals of

@@ -66,7 +66,6 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     _instruments: Collection[str] = ()
     _wraps: Sequence[Wrap] = ()
-    _warned_foreign: set[str] = set()
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return self._instruments
@@ -74,12 +73,8 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _telemetry(self, **kwargs: Any) -> Telemetry:
         """Tracer, instruments, costing and settings from ``instrument()``'s keyword arguments."""
         settings = get_settings()
-        tracer = get_tracer(
-            __name__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL
-        )
-        instruments = Instruments(
-            kwargs.get("meter_provider"), model_limit=settings.metric_model_limit
-        )
+        tracer = get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL)
+        instruments = Instruments(kwargs.get("meter_provider"), model_limit=settings.metric_model_limit)
         return Telemetry(tracer, instruments, Costing(instruments, kwargs.get("pricing")), settings)
 
     def _instrument(self, **kwargs: Any) -> None:
@@ -104,9 +99,6 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if not isinstance(cls.__dict__.get(method), wrapt.ObjectProxy):
             return
         target = f"{cls.__module__}.{cls.__qualname__}.{method}"
-        if target in self._warned_foreign:
-            return
-        self._warned_foreign.add(target)
         logger.warning(
             "genai-cost: %s is already wrapped by another instrumentation; both will create spans. "
             "Disable one (OTEL_PYTHON_DISABLED_INSTRUMENTATIONS) or keep it and add only "

@@ -32,7 +32,7 @@ def _stream_proxy(stream: Any, invocation: Invocation, accumulator: Accumulator)
     return SyncStreamProxy(stream, invocation, accumulator)
 
 
-class _ApiResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+class _ApiResponseProxy(wrapt.ObjectProxy):  # type: ignore[type-arg]
     """Ends the span when the app parses the raw response (or closes or drops it)."""
 
     def __init__(self, response: Any, invocation: Invocation, make_accumulator: AccumulatorFactory | None) -> None:
@@ -88,4 +88,3 @@ def result_wrapper(make_accumulator: AccumulatorFactory | None = None) -> Callab
         return None
 
     return wrap
-

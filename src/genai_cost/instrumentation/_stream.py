@@ -27,7 +27,7 @@ class Accumulator(Protocol):
         """What the chunks seen so far amount to."""
 
 
-class _StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+class _StreamProxy(wrapt.ObjectProxy):  # type: ignore[type-arg]
     """State and finishing shared by the sync and async proxies."""
 
     def __init__(self, stream: Any, invocation: Invocation, accumulator: Accumulator) -> None:
