@@ -61,6 +61,7 @@ class GenAI:
     SERVER_ADDRESS = "server.address"
     SERVER_PORT = "server.port"
     ERROR_TYPE = "error.type"
+    AWS_REQUEST_ID = "aws.request_id"
 
 
 class Legacy:
@@ -108,6 +109,8 @@ class Metrics:
     TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
     OPERATION_COST = "gen_ai.client.operation.cost"
     UNPRICED_CALLS = "genai_cost.client.unpriced_calls"
+    TOKEN_DETAIL = "genai_cost.client.token.detail"
+    """Counter of the cached and reasoning parts of input/output tokens, by ``gen_ai.token.type``."""
 
 
 class Operation:
