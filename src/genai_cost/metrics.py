@@ -9,6 +9,7 @@ from typing import Any
 from opentelemetry.metrics import Meter, MeterProvider, get_meter
 
 from genai_cost.semconv import GenAI, Metrics, Ours, TokenType
+from genai_cost.usage import Usage
 from genai_cost.version import __version__
 
 __all__ = ["OTHER_MODEL", "Instruments", "ModelNameLimiter"]
@@ -77,6 +78,13 @@ class Instruments:
             description="Cost of one GenAI operation.",
             explicit_bucket_boundaries_advisory=_COST_BUCKETS,
         )
+        # The semconv histogram only knows input/output; cache-hit and reasoning shares need the
+        # parts too. A separate counter keeps sum(gen_ai.client.token.usage) an honest total.
+        self.token_detail = meter.create_counter(
+            Metrics.TOKEN_DETAIL,
+            unit="{token}",
+            description="Cached and reasoning tokens (parts of the input and output token counts).",
+        )
         self.unpriced = meter.create_counter(
             Metrics.UNPRICED_CALLS,
             unit="{call}",
@@ -92,10 +100,21 @@ class Instruments:
                 picked[name] = self._limit_model(model)
         return picked
 
-    def record_tokens(self, input_tokens: int | None, output_tokens: int | None, attributes: Mapping[str, Any]) -> None:
-        for token_type, count in ((TokenType.INPUT, input_tokens), (TokenType.OUTPUT, output_tokens)):
+    def record_tokens(self, usage: Usage, attributes: Mapping[str, Any]) -> None:
+        """Input/output into the semconv histogram, their non-zero parts into the detail counter."""
+        for token_type, count in (
+            (TokenType.INPUT, usage.input_tokens),
+            (TokenType.OUTPUT, usage.output_tokens),
+        ):
             if count is not None:
                 self.token_usage.record(count, {**attributes, GenAI.TOKEN_TYPE: token_type})
+        for token_type, count in (
+            (TokenType.CACHE_READ, usage.cache_read_tokens),
+            (TokenType.CACHE_CREATION, usage.cache_creation_tokens),
+            (TokenType.REASONING, usage.reasoning_tokens),
+        ):
+            if count:
+                self.token_detail.add(count, {**attributes, GenAI.TOKEN_TYPE: token_type})
 
     def record_unpriced(self, reason: str, attributes: Mapping[str, Any]) -> None:
         self.unpriced.add(1, {**attributes, Ours.UNPRICED_REASON: reason})

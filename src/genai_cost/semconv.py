@@ -110,7 +110,7 @@ class Metrics:
     OPERATION_COST = "gen_ai.client.operation.cost"
     UNPRICED_CALLS = "genai_cost.client.unpriced_calls"
     TOKEN_DETAIL = "genai_cost.client.token.detail"
-    """Counter of the cached and reasoning parts of input/output tokens, by ``gen_ai.token.type``."""
+    """Counter of the cached and reasoning parts of input/output tokens, by token type."""
 
 
 class Operation:

@@ -182,7 +182,7 @@ class Invocation:
         if self._first_chunk is not None:
             instruments.time_to_first_chunk.record(self._first_chunk - self._started, metric_attributes)
         if usage is not None:
-            instruments.record_tokens(usage.input_tokens, usage.output_tokens, metric_attributes)
+            instruments.record_tokens(usage, metric_attributes)
         if cost is not None:
             telemetry.costing.settle(
                 cost,
@@ -205,7 +205,9 @@ def _error_type(error: BaseException) -> str:
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
-def _begin(telemetry: Telemetry, operation: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation | None:
+def _begin(
+    telemetry: Telemetry, operation: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Invocation | None:
     if not is_instrumentation_enabled():
         return None
     tracking.check_budgets(tracking.active_trackers())
