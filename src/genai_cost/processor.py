@@ -1,0 +1,292 @@
+"""``CostSpanProcessor``: prices the spans of any GenAI instrumentation and rolls cost up.
+
+A span is immutable once it ends, so the processor sits *in front of* an exporting
+processor: ``CostSpanProcessor(BatchSpanProcessor(exporter))``. In ``on_end`` it
+
+* prices a span that carries token usage (semconv ``gen_ai.usage.*``, the older
+  ``prompt_tokens``/``completion_tokens``, or OpenInference ``llm.token_count.*``) but no
+  cost yet, forwards a copy with the cost attributes added, and records the cost metric
+  and ``track_usage`` totals (spans our own instrumentors priced pass through untouched
+  and are not counted twice);
+* adds the cost and tokens of every span with usage to each of its ancestors in the same
+  trace that is still open, so that an ancestor is forwarded with
+  ``genai_cost.subtree.*`` totals (an agent run or an HTTP request shows what it cost).
+
+Only spans that end before their ancestor count towards its subtree. Memory is bounded:
+at most ``max_traces`` traces are tracked (the oldest is dropped beyond it) with at most
+``max_spans_per_trace`` open spans each (a span beyond that cap is not tracked as an
+ancestor: its own cost still reaches the tracked spans above it, the cost below it does not).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import SpanContext, StatusCode
+
+from genai_cost.config import get_settings
+from genai_cost.costing import Costing
+from genai_cost.instrumentation._core import safe
+from genai_cost.metrics import Instruments
+from genai_cost.pricing import PricingTable
+from genai_cost.pricing.providers import canonical_provider
+from genai_cost.semconv import GenAI, Legacy, OpenInference, Ours
+from genai_cost.usage import Usage, usage_from_attributes
+
+__all__ = ["DEFAULT_MAX_SPANS_PER_TRACE", "CostSpanProcessor"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_SPANS_PER_TRACE = 1_000
+"""Open spans tracked per trace by the rollup."""
+
+_USAGE_KEYS = (
+    GenAI.USAGE_INPUT_TOKENS,
+    GenAI.USAGE_OUTPUT_TOKENS,
+    Legacy.USAGE_PROMPT_TOKENS,
+    Legacy.USAGE_COMPLETION_TOKENS,
+    OpenInference.TOKEN_COUNT_PROMPT,
+    OpenInference.TOKEN_COUNT_COMPLETION,
+)
+_MODEL_KEYS = (GenAI.RESPONSE_MODEL, GenAI.REQUEST_MODEL, OpenInference.MODEL_NAME)
+_PROVIDER_KEYS = (GenAI.PROVIDER_NAME, Legacy.SYSTEM, OpenInference.PROVIDER, OpenInference.SYSTEM)
+
+
+class _Subtree:
+    """Running totals of the priced spans below one open span."""
+
+    __slots__ = ("calls", "cost", "input_tokens", "output_tokens")
+
+    def __init__(self) -> None:
+        self.cost = 0.0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.calls = 0
+
+    def add(self, call: _Call) -> None:
+        self.cost += call.cost
+        self.input_tokens += call.input_tokens
+        self.output_tokens += call.output_tokens
+        self.calls += 1
+
+    def attributes(self) -> dict[str, Any]:
+        return {
+            Ours.SUBTREE_COST_AMOUNT: self.cost,
+            Ours.SUBTREE_INPUT_TOKENS: self.input_tokens,
+            Ours.SUBTREE_OUTPUT_TOKENS: self.output_tokens,
+            Ours.SUBTREE_CALLS: self.calls,
+        }
+
+
+class _Call:
+    """What one span with usage contributes to its ancestors."""
+
+    __slots__ = ("cost", "input_tokens", "output_tokens")
+
+    def __init__(self, usage: Usage, cost: float) -> None:
+        self.cost = cost
+        self.input_tokens = usage.input_tokens or 0
+        self.output_tokens = usage.output_tokens or 0
+
+
+class _Trace:
+    """Open spans of one trace (span id -> parent span id) and their subtree totals."""
+
+    __slots__ = ("parents", "subtrees")
+
+    def __init__(self) -> None:
+        self.parents: dict[int, int | None] = {}
+        self.subtrees: dict[int, _Subtree] = {}
+
+
+class _AnnotatedSpan(ReadableSpan):
+    """A copy of an ended span with attributes added; the original is left untouched."""
+
+    def __init__(self, span: ReadableSpan, added: Mapping[str, Any]) -> None:
+        super().__init__(
+            name=span.name,
+            context=span.context,
+            parent=span.parent,
+            resource=span.resource,
+            attributes={**(span.attributes or {}), **added},
+            events=span.events,
+            links=span.links,
+            kind=span.kind,
+            status=span.status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
+        self._dropped = (span.dropped_attributes, span.dropped_events, span.dropped_links)
+
+    @property
+    def dropped_attributes(self) -> int:
+        return self._dropped[0]
+
+    @property
+    def dropped_events(self) -> int:
+        return self._dropped[1]
+
+    @property
+    def dropped_links(self) -> int:
+        return self._dropped[2]
+
+
+def _first(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = attributes.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _same_trace_parent(trace_id: int, parent: SpanContext | None) -> int | None:
+    if parent is None or parent.trace_id != trace_id:
+        return None
+    return parent.span_id
+
+
+class CostSpanProcessor(SpanProcessor):
+    """Prices GenAI spans of any instrumentation and rolls cost up to their ancestors.
+
+    ``next_processor`` receives every span (the priced copy when cost was added);
+    ``pricing`` defaults to the process-wide table and ``meter_provider`` to the global one.
+    """
+
+    def __init__(
+        self,
+        next_processor: SpanProcessor,
+        pricing: PricingTable | None = None,
+        meter_provider: MeterProvider | None = None,
+        *,
+        max_traces: int | None = None,
+        max_spans_per_trace: int = DEFAULT_MAX_SPANS_PER_TRACE,
+    ) -> None:
+        settings = get_settings()
+        self._next = next_processor
+        self._instruments = Instruments(meter_provider, model_limit=settings.metric_model_limit)
+        self._costing = Costing(self._instruments, pricing)
+        self._max_traces = max_traces if max_traces is not None else settings.rollup_max_traces
+        self._max_spans_per_trace = max_spans_per_trace
+        self._traces: dict[int, _Trace] = {}
+        self._lock = threading.Lock()
+        self.evicted_traces = 0
+        """Traces dropped from the rollup because ``max_traces`` were open at once."""
+        self.untracked_spans = 0
+        """Spans not tracked as ancestors because their trace had ``max_spans_per_trace`` open."""
+
+    @property
+    def tracked_traces(self) -> int:
+        """Traces with open spans currently held by the rollup."""
+        return len(self._traces)
+
+    # --- SpanProcessor ------------------------------------------------------------------
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        context = span.context
+        if context is not None:
+            self._open(context.trace_id, context.span_id, span.parent)
+        self._next.on_start(span, parent_context=parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        attributes = span.attributes or {}
+        call: _Call | None = None
+        added: dict[str, Any] = {}
+        if any(key in attributes for key in _USAGE_KEYS):
+            priced = safe(self._price, span, attributes)
+            if priced is not None:
+                call, added = priced
+        subtree = self._close(span, call)
+        if subtree is not None:
+            added.update(subtree.attributes())
+        self._next.on_end(_AnnotatedSpan(span, added) if added else span)
+
+    def shutdown(self) -> None:
+        self._next.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._next.force_flush(timeout_millis)
+
+    # --- pricing ------------------------------------------------------------------------
+
+    def _price(self, span: ReadableSpan, attributes: Mapping[str, Any]) -> tuple[_Call, dict[str, Any]] | None:
+        """The span's contribution to its ancestors, and the cost attributes it still lacks."""
+        usage = usage_from_attributes(attributes)
+        if usage is None:
+            return None
+        amount = attributes.get(GenAI.USAGE_COST_AMOUNT)
+        if isinstance(amount, (int, float)) and not isinstance(amount, bool):
+            return _Call(usage, float(amount)), {}
+        if Ours.PRICING_STATUS in attributes:  # priced before, without an amount (unknown model)
+            return _Call(usage, 0.0), {}
+        model = _first(attributes, _MODEL_KEYS)
+        provider = canonical_provider(_first(attributes, _PROVIDER_KEYS))
+        started = span.start_time
+        at = datetime.fromtimestamp(started / 1e9, tz=timezone.utc) if started else None
+        cost = self._costing.price(usage, model=model, provider=provider, at=at)
+        self._costing.settle(
+            cost,
+            usage,
+            provider=provider,
+            model=model,
+            metric_attributes=self._instruments.metric_attributes(attributes),
+            succeeded=span.status.status_code is not StatusCode.ERROR,
+        )
+        added = {name: value for name, value in cost.attributes().items() if value is not None}
+        return _Call(usage, float(cost.amount or 0)), added
+
+    # --- rollup -------------------------------------------------------------------------
+
+    def _open(self, trace_id: int, span_id: int, parent: SpanContext | None) -> None:
+        with self._lock:
+            trace = self._traces.get(trace_id)
+            if trace is None:
+                if len(self._traces) >= self._max_traces:
+                    del self._traces[next(iter(self._traces))]
+                    self.evicted_traces += 1
+                    if self.evicted_traces == 1:
+                        logger.warning(
+                            "genai-cost: more than %d traces open at once; the cost rollup drops "
+                            "the oldest (raise GENAI_COST_ROLLUP_MAX_TRACES if this is expected)",
+                            self._max_traces,
+                        )
+                trace = self._traces[trace_id] = _Trace()
+            elif len(trace.parents) >= self._max_spans_per_trace:
+                self.untracked_spans += 1
+                return
+            trace.parents[span_id] = _same_trace_parent(trace_id, parent)
+
+    def _close(self, span: ReadableSpan, call: _Call | None) -> _Subtree | None:
+        """Forget an ended span, add its contribution to its open ancestors, return its subtree."""
+        context = span.context
+        if context is None:
+            return None
+        trace_id = context.trace_id
+        with self._lock:
+            trace = self._traces.get(trace_id)
+            if trace is None:
+                return None
+            trace.parents.pop(context.span_id, None)
+            subtree = trace.subtrees.pop(context.span_id, None)
+            if call is not None:
+                if subtree is not None:
+                    subtree.add(call)
+                ancestor = _same_trace_parent(trace_id, span.parent)
+                for _ in range(len(trace.parents)):  # bounded: a bogus parent cycle cannot hang us
+                    if ancestor is None or ancestor not in trace.parents:
+                        break
+                    totals = trace.subtrees.get(ancestor)
+                    if totals is None:
+                        totals = trace.subtrees[ancestor] = _Subtree()
+                    totals.add(call)
+                    ancestor = trace.parents[ancestor]
+            if not trace.parents:
+                del self._traces[trace_id]
+        return subtree
