@@ -1,0 +1,66 @@
+"""``BedrockInstrumentor``: spans, token usage, cost and metrics for Amazon Bedrock runtime calls.
+
+Covers ``converse``, ``converse_stream``, ``invoke_model`` and
+``invoke_model_with_response_stream`` of every boto3/botocore ``bedrock-runtime`` client
+created after ``instrument()`` (see :mod:`.clients` for how and why).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import wrapt
+from opentelemetry.instrumentation.utils import unwrap
+
+from genai_cost.instrumentation._base import GenAIInstrumentor
+from genai_cost.instrumentation._core import Operation, sync_wrapper
+from genai_cost.instrumentation.bedrock.clients import BedrockClients
+from genai_cost.instrumentation.bedrock.converse import (
+    ConverseEventAccumulator,
+    read_converse_request,
+    read_converse_response,
+)
+from genai_cost.instrumentation.bedrock.invoke import (
+    InvokeChunkAccumulator,
+    buffer_body,
+    read_invoke_headers,
+    read_invoke_request,
+)
+from genai_cost.instrumentation.bedrock.package import _instruments
+from genai_cost.instrumentation.bedrock.streams import event_stream_wrapper
+
+__all__ = ["BedrockInstrumentor"]
+
+_OPERATIONS = {
+    "converse": Operation(read_converse_request, read_converse_response),
+    "converse_stream": Operation(
+        read_converse_request,
+        read_converse_response,
+        event_stream_wrapper("stream", ConverseEventAccumulator),
+    ),
+    "invoke_model": Operation(read_invoke_request, read_invoke_headers, buffer_body),
+    "invoke_model_with_response_stream": Operation(
+        read_invoke_request,
+        read_invoke_headers,
+        event_stream_wrapper("body", InvokeChunkAccumulator),
+    ),
+}
+"""Client method -> how to read its request and result."""
+
+
+class BedrockInstrumentor(GenAIInstrumentor):
+    """Instruments botocore's ``bedrock-runtime`` clients (boto3 included)."""
+
+    _instruments = _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        telemetry = self._telemetry(**kwargs)
+        wrappers = {name: sync_wrapper(telemetry, operation) for name, operation in _OPERATIONS.items()}
+        self._clients = BedrockClients(wrappers)
+        wrapt.wrap_function_wrapper("botocore.session", "Session.create_client", self._clients.create_client)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        from botocore.session import Session
+
+        unwrap(Session, "create_client")
+        self._clients.restore()

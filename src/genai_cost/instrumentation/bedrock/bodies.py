@@ -1,0 +1,181 @@
+"""invoke_model bodies of each model family: operation, usage, finish reasons, response id.
+
+invoke_model speaks each vendor's native format. Usage, by family:
+
+- Anthropic Messages: ``usage.input_tokens`` excluding ``cache_read_input_tokens`` and
+  ``cache_creation_input_tokens`` (with the 5-minute/1-hour split in ``cache_creation``);
+- Amazon Nova: ``usage.inputTokens`` excluding ``cacheRead/WriteInputTokenCount``;
+- OpenAI-style bodies (Mistral chat, gpt-oss): ``usage.prompt_tokens`` including cached input;
+- Amazon Titan: ``inputTextTokenCount`` and ``results[].tokenCount``;
+- Meta Llama: ``prompt_token_count`` and ``generation_token_count``;
+- streams: ``amazon-bedrock-invocationMetrics`` in the last chunk;
+- everything else (Mistral and Cohere text models): the ``x-amzn-bedrock-*-token-count``
+  response headers, which Bedrock sends for every model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from genai_cost.instrumentation._attributes import count
+from genai_cost.instrumentation.openai.chat import usage_from_openai
+from genai_cost.semconv import Operation
+from genai_cost.usage import Usage
+
+__all__ = [
+    "INVOCATION_METRICS",
+    "finish_reasons",
+    "json_body",
+    "operation_for",
+    "response_id",
+    "usage_from_body",
+    "usage_from_headers",
+]
+
+INVOCATION_METRICS = "amazon-bedrock-invocationMetrics"
+
+_MAX_PARSED_BODY = 1 << 20
+_REASON_KEYS = ("stop_reason", "stopReason", "finish_reason", "completionReason")
+_REASON_LISTS = ("results", "outputs", "generations", "choices")
+_HEADER_PREFIX = "x-amzn-bedrock-"
+
+
+def json_body(body: Any) -> dict[str, Any] | None:
+    """A JSON object body given as bytes or str (up to 1 MiB); ``None`` for anything else."""
+    if not isinstance(body, (bytes, bytearray, str)) or len(body) > _MAX_PARSED_BODY:
+        return None
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def operation_for(model: str | None, body: Mapping[str, Any] | None) -> str:
+    """``gen_ai.operation.name`` of an invoke_model request, from the model id and body."""
+    if model is not None and "embed" in model.lower():
+        return Operation.EMBEDDINGS
+    if body is not None and "messages" not in body and ("prompt" in body or "inputText" in body):
+        return Operation.TEXT_COMPLETION
+    return Operation.CHAT
+
+
+def _uncached(usage: Mapping[str, Any], input_key: str, output_key: str, read_key: str, write_key: str) -> Usage:
+    cache_creation = usage.get("cache_creation")
+    split = cache_creation if isinstance(cache_creation, Mapping) else {}
+    return Usage.from_uncached_input(
+        uncached_input_tokens=count(usage.get(input_key)),
+        output_tokens=count(usage.get(output_key)),
+        cache_read_tokens=count(usage.get(read_key)),
+        cache_creation_tokens=count(usage.get(write_key)),
+        cache_creation_5m_tokens=count(split.get("ephemeral_5m_input_tokens")),
+        cache_creation_1h_tokens=count(split.get("ephemeral_1h_input_tokens")),
+    )
+
+
+def _from_usage_object(usage: Mapping[str, Any]) -> Usage | None:
+    if "input_tokens" in usage:
+        return _uncached(
+            usage,
+            "input_tokens",
+            "output_tokens",
+            "cache_read_input_tokens",
+            "cache_creation_input_tokens",
+        )
+    if "inputTokens" in usage:
+        return _uncached(
+            usage,
+            "inputTokens",
+            "outputTokens",
+            "cacheReadInputTokenCount",
+            "cacheWriteInputTokenCount",
+        )
+    if "prompt_tokens" in usage:
+        return usage_from_openai(usage)
+    return None
+
+
+def usage_from_body(body: Mapping[str, Any]) -> Usage | None:
+    """Usage reported in a response body or stream chunk; ``None`` when it has none."""
+    metrics = body.get(INVOCATION_METRICS)
+    if isinstance(metrics, Mapping):
+        return _uncached(
+            metrics,
+            "inputTokenCount",
+            "outputTokenCount",
+            "cacheReadInputTokenCount",
+            "cacheWriteInputTokenCount",
+        )
+    usage = body.get("usage")
+    if not isinstance(usage, Mapping):
+        usage = body.get("message", {}).get("usage") if isinstance(body.get("message"), Mapping) else None
+    if isinstance(usage, Mapping):
+        return _from_usage_object(usage)
+    if "inputTextTokenCount" in body:
+        results = body.get("results")
+        output = None
+        if isinstance(results, list):
+            output = sum(count(item.get("tokenCount")) or 0 for item in results if isinstance(item, Mapping))
+        return Usage(input_tokens=count(body.get("inputTextTokenCount")), output_tokens=output)
+    if "prompt_token_count" in body or "generation_token_count" in body:
+        return Usage(
+            input_tokens=count(body.get("prompt_token_count")),
+            output_tokens=count(body.get("generation_token_count")),
+        )
+    return None
+
+
+def usage_from_headers(headers: Any) -> Usage | None:
+    """Usage from the ``x-amzn-bedrock-*-token-count`` headers (botocore lowercases names)."""
+    if not isinstance(headers, Mapping):
+        return None
+    counts = {
+        key: _header_count(headers.get(f"{_HEADER_PREFIX}{key}-token-count"))
+        for key in ("input", "output", "cache-read-input", "cache-write-input")
+    }
+    if counts["input"] is None and counts["output"] is None:
+        return None
+    return Usage.from_uncached_input(
+        uncached_input_tokens=counts["input"],
+        output_tokens=counts["output"],
+        cache_read_tokens=counts["cache-read-input"],
+        cache_creation_tokens=counts["cache-write-input"],
+    )
+
+
+def _header_count(value: Any) -> int | None:
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _reason(scope: Any) -> str | None:
+    if not isinstance(scope, Mapping):
+        return None
+    return next((r for key in _REASON_KEYS if isinstance(r := scope.get(key), str)), None)
+
+
+def finish_reasons(body: Mapping[str, Any]) -> list[str]:
+    """Finish reasons of a body or chunk: top level, a streamed ``delta``/``messageStop``, or
+    per result (``results``, ``outputs``, ``generations``, ``choices``)."""
+    for scope in (body, body.get("delta"), body.get("messageStop")):
+        reason = _reason(scope)
+        if reason is not None:
+            return [reason]
+    for key in _REASON_LISTS:
+        items = body.get(key)
+        if isinstance(items, list):
+            reasons = [r for item in items if (r := _reason(item)) is not None]
+            if reasons:
+                return reasons
+    return []
+
+
+def response_id(body: Mapping[str, Any]) -> str | None:
+    """The response id of a body (``id``) or of Anthropic's streamed ``message_start``."""
+    value = body.get("id")
+    if value is None and isinstance(body.get("message"), Mapping):
+        value = body["message"].get("id")
+    return value if isinstance(value, str) else None

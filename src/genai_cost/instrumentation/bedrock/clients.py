@@ -1,0 +1,78 @@
+"""Which botocore clients are traced: every ``bedrock-runtime`` client, from its creation on.
+
+botocore builds a fresh client class on every ``create_client`` call, and its operation
+methods (``client.converse(...)``) are the public API the app calls. So we wrap the public
+``botocore.session.Session.create_client`` (boto3's ``Session.client`` and ``boto3.client``
+go through it) and, for ``bedrock-runtime`` clients only, wrap those operation methods on the
+new client. Clients of every other service are returned untouched and cost nothing per call.
+
+Why not the alternatives: ``BaseClient._make_api_call`` is private and runs for every call of
+every AWS service; the ``before-call``/``after-call`` events would split one call across two
+handlers (the span kept in the request context, made current by attach/detach in different
+handlers) and the exception the app receives is raised after ``after-call``, so its type would
+have to be reconstructed. Wrapping the operation method sees the app's exact arguments, result
+and exception, and the shared lifecycle in ``_core`` applies unchanged.
+Limitation: clients created before ``instrument()`` are not traced.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+from weakref import WeakSet
+
+import wrapt
+
+from genai_cost.instrumentation._attributes import server_attributes
+from genai_cost.instrumentation._core import safe
+from genai_cost.semconv import GenAI, Provider
+
+__all__ = ["BedrockClients", "endpoint_attributes"]
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAME = "bedrock-runtime"
+
+Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+
+
+def endpoint_attributes(client: Any) -> dict[str, Any]:
+    """``gen_ai.provider.name``, ``server.address`` and ``server.port`` of a Bedrock client."""
+    meta = getattr(client, "meta", None)
+    attributes = server_attributes(getattr(meta, "endpoint_url", None), GenAI.SERVER_ADDRESS, GenAI.SERVER_PORT)
+    attributes[GenAI.PROVIDER_NAME] = Provider.AWS_BEDROCK
+    return attributes
+
+
+class BedrockClients:
+    """Wraps the operation methods of each ``bedrock-runtime`` client created while active."""
+
+    def __init__(self, wrappers: Mapping[str, Wrapper]) -> None:
+        self._wrappers = wrappers
+        self._clients: WeakSet[Any] = WeakSet()
+
+    def create_client(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """A wrapt wrapper for ``Session.create_client``."""
+        client = wrapped(*args, **kwargs)
+        safe(self._wrap, client)
+        return client
+
+    def _wrap(self, client: Any) -> None:
+        if client.meta.service_model.service_name != SERVICE_NAME:
+            return
+        for method, wrapper in self._wrappers.items():
+            if hasattr(client, method):
+                wrapt.wrap_function_wrapper(client, method, wrapper)
+        self._clients.add(client)
+
+    def restore(self) -> None:
+        """Unwrap every client still alive: they behave as if never instrumented."""
+        for client in list(self._clients):
+            attributes = vars(client)
+            for method in self._wrappers:
+                if isinstance(attributes.get(method), wrapt.ObjectProxy):
+                    del attributes[method]
+        self._clients.clear()
