@@ -1,0 +1,325 @@
+"""The ``genai-cost`` command line: look up prices, cost a usage, manage pricing files.
+
+Each subcommand is one ``_add_<name>`` function registering its arguments and one
+``_run_<name>`` function doing the work; :func:`main` dispatches. Exit codes: 0 ok,
+2 bad usage or bad input (one line on stderr), 3 unknown model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, NoReturn
+
+from genai_cost.config import get_settings
+from genai_cost.pricing import (
+    CostBreakdown,
+    PriceEntry,
+    PricingError,
+    PricingTable,
+    Rates,
+    calculate,
+)
+from genai_cost.pricing.providers import KNOWN_PROVIDERS, canonical_provider
+from genai_cost.semconv import PricingStatus
+from genai_cost.usage import Usage
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "EXIT_UNKNOWN_MODEL", "build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+EXIT_UNKNOWN_MODEL = 3
+
+_Handler = Callable[[argparse.Namespace], int]
+
+
+class _BadInput(Exception):
+    """A user error reported as one line on stderr with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (see ``--help`` for usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _BadInput(f"{self.prog}: {message} (see --help)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        handler: _Handler = args.handler
+        return handler(args)
+    except (_BadInput, PricingError) as exc:
+        print(f"genai-cost: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SystemExit as exc:  # --help and --version exit through argparse
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; add a subcommand with one more ``_add_*`` call."""
+    parser = _Parser(prog="genai-cost", description="Token usage and cost of LLM calls.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_price(commands)
+    _add_cost(commands)
+    _add_pricing(commands)
+    return parser
+
+
+# --- genai-cost price ------------------------------------------------------------------------
+
+
+def _add_price(commands: Any) -> None:
+    parser = commands.add_parser("price", help="show the price entry that applies to a model")
+    parser.add_argument("model", metavar="MODEL")
+    _add_lookup_options(parser)
+    parser.set_defaults(handler=_run_price)
+
+
+def _run_price(args: argparse.Namespace) -> int:
+    provider = _provider(args.provider)
+    entry = _table(args.pricing).match(args.model, provider, args.at)
+    if args.json:
+        _print_json(
+            {
+                "status": PricingStatus.PRICED if entry else PricingStatus.UNKNOWN_MODEL,
+                "model": args.model,
+                "provider": provider,
+                "entry": entry.to_json() if entry else None,
+            }
+        )
+    elif entry is None:
+        print(_unknown(args.model, provider))
+    else:
+        _print_entry(entry)
+    return EXIT_OK if entry else EXIT_UNKNOWN_MODEL
+
+
+def _print_entry(entry: PriceEntry) -> None:
+    print(f"{entry.name}  [{entry.id}]")
+    print(f"  provider   {entry.provider or 'any'}")
+    print(f"  match      {json.dumps(entry.match.to_json())}")
+    for key, value in _rate_rows(entry.rates):
+        print(f"  {key:<34} {_amount(value, entry.currency)} per 1M tokens")
+    for tier in entry.tiers:
+        print(f"  above {tier.above_input_tokens} input tokens:")
+        for key, value in _rate_rows(tier.rates):
+            print(f"    {key:<32} {_amount(value, entry.currency)} per 1M tokens")
+    if entry.per_request is not None:
+        print(f"  per request  {_amount(entry.per_request)}  {entry.currency}")
+    if entry.valid_from is not None:
+        print(f"  valid from {entry.valid_from.isoformat()}")
+    for label, text in (("source", entry.source), ("notes", entry.notes)):
+        if text:
+            print(f"  {label:<10} {text}")
+
+
+def _rate_rows(rates: Rates) -> list[tuple[str, Decimal]]:
+    rows = [(key, value) for key, value in (("input", rates.input), ("output", rates.output))]
+    rows.extend((f"input_breakdown.{k}", v) for k, v in rates.input_breakdown.items())
+    rows.extend((f"output_breakdown.{k}", v) for k, v in rates.output_breakdown.items())
+    return [(key, value) for key, value in rows if value is not None]
+
+
+# --- genai-cost cost -------------------------------------------------------------------------
+
+
+def _add_cost(commands: Any) -> None:
+    parser = commands.add_parser("cost", help="compute the cost of one call's token usage")
+    parser.add_argument("--model", required=True, metavar="MODEL")
+    parser.add_argument("--input-tokens", type=_count, required=True, metavar="N")
+    parser.add_argument("--output-tokens", type=_count, required=True, metavar="N")
+    parser.add_argument("--cache-read-tokens", type=_count, metavar="N")
+    parser.add_argument("--cache-creation-tokens", type=_count, metavar="N")
+    parser.add_argument("--reasoning-tokens", type=_count, metavar="N")
+    _add_lookup_options(parser)
+    parser.set_defaults(handler=_run_cost)
+
+
+def _run_cost(args: argparse.Namespace) -> int:
+    provider = _provider(args.provider)
+    usage = Usage(
+        input_tokens=args.input_tokens,
+        output_tokens=args.output_tokens,
+        cache_read_tokens=args.cache_read_tokens,
+        cache_creation_tokens=args.cache_creation_tokens,
+        reasoning_tokens=args.reasoning_tokens,
+    )
+    entry = _table(args.pricing).match(args.model, provider, args.at)
+    breakdown = calculate(usage, entry) if entry else None
+    if args.json:
+        _print_json(_cost_json(args.model, provider, entry, breakdown))
+    elif entry is None or breakdown is None:
+        print(_unknown(args.model, provider))
+    else:
+        _print_cost(entry, breakdown)
+    return EXIT_OK if entry else EXIT_UNKNOWN_MODEL
+
+
+def _cost_json(
+    model: str, provider: str | None, entry: PriceEntry | None, cost: CostBreakdown | None
+) -> dict[str, Any]:
+    return {
+        "status": PricingStatus.PRICED if cost else PricingStatus.UNKNOWN_MODEL,
+        "model": model,
+        "provider": provider,
+        "entry": {"id": entry.id, "name": entry.name} if entry else None,
+        "currency": cost.currency if cost else None,
+        "total": _plain(cost.total) if cost else None,
+        "input_cost": _plain(cost.input_cost) if cost else None,
+        "output_cost": _plain(cost.output_cost) if cost else None,
+        "breakdown": {k: _plain(v) for k, v in cost.by_type.items()} if cost else {},
+        "tier": cost.tier if cost else None,
+    }
+
+
+def _print_cost(entry: PriceEntry, cost: CostBreakdown) -> None:
+    print(f"{entry.name}  [{entry.id}]")
+    for key, amount in cost.by_type.items():
+        print(f"  {key:<18} {_amount(amount, cost.currency)}")
+    if cost.tier is not None:
+        print(f"  (prices above {cost.tier} input tokens)")
+    print(f"  {'total':<18} {_amount(cost.total, cost.currency)}")
+
+
+# --- genai-cost pricing {validate,list,sync} -------------------------------------------------
+
+
+def _add_pricing(commands: Any) -> None:
+    parser = commands.add_parser("pricing", help="validate, list or regenerate pricing tables")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    validate = actions.add_parser("validate", help="check pricing files (JSON or TOML)")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.set_defaults(handler=_run_validate)
+
+    listing = actions.add_parser("list", help="list the entries in force")
+    listing.add_argument("--provider", metavar="P")
+    listing.add_argument("--pricing", nargs="+", default=[], action="extend", metavar="FILE")
+    listing.set_defaults(handler=_run_list)
+
+    sync = actions.add_parser("sync", help="regenerate the bundled table from genai-prices")
+    sync.add_argument("--output", metavar="PATH", help="write here instead of the bundled file")
+    sync.set_defaults(handler=_run_sync)
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from genai_cost.pricing.loader import load_file
+
+    failed = False
+    for path in args.files:
+        try:
+            entries = load_file(path)
+        except PricingError as exc:
+            print(f"genai-cost: error: {exc}", file=sys.stderr)
+            failed = True
+        else:
+            print(f"{path}: ok ({len(entries)} entries)")
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _run_list(args: argparse.Namespace) -> int:
+    provider = _provider(args.provider)
+    for entry in _table(args.pricing).entries:
+        if provider is None or entry.provider == provider:
+            rates = entry.rates
+            since = f"  from {entry.valid_from.date()}" if entry.valid_from else ""
+            print(
+                f"{entry.id}  {entry.provider or 'any'}  "
+                f"in {_optional(rates.input)}  out {_optional(rates.output)}{since}"
+            )
+    return EXIT_OK
+
+
+def _run_sync(args: argparse.Namespace) -> int:
+    from genai_cost.pricing.sync import sync
+    from genai_cost.pricing.table import BUNDLED_PATH
+
+    try:
+        report = sync(args.output or BUNDLED_PATH)
+    except ImportError:
+        raise _BadInput("pricing sync needs the extra: pip install 'genai-cost[sync]'") from None
+    print(f"wrote {report.entries} entries ({report.models} genai-prices models) to {args.output or BUNDLED_PATH}")
+    for reason, count in sorted(report.skipped.items()):
+        print(f"  left out: {count} x {reason}")
+    print(f"  providers without a gen_ai.provider.name mapping: {len(report.skipped_providers)}")
+    return EXIT_OK
+
+
+# --- shared helpers --------------------------------------------------------------------------
+
+
+def _add_lookup_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--provider", metavar="P", help="gen_ai.provider.name (or an alias)")
+    parser.add_argument("--at", type=_when, metavar="DATE", help="call time (ISO date/datetime)")
+    parser.add_argument(
+        "--pricing",
+        nargs="+",
+        default=[],
+        action="extend",
+        metavar="FILE",
+        help="pricing files layered over the bundled table and GENAI_COST_PRICING_FILE",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _table(extra_files: Sequence[str]) -> PricingTable:
+    """The bundled table with the configured and the given files; bad files are errors here."""
+    settings = get_settings()
+    return PricingTable.load(files=(*settings.pricing_files, *extra_files), aliases=settings.model_aliases)
+
+
+def _provider(name: str | None) -> str | None:
+    if name is None:
+        return None
+    provider = canonical_provider(name)
+    if provider is None:
+        known = ", ".join(sorted(KNOWN_PROVIDERS))
+        raise _BadInput(f"unknown provider {name!r} (known: {known})")
+    return provider
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative count, got {value}")
+    return value
+
+
+def _when(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO date or datetime, got {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _unknown(model: str, provider: str | None) -> str:
+    where = f" at provider {provider}" if provider else ""
+    return f"{model}{where}: unknown model (no price entry matches)"
+
+
+def _plain(value: Decimal) -> str:
+    """Exact decimal text without exponent or trailing zeros, e.g. ``0.000065``."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def _amount(value: Decimal, currency: str = "USD") -> str:
+    return f"${_plain(value)}" if currency == "USD" else f"{_plain(value)} {currency}"
+
+
+def _optional(value: Decimal | None) -> str:
+    return "-" if value is None else _plain(value)
+
+
+def _print_json(value: dict[str, Any]) -> None:
+    print(json.dumps(value, ensure_ascii=False))
