@@ -221,13 +221,25 @@ def _response(model: str, scenario: Scenario, chunks: int, status: str = "comple
 def _response_events(model: str, scenario: Scenario, chunks: int) -> Iterator[dict[str, Any]]:
     final = _response(model, scenario, chunks)
     pending = {**final, "status": "in_progress", "output": [], "usage": None}
-    item_id = final["output"][0]["id"]
-    sequence = iter(range(10_000))
-    yield {"type": "response.created", "sequence_number": next(sequence), "response": pending}
-    for word in _text(chunks - 2, scenario):
-        yield {"type": "response.output_text.delta", "sequence_number": next(sequence), "item_id": item_id,
-               "output_index": 0, "content_index": 0, "delta": word, "logprobs": []}  # fmt: skip
-    yield {"type": "response.completed", "sequence_number": next(sequence), "response": final}
+    message = final["output"][0]
+    part = message["content"][0]
+    item_id = message["id"]
+    at = {"item_id": item_id, "output_index": 0, "content_index": 0}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": pending},
+        {"type": "response.in_progress", "response": pending},
+        {"type": "response.output_item.added", "output_index": 0,
+         "item": {**message, "status": "in_progress", "content": []}},
+        {"type": "response.content_part.added", **at, "part": {**part, "text": ""}},
+        *({"type": "response.output_text.delta", **at, "delta": word, "logprobs": []}
+          for word in _text(chunks - 2, scenario)),
+        {"type": "response.output_text.done", **at, "text": part["text"], "logprobs": []},
+        {"type": "response.content_part.done", **at, "part": part},
+        {"type": "response.output_item.done", "output_index": 0, "item": message},
+        {"type": "response.completed", "response": final},
+    ]  # fmt: skip
+    for number, event in enumerate(events):
+        yield {**event, "sequence_number": number}
 
 
 def _embeddings(model: str, scenario: Scenario, inputs: int) -> dict[str, Any]:
@@ -342,6 +354,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("transfer-encoding", "chunked")
+        self.send_header("x-request-id", f"req_{uuid.uuid4().hex[:16]}")
         self.end_headers()
         for index, event in enumerate(events):
             if scenario.reset_after_chunks is not None and index >= scenario.reset_after_chunks:

@@ -51,7 +51,8 @@ def instrument(
         return instrumentor
 
     yield apply
-    instrumentor.uninstrument()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
 
 
 @pytest.fixture

@@ -109,9 +109,7 @@ def test_cost_breakdown_by_token_type(
     assert attrs[Ours.COST_PREFIX + "cache_read"] == expected_cost(
         entry, input=wire.cached_tokens, cached=wire.cached_tokens
     )
-    assert attrs[Ours.COST_PREFIX + "input"] == expected_cost(
-        entry, input=wire.prompt_tokens - wire.cached_tokens
-    )
+    assert attrs[Ours.COST_PREFIX + "input"] == expected_cost(entry, input=wire.prompt_tokens - wire.cached_tokens)
     output_cost = expected_cost(entry, input=0, output=wire.completion_tokens)
     assert attrs[Ours.COST_PREFIX + "output"] == output_cost
 
