@@ -1,0 +1,128 @@
+"""Messages API: request attributes, response usage and the streamed events.
+
+Anthropic's ``input_tokens`` excludes cache reads and writes; :func:`usage_from_anthropic`
+normalizes it to semconv accounting (input = uncached + cache read + cache creation) and keeps
+the 5-minute / 1-hour cache-write split, which is priced at its own rates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genai_cost.instrumentation._attributes import count, given, number, read, strings
+from genai_cost.instrumentation._core import Request, Response, Telemetry
+from genai_cost.instrumentation.anthropic.endpoint import endpoint_attributes
+from genai_cost.semconv import GenAI, Operation
+from genai_cost.usage import Usage
+
+__all__ = ["EventAccumulator", "read_message_response", "read_messages_request", "usage_from_anthropic"]
+
+_REQUEST_NUMBERS = (
+    ("max_tokens", GenAI.REQUEST_MAX_TOKENS),
+    ("temperature", GenAI.REQUEST_TEMPERATURE),
+    ("top_p", GenAI.REQUEST_TOP_P),
+    ("top_k", GenAI.REQUEST_TOP_K),
+)
+_USAGE_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "cache_creation",
+    "output_tokens_details",
+)
+
+
+def read_messages_request(
+    instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Request:
+    """``messages.create``/``parse``/``stream`` keyword arguments (the SDK takes no positional ones)."""
+    attributes: dict[str, Any] = {GenAI.OPERATION_NAME: Operation.CHAT, **endpoint_attributes(instance)}
+    model = given(kwargs.get("model"))
+    if isinstance(model, str):
+        attributes[GenAI.REQUEST_MODEL] = model
+    for key, name in _REQUEST_NUMBERS:
+        value = number(given(kwargs.get(key)))
+        if value is not None:
+            attributes[name] = value
+    stop = strings(kwargs.get("stop_sequences"))
+    if stop:
+        attributes[GenAI.REQUEST_STOP_SEQUENCES] = stop
+    return Request(attributes, kwargs)
+
+
+def usage_from_anthropic(usage: Any) -> Usage | None:
+    """Semconv usage from a ``Usage``/``MessageDeltaUsage`` object or the same fields as a dict."""
+    if usage is None:
+        return None
+    split = read(usage, "cache_creation")
+    return Usage.from_uncached_input(
+        uncached_input_tokens=count(read(usage, "input_tokens")),
+        output_tokens=count(read(usage, "output_tokens")),
+        cache_read_tokens=count(read(usage, "cache_read_input_tokens")),
+        cache_creation_tokens=count(read(usage, "cache_creation_input_tokens")),
+        cache_creation_5m_tokens=count(read(split, "ephemeral_5m_input_tokens")),
+        cache_creation_1h_tokens=count(read(split, "ephemeral_1h_input_tokens")),
+        reasoning_tokens=count(read(read(usage, "output_tokens_details"), "thinking_tokens")),
+    )
+
+
+def _response_attributes(message_id: Any, model: Any, stop_reason: Any) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    if isinstance(message_id, str):
+        attributes[GenAI.RESPONSE_ID] = message_id
+    if isinstance(model, str):
+        attributes[GenAI.RESPONSE_MODEL] = model
+    if isinstance(stop_reason, str):
+        attributes[GenAI.RESPONSE_FINISH_REASONS] = [stop_reason]
+    return attributes
+
+
+def read_message_response(message: Any) -> Response:
+    """A ``Message``, ``ParsedMessage`` or ``BetaMessage``."""
+    return Response(
+        usage_from_anthropic(read(message, "usage")),
+        _response_attributes(read(message, "id"), read(message, "model"), read(message, "stop_reason")),
+    )
+
+
+class EventAccumulator:
+    """Folds raw stream events into one :class:`Response`; every event reaches the app.
+
+    ``message_start`` carries the input side and an initial output count, ``message_delta``
+    the cumulative output count and, on newer APIs, updated input and cache counts: per usage
+    field, the last reported value wins.
+    """
+
+    __slots__ = ("_id", "_model", "_stop_reason", "_usage")
+
+    def __init__(self) -> None:
+        self._id: Any = None
+        self._model: Any = None
+        self._stop_reason: Any = None
+        self._usage: dict[str, Any] = {}
+
+    def add(self, event: Any) -> bool:
+        kind = read(event, "type")
+        if kind == "message_start":
+            message = read(event, "message")
+            self._id, self._model = read(message, "id"), read(message, "model")
+            self._merge(read(message, "usage"))
+        elif kind == "message_delta":
+            self._stop_reason = read(read(event, "delta"), "stop_reason")
+            self._merge(read(event, "usage"))
+        return True
+
+    def _merge(self, usage: Any) -> None:
+        if usage is None:
+            return
+        for name in _USAGE_FIELDS:
+            value = read(usage, name)
+            if value is not None:
+                self._usage[name] = value
+
+    def result(self) -> Response:
+        return Response(
+            usage_from_anthropic(self._usage) if self._usage else None,
+            _response_attributes(self._id, self._model, self._stop_reason),
+        )
