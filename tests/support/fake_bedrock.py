@@ -1,0 +1,348 @@
+"""A local Amazon Bedrock runtime speaking the real wire format, for boto3 pointed at it.
+
+Routes (model ids arrive URL-quoted, e.g. ``us.anthropic...v2%3A0`` or a quoted ARN):
+
+- ``POST /model/{modelId}/converse`` and ``/invoke``: JSON, with the
+  ``x-amzn-bedrock-input-token-count``/``output-token-count`` headers on ``/invoke``;
+- ``POST /model/{modelId}/converse-stream`` and ``/invoke-with-response-stream``: the AWS
+  event-stream binary framing (prelude with total and headers length and its CRC32, string
+  headers ``:event-type``/``:content-type``/``:message-type``, JSON payload, message CRC32);
+  invoke chunks carry the model's native JSON base64-encoded in ``{"bytes": ...}``, the last
+  one with ``amazon-bedrock-invocationMetrics``.
+
+The answer depends on the model family (Anthropic Messages or text completions, Amazon Nova,
+Titan text and embeddings, Meta Llama, Mistral, Cohere) and on a scenario chosen per client
+with :func:`scenario`: ``default``, ``cached`` (prompt-cache reads and writes),
+``throttled`` (429 ThrottlingException), ``invalid`` (400 ValidationException), ``denied``
+(403 AccessDeniedException), ``stream_error`` (an exception event after two events).
+:func:`answer` is pure, so benchmarks can serve the same bytes in-process.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import struct
+import threading
+import zlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+__all__ = [
+    "CACHED",
+    "DEFAULT",
+    "FakeBedrockServer",
+    "Reply",
+    "answer",
+    "client",
+    "encode_event",
+    "scenario",
+]
+
+SCENARIO_HEADER = "x-fake-scenario"
+TEXT = ["Hello", " from", " the", " fake", " Bedrock", "."]
+
+
+@dataclass(frozen=True)
+class Tokens:
+    input: int
+    """Input neither read from nor written to the cache (Bedrock's ``inputTokens``)."""
+    output: int
+    cache_read: int = 0
+    cache_write: int = 0
+
+
+DEFAULT = Tokens(input=12, output=6)
+CACHED = Tokens(input=12, output=6, cache_read=1000, cache_write=200)
+
+_ERRORS = {
+    "throttled": (429, "ThrottlingException", "Too many requests, please wait before trying again."),
+    "invalid": (400, "ValidationException", "The provided model identifier is invalid."),
+    "denied": (403, "AccessDeniedException", "You don't have access to the model."),
+}
+_ROUTE = re.compile(
+    r"^/model/(?P<model>[^/]+)/(?P<operation>converse|converse-stream|invoke|invoke-with-response-stream)$"
+)
+_EVENT_STREAM = "application/vnd.amazon.eventstream"
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def encode_event(headers: Mapping[str, str], payload: bytes) -> bytes:
+    """One event-stream message: prelude + prelude CRC, string headers, payload, message CRC."""
+    encoded = b"".join(
+        struct.pack("!B", len(name.encode())) + name.encode()
+        + b"\x07" + struct.pack("!H", len(value.encode())) + value.encode()
+        for name, value in headers.items()
+    )  # fmt: skip
+    prelude = struct.pack("!II", 12 + len(encoded) + len(payload) + 4, len(encoded))
+    message = prelude + struct.pack("!I", zlib.crc32(prelude)) + encoded + payload
+    return message + struct.pack("!I", zlib.crc32(message))
+
+
+def _event(event_type: str, payload: Any) -> bytes:
+    headers = {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"}
+    return encode_event(headers, json.dumps(payload).encode())
+
+
+def _exception(kind: str, message: str) -> bytes:
+    headers = {":exception-type": kind, ":content-type": "application/json", ":message-type": "exception"}
+    return encode_event(headers, json.dumps({"message": message}).encode())
+
+
+def _chunk(body: Any) -> bytes:
+    return _event("chunk", {"bytes": base64.b64encode(json.dumps(body).encode()).decode()})
+
+
+def _converse_usage(tokens: Tokens) -> dict[str, int]:
+    usage = {"inputTokens": tokens.input, "outputTokens": tokens.output,
+             "totalTokens": tokens.input + tokens.output + tokens.cache_read + tokens.cache_write}  # fmt: skip
+    if tokens.cache_read or tokens.cache_write:
+        usage |= {"cacheReadInputTokens": tokens.cache_read, "cacheWriteInputTokens": tokens.cache_write}
+    return usage
+
+
+def _converse(tokens: Tokens) -> dict[str, Any]:
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": "".join(TEXT)}]}},
+        "stopReason": "end_turn",
+        "usage": _converse_usage(tokens),
+        "metrics": {"latencyMs": 42},
+    }
+
+
+def _converse_stream(tokens: Tokens, failing: bool) -> Iterator[bytes]:
+    yield _event("messageStart", {"role": "assistant"})
+    for index, text in enumerate(TEXT):
+        if failing and index == 1:
+            yield _exception("modelStreamErrorException", "The model stopped unexpectedly.")
+            return
+        yield _event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": text}})
+    yield _event("contentBlockStop", {"contentBlockIndex": 0})
+    yield _event("messageStop", {"stopReason": "end_turn"})
+    yield _event("metadata", {"usage": _converse_usage(tokens), "metrics": {"latencyMs": 42}})
+
+
+_FAMILIES = ("anthropic", "amazon.nova", "amazon.titan-embed", "amazon.titan", "meta.llama",
+             "mistral", "cohere.command-r", "cohere")  # fmt: skip
+
+
+def _family(model: str) -> str:
+    name = model.rsplit("/", 1)[-1]
+    return next((family for family in _FAMILIES if family in name), "unknown")
+
+
+def _anthropic_usage(tokens: Tokens) -> dict[str, Any]:
+    usage: dict[str, Any] = {"input_tokens": tokens.input, "output_tokens": tokens.output}
+    if tokens.cache_read or tokens.cache_write:
+        usage |= {
+            "cache_read_input_tokens": tokens.cache_read,
+            "cache_creation_input_tokens": tokens.cache_write,
+            "cache_creation": {"ephemeral_5m_input_tokens": tokens.cache_write, "ephemeral_1h_input_tokens": 0},
+        }
+    return usage
+
+
+def _native(family: str, request: Mapping[str, Any], tokens: Tokens) -> dict[str, Any]:
+    """A non-streamed invoke_model body in the model family's own format."""
+    text = "".join(TEXT)
+    if family == "anthropic" and "messages" in request:
+        return {"id": "msg_bdrk_01FAKE", "type": "message", "role": "assistant",
+                "model": "claude-fake", "content": [{"type": "text", "text": text}],
+                "stop_reason": "end_turn", "stop_sequence": None, "usage": _anthropic_usage(tokens)}  # fmt: skip
+    if family == "anthropic":
+        return {"completion": text, "stop_reason": "stop_sequence", "stop": "\n\nHuman:"}
+    if family == "amazon.nova":
+        usage = {"inputTokens": tokens.input, "outputTokens": tokens.output,
+                 "totalTokens": tokens.input + tokens.output}  # fmt: skip
+        if tokens.cache_read or tokens.cache_write:
+            usage |= {"cacheReadInputTokenCount": tokens.cache_read, "cacheWriteInputTokenCount": tokens.cache_write}
+        return {"output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+                "stopReason": "end_turn", "usage": usage}  # fmt: skip
+    if family == "amazon.titan-embed":
+        return {"embedding": [0.125, -0.25, 0.5], "inputTextTokenCount": tokens.input}
+    if family == "amazon.titan":
+        result = {"tokenCount": tokens.output, "outputText": text, "completionReason": "FINISH"}
+        return {"inputTextTokenCount": tokens.input, "results": [result]}
+    if family == "meta.llama":
+        return {"generation": text, "prompt_token_count": tokens.input,
+                "generation_token_count": tokens.output, "stop_reason": "stop"}  # fmt: skip
+    if family == "mistral":
+        return {"outputs": [{"text": text, "stop_reason": "stop"}]}
+    if family == "cohere.command-r":
+        return {"response_id": "fake-response", "text": text, "generation_id": "fake-generation",
+                "finish_reason": "COMPLETE", "chat_history": []}  # fmt: skip
+    return {"id": "fake-cohere", "generations": [{"id": "fake-generation", "text": text, "finish_reason": "COMPLETE"}]}
+
+
+def _invocation_metrics(tokens: Tokens) -> dict[str, int]:
+    metrics = {"inputTokenCount": tokens.input, "outputTokenCount": tokens.output,
+               "invocationLatency": 42, "firstByteLatency": 7}  # fmt: skip
+    if tokens.cache_read or tokens.cache_write:
+        metrics |= {"cacheReadInputTokenCount": tokens.cache_read, "cacheWriteInputTokenCount": tokens.cache_write}
+    return metrics
+
+
+def _native_chunks(family: str, request: Mapping[str, Any], tokens: Tokens) -> list[dict[str, Any]]:
+    """The streamed invoke body: native events, the last one with the invocation metrics."""
+    if family == "anthropic" and "messages" in request:
+        start = _native(family, request, tokens) | {"content": [], "stop_reason": None}
+        start["usage"] = _anthropic_usage(tokens) | {"output_tokens": 1}
+        block = {"type": "text", "text": ""}
+        chunks: list[dict[str, Any]] = [
+            {"type": "message_start", "message": start},
+            {"type": "content_block_start", "index": 0, "content_block": block},
+        ]
+        chunks += [
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}} for t in TEXT
+        ]
+        chunks += [{"type": "content_block_stop", "index": 0},
+                   {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": tokens.output}},
+                   {"type": "message_stop"}]  # fmt: skip
+    elif family == "amazon.nova":
+        chunks = [{"messageStart": {"role": "assistant"}}]
+        chunks += [{"contentBlockDelta": {"delta": {"text": t}, "contentBlockIndex": 0}} for t in TEXT]
+        chunks += [{"contentBlockStop": {"contentBlockIndex": 0}}, {"messageStop": {"stopReason": "end_turn"}},
+                   {"metadata": {"usage": {"inputTokens": tokens.input, "outputTokens": tokens.output}}}]  # fmt: skip
+    elif family == "meta.llama":
+        chunks = [{"generation": t, "prompt_token_count": tokens.input if i == 0 else None,
+                   "generation_token_count": i + 1, "stop_reason": None} for i, t in enumerate(TEXT)]  # fmt: skip
+        chunks[-1]["stop_reason"] = "stop"
+    else:
+        chunks = [_native(family, request, tokens)]
+    chunks[-1] = chunks[-1] | {"amazon-bedrock-invocationMetrics": _invocation_metrics(tokens)}
+    return chunks
+
+
+def _error(kind: str) -> Reply:
+    status, code, message = _ERRORS[kind]
+    headers = {"x-amzn-errortype": f"{code}:http://internal.amazon.com/coral/com.amazon.bedrock/",
+               "content-type": "application/json"}  # fmt: skip
+    return Reply(status, json.dumps({"message": message}).encode(), headers)
+
+
+def answer(operation: str, model: str, request: Mapping[str, Any], scenario_name: str) -> Reply:
+    """The reply to one Bedrock runtime request (``operation`` is the URL's last segment)."""
+    if scenario_name in _ERRORS:
+        return _error(scenario_name)
+    tokens = CACHED if scenario_name == "cached" else DEFAULT
+    failing = scenario_name == "stream_error"
+    family = _family(model)
+    if operation == "converse":
+        return Reply(200, json.dumps(_converse(tokens)).encode(), {"content-type": "application/json"})
+    if operation == "converse-stream":
+        return Reply(200, b"".join(_converse_stream(tokens, failing)), {"content-type": _EVENT_STREAM})
+    if operation == "invoke":
+        headers = {"content-type": "application/json",
+                   "x-amzn-bedrock-input-token-count": str(tokens.input),
+                   "x-amzn-bedrock-output-token-count": str(tokens.output),
+                   "x-amzn-bedrock-invocation-latency": "42"}  # fmt: skip
+        if tokens.cache_read or tokens.cache_write:
+            headers["x-amzn-bedrock-cache-read-input-token-count"] = str(tokens.cache_read)
+            headers["x-amzn-bedrock-cache-write-input-token-count"] = str(tokens.cache_write)
+        return Reply(200, json.dumps(_native(family, request, tokens)).encode(), headers)
+    frames = [_chunk(chunk) for chunk in _native_chunks(family, request, tokens)]
+    if failing:
+        frames[2:] = [_exception("throttlingException", "Too many tokens, please wait.")]
+    return Reply(200, b"".join(frames), {"content-type": _EVENT_STREAM})
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length)
+        route = _ROUTE.match(self.path)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        if route is None:
+            reply = Reply(404, b'{"message": "UnknownOperationException"}')
+        else:
+            model, operation = unquote(route["model"]), route["operation"]
+            self.server.fake.requests.append((operation, model, headers))
+            request = json.loads(body) if body and operation.startswith("invoke") else {}
+            reply = answer(operation, model, request, headers.get(SCENARIO_HEADER, "default"))
+        self.send_response(reply.status)
+        headers = {"x-amzn-requestid": "fake-request-0001", **reply.headers}
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeBedrockServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that hang up on abandoned streams are part of the tests
+
+
+class FakeBedrockServer:
+    """``with FakeBedrockServer() as server:``; ``client(server)`` is a boto3 client for it."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        """(operation, model id, lowercased headers) of each request."""
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-bedrock", daemon=True)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> FakeBedrockServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def client(endpoint_url: str) -> Any:
+    """A real boto3 ``bedrock-runtime`` client with dummy credentials and no retries."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=endpoint_url,
+        aws_access_key_id="AKIDFAKEFAKEFAKEFAKE",
+        aws_secret_access_key="fake-secret-DO-NOT-LEAK",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
+@contextmanager
+def scenario(bedrock: Any, name: str) -> Iterator[None]:
+    """Ask the fake for scenario ``name`` on every call ``bedrock`` makes inside the block."""
+
+    def add_header(request: Any, **kwargs: Any) -> None:
+        request.headers[SCENARIO_HEADER] = name
+
+    event = "before-sign.bedrock-runtime"
+    bedrock.meta.events.register(event, add_header, unique_id=SCENARIO_HEADER)
+    try:
+        yield
+    finally:
+        bedrock.meta.events.unregister(event, unique_id=SCENARIO_HEADER)
