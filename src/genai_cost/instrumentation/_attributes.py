@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 __all__ = ["count", "given", "number", "read", "server_attributes", "strings"]
 
+_MAX_COUNT = 2**63 - 1
 _SENTINELS = frozenset({"NotGiven", "Omit", "_NotGiven", "_Omit"})
 
 
@@ -33,9 +34,15 @@ def number(value: Any) -> int | float | None:
 
 
 def count(value: Any) -> int | None:
-    """A token count: an int (floats from loose JSON are truncated), else ``None``."""
+    """A token count: an int (floats from loose JSON are truncated), else ``None``.
+
+    Negative, infinite, NaN and beyond-int64 values are not counts: OTLP cannot carry ints
+    wider than 64 bits, and a negative count would make totals and costs meaningless.
+    """
     value = number(value)
-    return None if value is None else int(value)
+    if value is None or not 0 <= value <= _MAX_COUNT:
+        return None
+    return int(value)
 
 
 def strings(value: Any) -> list[str] | None:
