@@ -1,0 +1,55 @@
+"""Fixtures for the Bedrock instrumentor tests: real boto3 over HTTP against the fake runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+from tests.support.fake_bedrock import FakeBedrockServer, client
+
+from genai_cost.instrumentation.bedrock import BedrockInstrumentor
+from genai_cost.pricing import PricingTable
+
+
+@pytest.fixture(scope="session")
+def fake_bedrock() -> Iterator[FakeBedrockServer]:
+    with FakeBedrockServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pricing() -> PricingTable:
+    return PricingTable.default()
+
+
+@pytest.fixture
+def instrument(
+    tracer_provider: TracerProvider, meter_provider: MeterProvider, pricing: PricingTable
+) -> Iterator[Callable[..., BedrockInstrumentor]]:
+    """Instrument on demand; always uninstrumented at teardown."""
+    instrumentor = BedrockInstrumentor()
+
+    def apply(**options: Any) -> BedrockInstrumentor:
+        options = {"tracer_provider": tracer_provider, "meter_provider": meter_provider, "pricing": pricing, **options}
+        instrumentor.instrument(**options)
+        return instrumentor
+
+    yield apply
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
+
+
+@pytest.fixture
+def new_client(fake_bedrock: FakeBedrockServer) -> Callable[[], Any]:
+    """A fresh boto3 bedrock-runtime client for the fake server."""
+    return lambda: client(fake_bedrock.endpoint_url)
+
+
+@pytest.fixture
+def bedrock(instrument: Callable[..., BedrockInstrumentor], new_client: Callable[[], Any]) -> Any:
+    """A client created after instrumenting."""
+    instrument()
+    return new_client()
