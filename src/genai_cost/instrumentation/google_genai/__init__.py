@@ -1,0 +1,45 @@
+"""``GoogleGenAIInstrumentor``: spans, token usage, cost and metrics for ``google-genai`` calls.
+
+Covers ``models.generate_content``, ``generate_content_stream`` and ``embed_content`` on
+``client.models`` and ``client.aio.models``, for the Gemini API (``gcp.gemini``) and Vertex AI
+(``gcp.vertex_ai``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genai_cost.instrumentation._base import GenAIInstrumentor, Wrap
+from genai_cost.instrumentation._core import Invocation, Operation, Request
+from genai_cost.instrumentation._stream import AsyncStreamProxy, SyncStreamProxy
+from genai_cost.instrumentation.google_genai.content import (
+    ChunkAccumulator,
+    read_generate_request,
+    read_generate_response,
+)
+from genai_cost.instrumentation.google_genai.embeddings import read_embed_request, read_embed_response
+from genai_cost.instrumentation.google_genai.package import _instruments
+
+__all__ = ["GoogleGenAIInstrumentor"]
+
+
+def _stream(result: Any, invocation: Invocation, request: Request) -> Any:
+    """The sync stream is a generator, the async one an async generator; both stay iterable as such."""
+    proxy_type = AsyncStreamProxy if hasattr(result, "__aiter__") else SyncStreamProxy
+    return proxy_type(result, invocation, ChunkAccumulator())
+
+
+_GENERATE = Operation(read_generate_request, read_generate_response)
+_GENERATE_STREAM = Operation(read_generate_request, read_generate_response, _stream)
+_EMBED = Operation(read_embed_request, read_embed_response)
+
+
+class GoogleGenAIInstrumentor(GenAIInstrumentor):
+    """Instruments the ``google-genai`` SDK (``from google import genai``)."""
+
+    _instruments = _instruments
+    _wraps = (
+        Wrap("google.genai.models", "Models", "generate_content", _GENERATE),
+        Wrap("google.genai.models", "Models", "generate_content_stream", _GENERATE_STREAM),
+        Wrap("google.genai.models", "Models", "embed_content", _EMBED),
+    )

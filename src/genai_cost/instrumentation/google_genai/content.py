@@ -1,0 +1,169 @@
+"""``generate_content``: request attributes, ``usage_metadata`` and the streamed chunks.
+
+Gemini's ``prompt_token_count`` already includes cached tokens; thoughts are billed as output
+but reported apart from ``candidates_token_count``, so semconv output = candidates + thoughts
+(with reasoning = thoughts). Tool-use prompt tokens (results of tool runs fed back to the
+model) are billed as input and added to it. Per-modality prompt counts become the audio /
+image / video parts of the input, minus their cached share, which the cache-read price covers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genai_cost.instrumentation._attributes import count, given, number, read, strings
+from genai_cost.instrumentation._core import Request, Response, Telemetry
+from genai_cost.instrumentation.google_genai.endpoint import endpoint_attributes, model_name
+from genai_cost.semconv import GenAI, Operation
+from genai_cost.usage import Usage
+
+__all__ = ["ChunkAccumulator", "read_generate_request", "read_generate_response", "usage_from_gemini"]
+
+_CONFIG_NUMBERS = (
+    ("temperature", GenAI.REQUEST_TEMPERATURE),
+    ("top_p", GenAI.REQUEST_TOP_P),
+    ("top_k", GenAI.REQUEST_TOP_K),
+    ("max_output_tokens", GenAI.REQUEST_MAX_TOKENS),
+    ("presence_penalty", GenAI.REQUEST_PRESENCE_PENALTY),
+    ("frequency_penalty", GenAI.REQUEST_FREQUENCY_PENALTY),
+    ("seed", GenAI.REQUEST_SEED),
+)
+_USAGE_FIELDS = (
+    "prompt_token_count",
+    "candidates_token_count",
+    "cached_content_token_count",
+    "thoughts_token_count",
+    "tool_use_prompt_token_count",
+    "prompt_tokens_details",
+    "cache_tokens_details",
+    "candidates_tokens_details",
+)
+
+
+def read_generate_request(
+    instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Request:
+    """``generate_content``/``generate_content_stream`` keyword arguments (``model``, ``config``)."""
+    attributes: dict[str, Any] = {GenAI.OPERATION_NAME: Operation.GENERATE_CONTENT, **endpoint_attributes(instance)}
+    model = model_name(kwargs.get("model"))
+    if model is not None:
+        attributes[GenAI.REQUEST_MODEL] = model
+    config = kwargs.get("config")
+    if config is not None:
+        for key, name in _CONFIG_NUMBERS:
+            value = number(given(read(config, key)))
+            if value is not None:
+                attributes[name] = value
+        candidates = number(read(config, "candidate_count"))
+        if candidates is not None and candidates != 1:
+            attributes[GenAI.REQUEST_CHOICE_COUNT] = candidates
+        stop = strings(read(config, "stop_sequences"))
+        if stop:
+            attributes[GenAI.REQUEST_STOP_SEQUENCES] = stop
+        mime_type = read(config, "response_mime_type")
+        if isinstance(mime_type, str):
+            attributes[GenAI.OUTPUT_TYPE] = "json" if mime_type == "application/json" else "text"
+    return Request(attributes, kwargs)
+
+
+def _modalities(details: Any) -> dict[str, int]:
+    """``[{modality: AUDIO, token_count: 12}, ...]`` as ``{"AUDIO": 12}``."""
+    counts: dict[str, int] = {}
+    for item in details or ():
+        modality = read(item, "modality")
+        tokens = count(read(item, "token_count"))
+        if modality is not None and tokens is not None:
+            counts[str(getattr(modality, "value", modality))] = tokens
+    return counts
+
+
+def _sum(*counts: int | None) -> int | None:
+    reported = [value for value in counts if value is not None]
+    return sum(reported) if reported else None
+
+
+def usage_from_gemini(metadata: Any) -> Usage | None:
+    """Semconv usage from ``usage_metadata`` (an SDK object or a dict of its fields)."""
+    if metadata is None:
+        return None
+    thoughts = count(read(metadata, "thoughts_token_count"))
+    prompt = _modalities(read(metadata, "prompt_tokens_details"))
+    cached = _modalities(read(metadata, "cache_tokens_details"))
+    output = _modalities(read(metadata, "candidates_tokens_details"))
+
+    def uncached(modality: str) -> int | None:
+        tokens = prompt.get(modality)
+        return None if tokens is None else max(tokens - cached.get(modality, 0), 0)
+
+    return Usage(
+        input_tokens=_sum(
+            count(read(metadata, "prompt_token_count")), count(read(metadata, "tool_use_prompt_token_count"))
+        ),
+        output_tokens=_sum(count(read(metadata, "candidates_token_count")), thoughts),
+        cache_read_tokens=count(read(metadata, "cached_content_token_count")),
+        reasoning_tokens=thoughts,
+        input_audio_tokens=uncached("AUDIO"),
+        input_image_tokens=uncached("IMAGE"),
+        input_video_tokens=uncached("VIDEO"),
+        output_audio_tokens=output.get("AUDIO"),
+        output_image_tokens=output.get("IMAGE"),
+    )
+
+
+def _finish_reasons(candidates: Any, into: dict[int, str]) -> None:
+    for position, candidate in enumerate(candidates or ()):
+        reason = read(candidate, "finish_reason")
+        if reason is not None:
+            index = read(candidate, "index")
+            into[index if isinstance(index, int) else position] = str(getattr(reason, "value", reason)).lower()
+
+
+def _response(response_id: Any, model: Any, reasons: dict[int, str], usage: Usage | None) -> Response:
+    attributes: dict[str, Any] = {}
+    if isinstance(response_id, str):
+        attributes[GenAI.RESPONSE_ID] = response_id
+    if isinstance(model, str):
+        attributes[GenAI.RESPONSE_MODEL] = model
+    if reasons:
+        attributes[GenAI.RESPONSE_FINISH_REASONS] = [reasons[index] for index in sorted(reasons)]
+    return Response(usage, attributes)
+
+
+def read_generate_response(result: Any) -> Response:
+    """A ``GenerateContentResponse``."""
+    reasons: dict[int, str] = {}
+    _finish_reasons(read(result, "candidates"), reasons)
+    usage = usage_from_gemini(read(result, "usage_metadata"))
+    return _response(read(result, "response_id"), read(result, "model_version"), reasons, usage)
+
+
+class ChunkAccumulator:
+    """Folds streamed ``GenerateContentResponse`` chunks into one :class:`Response`.
+
+    Each chunk's ``usage_metadata`` is the running total so far (Vertex AI sends the counts
+    only on the last chunk): per field, the last reported value wins.
+    """
+
+    __slots__ = ("_id", "_model", "_reasons", "_usage")
+
+    def __init__(self) -> None:
+        self._id: Any = None
+        self._model: Any = None
+        self._reasons: dict[int, str] = {}
+        self._usage: dict[str, Any] = {}
+
+    def add(self, chunk: Any) -> bool:
+        self._id = read(chunk, "response_id") or self._id
+        self._model = read(chunk, "model_version") or self._model
+        _finish_reasons(read(chunk, "candidates"), self._reasons)
+        metadata = read(chunk, "usage_metadata")
+        if metadata is not None:
+            for name in _USAGE_FIELDS:
+                value = read(metadata, name)
+                if value is not None:
+                    self._usage[name] = value
+        return True
+
+    def result(self) -> Response:
+        usage = usage_from_gemini(self._usage) if self._usage else None
+        return _response(self._id, self._model, self._reasons, usage)

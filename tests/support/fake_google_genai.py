@@ -1,0 +1,169 @@
+"""A fake Gemini API and Vertex AI (Google models) server, speaking the real JSON and SSE formats.
+
+Paths (``{m}`` a model id):
+
+- Gemini API: ``/{version}/models/{m}:generateContent``, ``:streamGenerateContent?alt=sse``,
+  ``:batchEmbedContents`` (embeddings carry no usage, as on the real API).
+- Vertex AI: ``/v1beta1/projects/{p}/locations/{l}/publishers/google/models/{m}:generateContent``,
+  ``:streamGenerateContent?alt=sse``, ``:embedContent`` (with ``usageMetadata``) and ``:predict``
+  (``predictions[].embeddings.statistics.token_count``).
+
+``usageMetadata`` has ``promptTokenCount`` (cached tokens included), ``candidatesTokenCount``,
+``cachedContentTokenCount``, ``thoughtsTokenCount``, ``toolUsePromptTokenCount`` and the
+per-modality ``promptTokensDetails``/``cacheTokensDetails``/``candidatesTokensDetails``. Streams
+send the full usage on the last chunk; earlier chunks carry the prompt count (Gemini API) or
+only ``trafficType`` (Vertex AI), as the real services do.
+
+The ``x-fake-scenario`` header picks a :data:`SCENARIOS` entry, ``x-fake-chunks`` the number of
+stream chunks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.support.fake_http import FakeHTTPServer, Reply, Request, sse_frame
+
+__all__ = ["SCENARIOS", "Scenario", "answer", "fake_google_genai_server"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    prompt: int = 12
+    candidates: int = 20
+    cached: int | None = None
+    thoughts: int | None = None
+    tool_use_prompt: int | None = None
+    prompt_modalities: dict[str, int] = field(default_factory=dict)
+    cache_modalities: dict[str, int] = field(default_factory=dict)
+    candidate_modalities: dict[str, int] = field(default_factory=dict)
+    usage: bool = True
+    status: int = 200
+    error_status: str | None = None
+    reset_after_frames: int | None = None
+    finish_reason: str = "STOP"
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "default": Scenario(),
+    "cached": Scenario(
+        prompt=4000,
+        candidates=100,
+        cached=3000,
+        prompt_modalities={"TEXT": 4000},
+        cache_modalities={"TEXT": 3000},
+    ),
+    "thinking": Scenario(prompt=30, candidates=100, thoughts=250),
+    "audio": Scenario(
+        prompt=1500,
+        candidates=50,
+        cached=1000,
+        prompt_modalities={"TEXT": 300, "AUDIO": 1200},
+        cache_modalities={"TEXT": 200, "AUDIO": 800},
+        candidate_modalities={"TEXT": 50},
+    ),
+    "long_context": Scenario(prompt=250_000, candidates=1000, cached=50_000, thoughts=500),
+    "tool_use": Scenario(prompt=100, candidates=20, tool_use_prompt=400),
+    "no_usage": Scenario(usage=False),
+    "max_tokens": Scenario(finish_reason="MAX_TOKENS"),
+    "error_400": Scenario(status=400, error_status="INVALID_ARGUMENT"),
+    "error_429": Scenario(status=429, error_status="RESOURCE_EXHAUSTED"),
+    "error_500": Scenario(status=500, error_status="INTERNAL"),
+    "reset_mid_stream": Scenario(reset_after_frames=2),
+}
+
+_WORDS = ("Hello", " from", " a", " fake", " Gemini", " model", " over", " real", " HTTP", ".")
+_PATH = re.compile(
+    r"^/(?P<version>v1[a-z0-9]*)/(?P<vertex>projects/[^/]+/locations/[^/]+/publishers/google/)?"
+    r"models/(?P<model>[^:/]+):(?P<method>\w+)$"
+)
+
+
+def _details(modalities: dict[str, int]) -> list[dict[str, Any]]:
+    return [{"modality": name, "tokenCount": tokens} for name, tokens in modalities.items()]
+
+
+def _usage(scenario: Scenario, *, vertex: bool) -> dict[str, Any]:
+    usage: dict[str, Any] = {"promptTokenCount": scenario.prompt, "candidatesTokenCount": scenario.candidates}
+    optional = (
+        ("cachedContentTokenCount", scenario.cached),
+        ("thoughtsTokenCount", scenario.thoughts),
+        ("toolUsePromptTokenCount", scenario.tool_use_prompt),
+    )
+    usage.update({name: value for name, value in optional if value is not None})
+    usage["totalTokenCount"] = sum(
+        value or 0 for value in (scenario.prompt, scenario.candidates, scenario.thoughts, scenario.tool_use_prompt)
+    )
+    for name, modalities in (
+        ("promptTokensDetails", scenario.prompt_modalities),
+        ("cacheTokensDetails", scenario.cache_modalities),
+        ("candidatesTokensDetails", scenario.candidate_modalities),
+    ):
+        if modalities:
+            usage[name] = _details(modalities)
+    if vertex:
+        usage["trafficType"] = "ON_DEMAND"
+    return usage
+
+
+def _chunk(model: str, text: str, usage: dict[str, Any] | None, finish: str | None) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
+    if finish is not None:
+        candidate["finishReason"] = finish
+    body: dict[str, Any] = {"candidates": [candidate]}
+    if usage is not None:
+        body["usageMetadata"] = usage
+    body["modelVersion"] = model
+    body["responseId"] = "7sNJafakeResponseIdQ"
+    return body
+
+
+def _generate(model: str, scenario: Scenario, chunks: int, *, vertex: bool, stream: bool) -> Reply:
+    usage = _usage(scenario, vertex=vertex) if scenario.usage else None
+    if not stream:
+        text = "".join(_WORDS[i % len(_WORDS)] for i in range(chunks))
+        return Reply(body=_chunk(model, text, usage, scenario.finish_reason))
+    running: dict[str, Any] | None = None
+    if scenario.usage:
+        running = {"trafficType": "ON_DEMAND"} if vertex else {"promptTokenCount": scenario.prompt}
+    bodies = [_chunk(model, _WORDS[i % len(_WORDS)], running, None) for i in range(chunks - 1)]
+    bodies.append(_chunk(model, ".", usage, scenario.finish_reason))
+    return Reply(frames=tuple(sse_frame(body) for body in bodies), reset_after_frames=scenario.reset_after_frames)
+
+
+def _embed(method: str, request: dict[str, Any]) -> Reply:
+    vector = [0.0123, -0.0456, 0.0789]
+    if method == "batchEmbedContents":
+        count = len(request.get("requests") or [None])
+        return Reply(body={"embeddings": [{"values": vector} for _ in range(count)]})
+    if method == "embedContent":
+        usage = {"promptTokenCount": 7, "totalTokenCount": 7}
+        return Reply(body={"embedding": {"values": vector}, "usageMetadata": usage, "truncated": False})
+    instances = request.get("instances") or [None]
+    statistics = {"token_count": 6, "truncated": False}
+    predictions = [{"embeddings": {"values": vector, "statistics": statistics}} for _ in instances]
+    return Reply(body={"predictions": predictions, "metadata": {"billableCharacterCount": 40}})
+
+
+def answer(request: Request) -> Reply:
+    """The fake API's reply to one request (also used by the benchmarks' mock transport)."""
+    scenario = SCENARIOS.get(request.headers.get("x-fake-scenario", "default"))
+    match = _PATH.match(request.path.split("?")[0])
+    if scenario is None or match is None:
+        return Reply(404, {"error": {"code": 404, "message": f"no fake for {request.path}", "status": "NOT_FOUND"}})
+    if scenario.error_status is not None:
+        error = {"code": scenario.status, "message": f"fake {scenario.error_status}", "status": scenario.error_status}
+        return Reply(scenario.status, {"error": error})
+    method, vertex = match["method"], match["vertex"] is not None
+    if method in ("generateContent", "streamGenerateContent"):
+        chunks = int(request.headers.get("x-fake-chunks", "4"))
+        stream = method == "streamGenerateContent"
+        return _generate(match["model"], scenario, chunks, vertex=vertex, stream=stream)
+    return _embed(method, request.json())
+
+
+def fake_google_genai_server() -> FakeHTTPServer:
+    """A not yet started server; ``with fake_google_genai_server() as server:``."""
+    return FakeHTTPServer(answer)
