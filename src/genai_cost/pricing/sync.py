@@ -40,7 +40,15 @@ from genai_cost.pricing.match import has_top_level_alternation
 from genai_cost.pricing.table import BUNDLED_PATH
 from genai_cost.semconv import Provider
 
-__all__ = ["PRICE_KEYS", "PROVIDER_MAP", "SUPPLEMENT_PATH", "SyncReport", "generate", "sync"]
+__all__ = [
+    "PRICE_KEYS",
+    "PROVIDER_MAP",
+    "SUPPLEMENT_PATH",
+    "SyncReport",
+    "generate",
+    "sync",
+    "without_generated_at",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +137,7 @@ def generate(*, generated_at: datetime | None = None) -> tuple[str, SyncReport]:
             "(https://github.com/pydantic/genai-prices) and data/supplement.json"
         ),
         "license": (
-            "Prices derived from genai-prices, MIT License, "
-            "Copyright (c) Pydantic Services Inc. 2025 to present"
+            "Prices derived from genai-prices, MIT License, Copyright (c) Pydantic Services Inc. 2025 to present"
         ),
     }
     return dump_table(header, (entry.to_json() for entry in entries)), report
@@ -165,11 +172,7 @@ def _convert_model(
     provider: str, model: Any, claimed: set[tuple[str | None, str]], report: SyncReport
 ) -> Iterator[dict[str, Any]]:
     conditional = model.prices if isinstance(model.prices, list) else None
-    priced = (
-        [(None, model.prices)]
-        if conditional is None
-        else [(cp.constraint, cp.prices) for cp in conditional]
-    )
+    priced = [(None, model.prices)] if conditional is None else [(cp.constraint, cp.prices) for cp in conditional]
     common_notes = []
     if model.price_variants:
         common_notes.append("request-context price variants (e.g. service tiers) not modelled")
