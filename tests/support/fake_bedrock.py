@@ -318,12 +318,15 @@ class FakeBedrockServer:
         self._thread.join(timeout=5)
 
 
-def client(endpoint_url: str) -> Any:
-    """A real boto3 ``bedrock-runtime`` client with dummy credentials and no retries."""
+def client(endpoint_url: str, session: Any = None) -> Any:
+    """A real boto3 ``bedrock-runtime`` client with dummy credentials and no retries.
+
+    Pass one ``boto3.session.Session`` for many clients: it loads the service model once.
+    """
     import boto3
     from botocore.config import Config
 
-    return boto3.session.Session().client(
+    return (session or boto3.session.Session()).client(
         "bedrock-runtime",
         region_name="us-east-1",
         endpoint_url=endpoint_url,

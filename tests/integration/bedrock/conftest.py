@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
@@ -42,10 +43,15 @@ def instrument(
         instrumentor.uninstrument()
 
 
+@pytest.fixture(scope="session")
+def boto_session() -> Any:
+    return boto3.session.Session()
+
+
 @pytest.fixture
-def new_client(fake_bedrock: FakeBedrockServer) -> Callable[[], Any]:
+def new_client(fake_bedrock: FakeBedrockServer, boto_session: Any) -> Callable[[], Any]:
     """A fresh boto3 bedrock-runtime client for the fake server."""
-    return lambda: client(fake_bedrock.endpoint_url)
+    return lambda: client(fake_bedrock.endpoint_url, boto_session)
 
 
 @pytest.fixture

@@ -1,0 +1,178 @@
+"""invoke_model and invoke_model_with_response_stream for each model family's native format."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.eventstream import EventStream
+from botocore.response import StreamingBody
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from tests.support.fake_bedrock import CACHED, DEFAULT, scenario
+
+from genai_cost.pricing import PricingTable
+from genai_cost.semconv import GenAI, Ours, PricingStatus
+
+from .helpers import comparable, expected_cost, only_span
+
+SONNET = "us.anthropic.claude-3-5-sonnet-20241022-v2:0"
+ANTHROPIC = {
+    "anthropic_version": "bedrock-2023-05-31",
+    "max_tokens": 64,
+    "temperature": 0.2,
+    "messages": [{"role": "user", "content": "Say hello"}],
+}
+NOVA = {
+    "messages": [{"role": "user", "content": [{"text": "Say hello"}]}],
+    "inferenceConfig": {"max_new_tokens": 64, "topP": 0.9},
+}
+TITAN = {"inputText": "Say hello", "textGenerationConfig": {"maxTokenCount": 64, "stopSequences": ["User:"]}}
+LLAMA = {"prompt": "Say hello", "max_gen_len": 64, "temperature": 0.5, "top_p": 0.9}
+MISTRAL = {"prompt": "<s>[INST] Say hello [/INST]", "max_tokens": 64, "top_k": 50}
+
+# model, request body, operation, request attributes, finish reasons, response id
+FAMILIES = [
+    pytest.param(SONNET, ANTHROPIC, "chat", {GenAI.REQUEST_MAX_TOKENS: 64, GenAI.REQUEST_TEMPERATURE: 0.2},
+                 ("end_turn",), "msg_bdrk_01FAKE", id="anthropic-messages"),
+    pytest.param("anthropic.claude-v2", {"prompt": "\n\nHuman: Say hello\n\nAssistant:", "max_tokens_to_sample": 64},
+                 "text_completion", {}, ("stop_sequence",), None, id="anthropic-text-headers"),
+    pytest.param("us.amazon.nova-lite-v1:0", NOVA, "chat", {GenAI.REQUEST_MAX_TOKENS: 64, GenAI.REQUEST_TOP_P: 0.9},
+                 ("end_turn",), None, id="nova"),
+    pytest.param("amazon.titan-text-express-v1", TITAN, "text_completion",
+                 {GenAI.REQUEST_MAX_TOKENS: 64, GenAI.REQUEST_STOP_SEQUENCES: ("User:",)}, ("FINISH",), None,
+                 id="titan-text"),
+    pytest.param("meta.llama3-8b-instruct-v1:0", LLAMA, "text_completion",
+                 {GenAI.REQUEST_MAX_TOKENS: 64, GenAI.REQUEST_TEMPERATURE: 0.5, GenAI.REQUEST_TOP_P: 0.9},
+                 ("stop",), None, id="llama"),
+    pytest.param("mistral.mistral-7b-instruct-v0:2", MISTRAL, "text_completion",
+                 {GenAI.REQUEST_MAX_TOKENS: 64, GenAI.REQUEST_TOP_K: 50}, ("stop",), None, id="mistral-headers"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("model", "body", "operation", "request_attributes", "reasons", "response_id"), FAMILIES)
+def test_invoke_model(
+    instrument: Callable[..., Any],
+    new_client: Callable[[], Any],
+    span_exporter: InMemorySpanExporter,
+    pricing: PricingTable,
+    model: str,
+    body: dict[str, Any],
+    operation: str,
+    request_attributes: dict[str, Any],
+    reasons: tuple[str, ...],
+    response_id: str | None,
+) -> None:
+    plain = new_client().invoke_model(modelId=model, body=json.dumps(body))
+    plain_bytes = plain["body"].read()
+    instrument()
+    traced = new_client().invoke_model(modelId=model, body=json.dumps(body))
+
+    assert isinstance(traced["body"], StreamingBody)
+    assert traced["body"].read() == plain_bytes
+    assert comparable({**traced, "body": None}) == comparable({**plain, "body": None})
+    span = only_span(span_exporter)
+    attributes = dict(span.attributes or {})
+    assert span.name == f"{operation} {model}"
+    assert attributes[GenAI.OPERATION_NAME] == operation
+    assert attributes.items() >= request_attributes.items()
+    assert attributes[GenAI.RESPONSE_FINISH_REASONS] == reasons
+    assert attributes.get(GenAI.RESPONSE_ID) == response_id
+    assert attributes[GenAI.USAGE_INPUT_TOKENS] == DEFAULT.input
+    assert attributes[GenAI.USAGE_OUTPUT_TOKENS] == DEFAULT.output
+    assert attributes[GenAI.USAGE_COST_AMOUNT] == expected_cost(
+        pricing, model, input=DEFAULT.input, output=DEFAULT.output
+    )
+
+
+def test_invoke_model_cached_anthropic(
+    bedrock: Any, span_exporter: InMemorySpanExporter, pricing: PricingTable
+) -> None:
+    with scenario(bedrock, "cached"):
+        result = bedrock.invoke_model(modelId=SONNET, body=json.dumps(ANTHROPIC))
+
+    assert json.loads(result["body"].read())["usage"]["cache_read_input_tokens"] == CACHED.cache_read
+    total_input = CACHED.input + CACHED.cache_read + CACHED.cache_write
+    attributes = only_span(span_exporter).attributes or {}
+    assert attributes[GenAI.USAGE_INPUT_TOKENS] == total_input
+    assert attributes[GenAI.USAGE_CACHE_READ_INPUT_TOKENS] == CACHED.cache_read
+    assert attributes[GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS] == CACHED.cache_write
+    assert attributes[GenAI.USAGE_COST_AMOUNT] == expected_cost(
+        pricing, SONNET, input=total_input, output=CACHED.output, cache_read=CACHED.cache_read,
+        cache_write=CACHED.cache_write,
+    )  # fmt: skip
+
+
+def test_invoke_model_embeddings(bedrock: Any, span_exporter: InMemorySpanExporter, pricing: PricingTable) -> None:
+    model = "amazon.titan-embed-text-v2:0"
+    result = bedrock.invoke_model(modelId=model, body=json.dumps({"inputText": "Say hello"}))
+
+    assert json.loads(result["body"].read())["embedding"]
+    span = only_span(span_exporter)
+    attributes = span.attributes or {}
+    assert span.name == f"embeddings {model}"
+    assert attributes[GenAI.USAGE_INPUT_TOKENS] == DEFAULT.input
+    assert GenAI.USAGE_OUTPUT_TOKENS not in attributes
+    assert attributes[GenAI.USAGE_COST_AMOUNT] == expected_cost(pricing, model, input=DEFAULT.input, output=0)
+
+
+def test_unknown_model_is_not_priced_as_zero(bedrock: Any, span_exporter: InMemorySpanExporter) -> None:
+    model = "cohere.command-r-v1:0"
+    bedrock.invoke_model(modelId=model, body=json.dumps({"message": "Say hello", "max_tokens": 64, "p": 0.75}))
+
+    attributes = only_span(span_exporter).attributes or {}
+    assert attributes[GenAI.OPERATION_NAME] == "chat"
+    assert attributes[GenAI.REQUEST_TOP_P] == 0.75
+    assert attributes[GenAI.RESPONSE_FINISH_REASONS] == ("COMPLETE",)
+    assert attributes[GenAI.USAGE_INPUT_TOKENS] == DEFAULT.input
+    assert attributes[Ours.PRICING_STATUS] == PricingStatus.UNKNOWN_MODEL
+    assert GenAI.USAGE_COST_AMOUNT not in attributes
+
+
+# model, request body, finish reasons, response id
+STREAMS = [
+    pytest.param(SONNET, ANTHROPIC, ("end_turn",), "msg_bdrk_01FAKE", id="anthropic-messages"),
+    pytest.param("us.amazon.nova-lite-v1:0", NOVA, ("end_turn",), None, id="nova"),
+    pytest.param("meta.llama3-8b-instruct-v1:0", LLAMA, ("stop",), None, id="llama"),
+    pytest.param("amazon.titan-text-express-v1", TITAN, ("FINISH",), None, id="titan-text"),
+    pytest.param("mistral.mistral-7b-instruct-v0:2", MISTRAL, ("stop",), None, id="mistral"),
+]
+
+
+@pytest.mark.parametrize("name", ["default", "cached"])
+@pytest.mark.parametrize(("model", "body", "reasons", "response_id"), STREAMS)
+def test_invoke_model_with_response_stream(
+    instrument: Callable[..., Any],
+    new_client: Callable[[], Any],
+    span_exporter: InMemorySpanExporter,
+    pricing: PricingTable,
+    model: str,
+    body: dict[str, Any],
+    reasons: tuple[str, ...],
+    response_id: str | None,
+    name: str,
+) -> None:
+    plain_client = new_client()
+    with scenario(plain_client, name):
+        plain = list(plain_client.invoke_model_with_response_stream(modelId=model, body=json.dumps(body))["body"])
+    instrument()
+    bedrock = new_client()
+    with scenario(bedrock, name):
+        result = bedrock.invoke_model_with_response_stream(modelId=model, body=json.dumps(body))
+        assert isinstance(result["body"], EventStream)
+        traced = list(result["body"])
+
+    assert traced == plain
+    tokens = CACHED if name == "cached" else DEFAULT
+    total_input = tokens.input + tokens.cache_read + tokens.cache_write
+    attributes = only_span(span_exporter).attributes or {}
+    assert attributes[GenAI.RESPONSE_FINISH_REASONS] == reasons
+    assert attributes.get(GenAI.RESPONSE_ID) == response_id
+    assert attributes[GenAI.RESPONSE_TIME_TO_FIRST_CHUNK] > 0
+    assert attributes[GenAI.USAGE_INPUT_TOKENS] == total_input
+    assert attributes[GenAI.USAGE_OUTPUT_TOKENS] == tokens.output
+    assert attributes[GenAI.USAGE_COST_AMOUNT] == expected_cost(
+        pricing, model, input=total_input, output=tokens.output, cache_read=tokens.cache_read,
+        cache_write=tokens.cache_write,
+    )  # fmt: skip
