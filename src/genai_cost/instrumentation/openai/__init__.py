@@ -7,6 +7,10 @@ Covers chat completions (``create``, ``parse``, ``stream()``), the Responses API
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
+from genai_cost.config import get_settings
 from genai_cost.instrumentation._base import GenAIInstrumentor, Wrap
 from genai_cost.instrumentation._core import Operation, Request
 from genai_cost.instrumentation._stainless import result_wrapper
@@ -27,32 +31,41 @@ from genai_cost.instrumentation.openai.responses import (
 __all__ = ["OpenAIInstrumentor"]
 
 
-def _chunk_accumulator(request: Request) -> ChunkAccumulator:
-    return ChunkAccumulator(hide_usage_chunk=request.options is True)
-
-
-def _event_accumulator(request: Request) -> ResponseEventAccumulator:
-    return ResponseEventAccumulator()
-
-
-_CHAT = Operation(read_chat_request, read_completion_response, result_wrapper(_chunk_accumulator))
-_TEXT_COMPLETION = Operation(read_completion_request, read_completion_response, result_wrapper(_chunk_accumulator))
-_RESPONSES = Operation(read_responses_request, read_responses_response, result_wrapper(_event_accumulator))
-_EMBEDDINGS = Operation(read_embeddings_request, read_embeddings_response, result_wrapper())
-
 _CHAT_MODULE = "openai.resources.chat.completions"
 _RESPONSES_MODULE = "openai.resources.responses"
+
+
+def _table(*, capture_content: bool) -> tuple[Wrap, ...]:
+    """What to wrap; capturing message content needs extractors that read it."""
+    read_completion = partial(read_completion_response, capture_content=capture_content)
+    read_response = partial(read_responses_response, capture_content=capture_content)
+
+    def chunks(request: Request) -> ChunkAccumulator:
+        return ChunkAccumulator(hide_usage_chunk=request.options is True, capture_content=capture_content)
+
+    def events(request: Request) -> ResponseEventAccumulator:
+        return ResponseEventAccumulator(capture_content=capture_content)
+
+    chat = Operation(read_chat_request, read_completion, result_wrapper(chunks))
+    text_completion = Operation(read_completion_request, read_completion, result_wrapper(chunks))
+    responses = Operation(read_responses_request, read_response, result_wrapper(events))
+    embeddings = Operation(read_embeddings_request, read_embeddings_response, result_wrapper())
+    return (
+        Wrap(_CHAT_MODULE, "Completions", "create", chat),
+        Wrap(_CHAT_MODULE, "Completions", "parse", chat),
+        Wrap(_RESPONSES_MODULE, "Responses", "create", responses),
+        Wrap(_RESPONSES_MODULE, "Responses", "parse", responses),
+        Wrap("openai.resources.embeddings", "Embeddings", "create", embeddings),
+        Wrap("openai.resources.completions", "Completions", "create", text_completion),
+    )
 
 
 class OpenAIInstrumentor(GenAIInstrumentor):
     """Instruments the ``openai`` SDK (1.x and later)."""
 
     _instruments = _instruments
-    _wraps = (
-        Wrap(_CHAT_MODULE, "Completions", "create", _CHAT),
-        Wrap(_CHAT_MODULE, "Completions", "parse", _CHAT),
-        Wrap(_RESPONSES_MODULE, "Responses", "create", _RESPONSES),
-        Wrap(_RESPONSES_MODULE, "Responses", "parse", _RESPONSES),
-        Wrap("openai.resources.embeddings", "Embeddings", "create", _EMBEDDINGS),
-        Wrap("openai.resources.completions", "Completions", "create", _TEXT_COMPLETION),
-    )
+    _wraps = _table(capture_content=False)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._wraps = _table(capture_content=get_settings().capture_message_content)
+        super()._instrument(**kwargs)

@@ -7,11 +7,11 @@ accumulator serve both.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from genai_cost.instrumentation._attributes import count, given, number, read, strings
 from genai_cost.instrumentation._core import Request, Response, Telemetry
+from genai_cost.instrumentation.openai import content
 from genai_cost.instrumentation.openai.endpoint import endpoint_attributes
 from genai_cost.semconv import GenAI, Operation
 from genai_cost.usage import Usage
@@ -23,8 +23,6 @@ __all__ = [
     "read_completion_response",
     "usage_from_openai",
 ]
-
-_MAX_CONTENT_CHARS = 16_384
 
 _REQUEST_NUMBERS = (
     ("temperature", GenAI.REQUEST_TEMPERATURE),
@@ -91,26 +89,17 @@ def read_chat_request(instance: Any, telemetry: Telemetry, args: tuple[Any, ...]
     if output_type is not None:
         request.attributes[GenAI.OUTPUT_TYPE] = output_type
     if telemetry.settings.capture_message_content:
-        messages = given(kwargs.get("messages"))
-        if messages is not None:
-            request.attributes[GenAI.INPUT_MESSAGES] = _content_json(messages)
+        request.attributes[GenAI.INPUT_MESSAGES] = content.messages_json(content.chat_input(kwargs.get("messages")))
     return request
 
 
 def read_completion_request(
     instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Request:
-    return _request(Operation.TEXT_COMPLETION, instance, telemetry, kwargs)
-
-
-def _content_json(value: Any) -> str:
-    text = json.dumps(value, default=_jsonable, ensure_ascii=False)
-    return text if len(text) <= _MAX_CONTENT_CHARS else text[:_MAX_CONTENT_CHARS] + "...[truncated]"
-
-
-def _jsonable(value: Any) -> Any:
-    dump = getattr(value, "model_dump", None)
-    return dump(exclude_none=True) if callable(dump) else repr(value)
+    request = _request(Operation.TEXT_COMPLETION, instance, telemetry, kwargs)
+    if telemetry.settings.capture_message_content:
+        request.attributes[GenAI.INPUT_MESSAGES] = content.messages_json(content.completion_input(kwargs.get("prompt")))
+    return request
 
 
 def usage_from_openai(usage: Any) -> Usage | None:
@@ -143,25 +132,25 @@ def _response_attributes(response_id: Any, model: Any, finish_reasons: list[str]
     return attributes
 
 
-def read_completion_response(result: Any) -> Response:
+def read_completion_response(result: Any, *, capture_content: bool = False) -> Response:
     """A ``ChatCompletion``, ``ParsedChatCompletion`` or legacy ``Completion``."""
     choices = read(result, "choices") or ()
     reasons = [reason for choice in choices if isinstance(reason := read(choice, "finish_reason"), str)]
     usage = read(result, "usage")
-    return Response(
-        usage_from_openai(usage),
-        _response_attributes(read(result, "id"), read(result, "model"), reasons, read(result, "service_tier")),
-        provider_cost=read(usage, "cost"),
-    )
+    attributes = _response_attributes(read(result, "id"), read(result, "model"), reasons, read(result, "service_tier"))
+    if capture_content:
+        attributes[GenAI.OUTPUT_MESSAGES] = content.messages_json([content.choice_output(choice) for choice in choices])
+    return Response(usage_from_openai(usage), attributes, provider_cost=read(usage, "cost"))
 
 
 class ChunkAccumulator:
     """Folds ``ChatCompletionChunk``/``Completion`` stream chunks into one :class:`Response`."""
 
-    __slots__ = ("_finish_reasons", "_hide_usage_chunk", "_id", "_model", "_tier", "_usage")
+    __slots__ = ("_finish_reasons", "_hide_usage_chunk", "_id", "_model", "_texts", "_tier", "_usage")
 
-    def __init__(self, hide_usage_chunk: bool) -> None:
+    def __init__(self, hide_usage_chunk: bool, *, capture_content: bool = False) -> None:
         self._hide_usage_chunk = hide_usage_chunk
+        self._texts: dict[int, list[str]] | None = {} if capture_content else None
         self._id: Any = None
         self._model: Any = None
         self._tier: Any = None
@@ -180,6 +169,8 @@ class ChunkAccumulator:
                 if isinstance(reason, str):
                     index = read(choice, "index")
                     self._finish_reasons[index if isinstance(index, int) else len(self._finish_reasons)] = reason
+                if self._texts is not None:
+                    self._collect_text(choice)
         usage = read(chunk, "usage")
         if usage is not None:
             self._usage = usage
@@ -187,10 +178,21 @@ class ChunkAccumulator:
             return not (self._hide_usage_chunk and not choices)
         return True
 
+    def _collect_text(self, choice: Any) -> None:
+        delta = read(choice, "delta")
+        text = read(delta, "content") if delta is not None else read(choice, "text")
+        if isinstance(text, str) and self._texts is not None:
+            index = read(choice, "index")
+            self._texts.setdefault(index if isinstance(index, int) else 0, []).append(text)
+
     def result(self) -> Response:
         reasons = [self._finish_reasons[index] for index in sorted(self._finish_reasons)]
-        return Response(
-            usage_from_openai(self._usage),
-            _response_attributes(self._id, self._model, reasons, self._tier),
-            provider_cost=read(self._usage, "cost"),
-        )
+        attributes = _response_attributes(self._id, self._model, reasons, self._tier)
+        if self._texts is not None:
+            messages = [
+                content.message("assistant", [content.text_part("".join(self._texts.get(index, ())))],
+                                self._finish_reasons.get(index))
+                for index in sorted(self._texts.keys() | self._finish_reasons.keys())
+            ]  # fmt: skip
+            attributes[GenAI.OUTPUT_MESSAGES] = content.messages_json(messages)
+        return Response(usage_from_openai(self._usage), attributes, provider_cost=read(self._usage, "cost"))

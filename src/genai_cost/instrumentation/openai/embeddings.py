@@ -12,6 +12,7 @@ from genai_cost.usage import Usage
 
 __all__ = ["read_embeddings_request", "read_embeddings_response"]
 
+
 def read_embeddings_request(
     instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Request:

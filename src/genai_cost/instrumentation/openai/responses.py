@@ -6,6 +6,7 @@ from typing import Any
 
 from genai_cost.instrumentation._attributes import count, given, number, read
 from genai_cost.instrumentation._core import Request, Response, Telemetry
+from genai_cost.instrumentation.openai import content
 from genai_cost.instrumentation.openai.endpoint import endpoint_attributes
 from genai_cost.semconv import GenAI, Operation
 from genai_cost.usage import Usage
@@ -34,6 +35,11 @@ def read_responses_request(
     tier = given(kwargs.get("service_tier"))
     if isinstance(tier, str) and tier != "auto":
         attributes[GenAI.REQUEST_SERVICE_TIER] = tier
+    if telemetry.settings.capture_message_content:
+        instructions = given(kwargs.get("instructions"))
+        if isinstance(instructions, str):
+            attributes[GenAI.SYSTEM_INSTRUCTIONS] = content.messages_json([content.text_part(instructions)])
+        attributes[GenAI.INPUT_MESSAGES] = content.messages_json(content.responses_input(kwargs.get("input")))
     return Request(attributes, kwargs)
 
 
@@ -48,7 +54,7 @@ def _usage(usage: Any) -> Usage | None:
     )
 
 
-def read_responses_response(result: Any) -> Response:
+def read_responses_response(result: Any, *, capture_content: bool = False) -> Response:
     """A ``Response`` or ``ParsedResponse`` object."""
     attributes: dict[str, Any] = {}
     response_id, model, status = read(result, "id"), read(result, "model"), read(result, "status")
@@ -56,9 +62,15 @@ def read_responses_response(result: Any) -> Response:
         attributes[GenAI.RESPONSE_ID] = response_id
     if isinstance(model, str):
         attributes[GenAI.RESPONSE_MODEL] = model
+    reason = None
     if isinstance(status, str):
         reason = read(read(result, "incomplete_details"), "reason")
-        attributes[GenAI.RESPONSE_FINISH_REASONS] = [reason if isinstance(reason, str) else status]
+        reason = reason if isinstance(reason, str) else status
+        attributes[GenAI.RESPONSE_FINISH_REASONS] = [reason]
+    if capture_content:
+        output = read(result, "output")
+        messages = content.responses_output(output if isinstance(output, list) else (), reason)
+        attributes[GenAI.OUTPUT_MESSAGES] = content.messages_json(messages)
     tier = read(result, "service_tier")
     if isinstance(tier, str):
         attributes[GenAI.RESPONSE_SERVICE_TIER] = tier
@@ -69,9 +81,10 @@ def read_responses_response(result: Any) -> Response:
 class ResponseEventAccumulator:
     """Keeps the final ``response.*`` event of a Responses stream; every event reaches the app."""
 
-    __slots__ = ("_final",)
+    __slots__ = ("_capture_content", "_final")
 
-    def __init__(self) -> None:
+    def __init__(self, *, capture_content: bool = False) -> None:
+        self._capture_content = capture_content
         self._final: Any = None
 
     def add(self, event: Any) -> bool:
@@ -80,4 +93,6 @@ class ResponseEventAccumulator:
         return True
 
     def result(self) -> Response:
-        return Response() if self._final is None else read_responses_response(self._final)
+        if self._final is None:
+            return Response()
+        return read_responses_response(self._final, capture_content=self._capture_content)
