@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,17 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from genai_cost.pricing import PricingTable
 from genai_cost.semconv import Provider
+
+SONNET = "us.anthropic.claude-3-5-sonnet-20241022-v2:0"
+MESSAGES = [{"role": "user", "content": [{"text": "Say hello"}]}]
+ANTHROPIC = {
+    "anthropic_version": "bedrock-2023-05-31",
+    "max_tokens": 64,
+    "temperature": 0.2,
+    "messages": [{"role": "user", "content": "Say hello"}],
+}
+"""An Anthropic Messages body for invoke_model."""
+BODY = json.dumps(ANTHROPIC)
 
 
 def expected_cost(

@@ -15,10 +15,7 @@ from tests.support.fake_bedrock import CACHED, DEFAULT, FakeBedrockServer, scena
 from genai_cost.pricing import PricingTable
 from genai_cost.semconv import GenAI, Ours, PricingStatus, Provider
 
-from .helpers import comparable, expected_cost, only_span
-
-MESSAGES = [{"role": "user", "content": [{"text": "Say hello"}]}]
-SONNET = "us.anthropic.claude-3-5-sonnet-20241022-v2:0"
+from .helpers import MESSAGES, SONNET, comparable, expected_cost, only_span
 
 MODELS = [
     pytest.param(SONNET, id="us-profile"),

@@ -15,15 +15,8 @@ from tests.support.fake_bedrock import CACHED, DEFAULT, scenario
 from genai_cost.pricing import PricingTable
 from genai_cost.semconv import GenAI, Ours, PricingStatus
 
-from .helpers import comparable, expected_cost, only_span
+from .helpers import ANTHROPIC, SONNET, comparable, expected_cost, only_span
 
-SONNET = "us.anthropic.claude-3-5-sonnet-20241022-v2:0"
-ANTHROPIC = {
-    "anthropic_version": "bedrock-2023-05-31",
-    "max_tokens": 64,
-    "temperature": 0.2,
-    "messages": [{"role": "user", "content": "Say hello"}],
-}
 NOVA = {
     "messages": [{"role": "user", "content": [{"text": "Say hello"}]}],
     "inferenceConfig": {"max_new_tokens": 64, "topP": 0.9},

@@ -73,6 +73,6 @@ class BedrockClients:
         for client in list(self._clients):
             attributes = vars(client)
             for method in self._wrappers:
-                if isinstance(attributes.get(method), wrapt.ObjectProxy):
+                if isinstance(attributes.get(method), wrapt.FunctionWrapper):
                     del attributes[method]
         self._clients.clear()
