@@ -28,6 +28,9 @@ __all__ = ["GenAIInstrumentor", "Wrap"]
 
 logger = logging.getLogger(__name__)
 
+# wrapt 2 wrappers derive from BaseObjectProxy, not from ObjectProxy (its pure-Python subclass).
+_ANY_PROXY: type = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
+
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 
 
@@ -96,7 +99,7 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                     yield cls, row.method, row.operation, is_async
 
     def _warn_if_wrapped_by_another(self, cls: type, method: str) -> None:
-        if not isinstance(cls.__dict__.get(method), wrapt.ObjectProxy):
+        if not isinstance(cls.__dict__.get(method), _ANY_PROXY):
             return
         target = f"{cls.__module__}.{cls.__qualname__}.{method}"
         logger.warning(
