@@ -9,12 +9,12 @@ from typing import Any
 import openai
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from tests.integration.openai.helpers import API_KEY, expected_cost, load_prices, only_span, scenario
 
 from genai_cost.config import ENV, settings_from_env
 from genai_cost.demo.fake_openai import SCENARIOS, FakeOpenAIServer
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
 from genai_cost.semconv import GenAI, Ours, PricingStatus
-from tests.integration.openai.helpers import API_KEY, expected_cost, load_prices, only_span, scenario
 
 API_VERSION = "2024-10-21"
 
@@ -89,9 +89,7 @@ def test_azure_deployment_alias_is_priced_as_its_model(
     instrument(pricing=pricing)
     _azure_call(
         fake_openai,
-        lambda sdk: sdk.chat.completions.create(
-            model="prod-chat", messages=[{"role": "user", "content": "hi"}]
-        ),
+        lambda sdk: sdk.chat.completions.create(model="prod-chat", messages=[{"role": "user", "content": "hi"}]),
         is_async=False,
     )
     assert fake_openai.requests[-1]["path"].startswith("/openai/deployments/prod-chat/")
