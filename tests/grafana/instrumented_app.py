@@ -118,9 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         readers.append(PrometheusMetricReader())
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
     pricing = PricingTable.load(entries=PRICES, include_bundled=False)
-    OpenAIInstrumentor().instrument(
-        tracer_provider=tracer_provider, meter_provider=meter_provider, pricing=pricing
-    )
+    OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, pricing=pricing)
 
     with (
         FakeOpenAIServer() as fake,

@@ -1,0 +1,281 @@
+"""Every dashboard and alert-rule query, run on a real Prometheus scraping an instrumented app.
+
+The app (real openai SDK -> local fake server, OpenAIInstrumentor, SDK Prometheus exporter)
+makes a known mix of calls twice; Prometheus scrapes it every second. The second round lies
+exactly inside the window [first scrape, last scrape], so ``increase``/``rate`` over that
+window must equal what the spans of the second round say: spend, tokens, calls, errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from tests.grafana.live import (
+    Prometheus,
+    dashboard,
+    panels,
+    rules,
+    run_app,
+    run_prometheus,
+    wait_for,
+)
+
+from genai_cost.semconv import GenAI, Ours, PricingStatus
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+SERVICE = "genai-cost-live"
+STORED_NAMES = {
+    "gen_ai_client_operation_cost_USD_bucket",
+    "gen_ai_client_operation_cost_USD_count",
+    "gen_ai_client_operation_cost_USD_sum",
+    "gen_ai_client_operation_duration_seconds_bucket",
+    "gen_ai_client_operation_duration_seconds_count",
+    "gen_ai_client_operation_duration_seconds_sum",
+    "gen_ai_client_operation_time_to_first_chunk_seconds_bucket",
+    "gen_ai_client_operation_time_to_first_chunk_seconds_count",
+    "gen_ai_client_operation_time_to_first_chunk_seconds_sum",
+    "gen_ai_client_token_usage_bucket",
+    "gen_ai_client_token_usage_count",
+    "gen_ai_client_token_usage_sum",
+    "genai_cost_client_token_detail_total",
+    "genai_cost_client_unpriced_calls_total",
+    "target_info",
+}
+CALLS = "gen_ai_client_operation_duration_seconds_count"
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    prometheus: Prometheus
+    spans: list[dict[str, Any]]
+    first_scrape: float
+    last_scrape: float
+
+    @property
+    def sampled(self) -> float:
+        """Seconds between the first and the last scrape."""
+        return self.last_scrape - self.first_scrape
+
+    @property
+    def window(self) -> str:
+        # One millisecond before the first scrape: the same samples whether the range's
+        # start is inclusive (Prometheus 2) or exclusive (Prometheus 3). Prometheus then
+        # extrapolates increase() by that millisecond; rate() divides it out again.
+        return f"{round(self.sampled * 1000) + 1}ms"
+
+    def increase(self, delta: float) -> float:
+        """What ``increase()`` over :attr:`window` reports for a counter that grew by ``delta``."""
+        return delta * (self.sampled + 0.001) / self.sampled
+
+    def substitute(self, expr: str) -> str:
+        """Grafana's template variables, as Grafana would fill them in for this run."""
+        models = sorted({span["attributes"][GenAI.REQUEST_MODEL] for span in self.spans})
+        values = {
+            "$__rate_interval": self.window,
+            "$__range": self.window,
+            "$service": SERVICE,
+            "$provider": "openai",
+            "$model": "|".join(models),
+        }
+        for name, value in values.items():
+            expr = expr.replace(name, value)
+        assert "$" not in expr, f"unknown template variable in {expr!r}"
+        return expr
+
+    def query(self, expr: str, *, now: bool = False) -> list[dict[str, Any]]:
+        """Evaluate at the last scrape (or now: rule outputs are written after it)."""
+        return self.prometheus.query(self.substitute(expr), at=None if now else self.last_scrape)
+
+
+def _zeroed_thresholds(path: Path) -> Path:
+    """The rule file with every threshold at 0, so each alert expression has data to return."""
+    data = rules()
+    for group in data["groups"]:
+        for rule in group["rules"]:
+            if rule.get("record", "").startswith("genai_cost:threshold:"):
+                rule["expr"] = "vector(0)"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
+    workdir = tmp_path_factory.mktemp("live-prometheus")
+    with run_app(workdir, "--service", SERVICE) as (app, ready):
+        target = f"127.0.0.1:{ready['metrics_port']}"
+        rule_file = _zeroed_thresholds(workdir / "rules.yaml")
+        with run_prometheus(workdir, job=SERVICE, target=target, rule_files=[rule_file]) as prom:
+            wait_for(prom.targets_up, "the app's target to be up")
+            wait_for(lambda: prom.query(CALLS), "the first scrape")
+            spans = app.run_round()
+            both_rounds = f"{2 * len(spans)}"
+            wait_for(
+                lambda: [r for r in prom.query(f"sum({CALLS})") if r["value"][1] == both_rounds],
+                "a scrape after the second round",
+            )
+            first, last = _scrape_bounds(prom)
+            # Recording rules need two samples; alert expressions are queried at "now".
+            wait_for(lambda: prom.query("genai_cost:spend_usd:increase1h"), "recording rules")
+            yield LiveRun(prom, spans, first, last)
+
+
+def _scrape_bounds(prom: Prometheus) -> tuple[float, float]:
+    """First and last scrape time; every series must have been born in the first scrape."""
+    series = prom.query(f"{CALLS}[5m]")
+    firsts = {float(s["values"][0][0]) for s in series}
+    assert len(firsts) == 1, "all series must appear in the first scrape"
+    last = max(float(s["values"][-1][0]) for s in series)
+    return firsts.pop(), last
+
+
+def _expressions() -> list[tuple[str, str, bool]]:
+    """(where, PromQL, is a rule) for every query in the dashboard and the rule file."""
+    found: list[tuple[str, str, bool]] = []
+    for panel in panels(dashboard()):
+        for target in panel.get("targets", []):
+            found.append((f"panel {panel['title']!r} {target['refId']}", target["expr"], False))
+    for group in rules()["groups"]:
+        for rule in group["rules"]:
+            name = rule.get("alert") or rule["record"]
+            found.append((f"rule {name}", rule["expr"], True))
+    return found
+
+
+def _label_values_queries() -> list[tuple[str, str, str]]:
+    """(variable, series selector, label) of each ``label_values(...)`` template variable."""
+    found = []
+    for variable in dashboard()["templating"]["list"]:
+        if variable["type"] != "query":
+            continue
+        match = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["query"])
+        assert match, variable["query"]
+        found.append((variable["name"], match[1], match[2]))
+    return found
+
+
+def _scalar(result: list[dict[str, Any]]) -> float:
+    assert len(result) == 1, result
+    return float(result[0]["value"][1])
+
+
+def _by(result: list[dict[str, Any]], label: str) -> dict[str, float]:
+    return {r["metric"].get(label, ""): float(r["value"][1]) for r in result}
+
+
+def _panel_query(title: str, ref_id: str = "A") -> str:
+    for panel in panels(dashboard()):
+        if panel["title"] == title:
+            return next(t["expr"] for t in panel["targets"] if t["refId"] == ref_id)
+    raise AssertionError(f"no panel {title!r}")
+
+
+class Truth:
+    """What the spans of the second round say."""
+
+    def __init__(self, spans: list[dict[str, Any]]) -> None:
+        attrs = [span["attributes"] for span in spans]
+        self.calls = len(spans)
+        self.errors = sum(1 for a in attrs if GenAI.ERROR_TYPE in a)
+        self.cost_by_model: dict[str, float] = defaultdict(float)
+        self.calls_by_model: Counter[str] = Counter()
+        self.tokens: Counter[str] = Counter()
+        self.unpriced: Counter[tuple[str, str]] = Counter()
+        for a in attrs:
+            model = a[GenAI.REQUEST_MODEL]
+            self.calls_by_model[model] += 1
+            if GenAI.USAGE_COST_AMOUNT in a:
+                self.cost_by_model[model] += a[GenAI.USAGE_COST_AMOUNT]
+            if a.get(Ours.PRICING_STATUS) in (PricingStatus.UNKNOWN_MODEL, PricingStatus.NO_USAGE):
+                self.unpriced[(a[Ours.PRICING_STATUS], model)] += 1
+            for token_type, name in (
+                ("input", GenAI.USAGE_INPUT_TOKENS),
+                ("output", GenAI.USAGE_OUTPUT_TOKENS),
+                ("cache_read", GenAI.USAGE_CACHE_READ_INPUT_TOKENS),
+                ("reasoning", GenAI.USAGE_REASONING_OUTPUT_TOKENS),
+            ):
+                self.tokens[token_type] += a.get(name, 0)
+        self.priced_calls = sum(1 for a in attrs if GenAI.USAGE_COST_AMOUNT in a)
+        self.total_cost = sum(self.cost_by_model.values())
+
+
+def test_prometheus_stores_the_documented_metric_names(live: LiveRun) -> None:
+    stored = set(live.prometheus.get("/api/v1/label/__name__/values"))
+    print("\nmetric names stored by Prometheus:", sorted(n for n in stored if "gen" in n or n == "target_info"))
+    assert stored >= STORED_NAMES
+    # The SDK exporter puts service.name on target_info only; job is the scrape job.
+    info = live.prometheus.query(f'target_info{{service_name="{SERVICE}"}}')
+    assert [series["metric"]["job"] for series in info] == [SERVICE]
+
+
+def test_every_dashboard_and_rule_expression_returns_data(live: LiveRun) -> None:
+    expressions = _expressions()
+    empty = [where for where, expr, is_rule in expressions if not live.query(expr, now=is_rule)]
+    variables = _label_values_queries()
+    for name, selector, label in variables:
+        series = live.prometheus.get("/api/v1/series", **{"match[]": live.substitute(selector)})
+        if not {s.get(label) for s in series} - {None}:
+            empty.append(f"variable {name}")
+    print(f"\nran {len(expressions)} PromQL expressions and {len(variables)} variable queries")
+    assert not empty
+    assert len(expressions) >= 30
+
+
+def test_key_panels_equal_the_spans(live: LiveRun) -> None:
+    truth = Truth(live.spans)
+    approx = pytest.approx
+    increase = live.increase
+
+    def by_label(title: str, label: str, ref_id: str = "A") -> dict[str, float]:
+        return _by(live.query(_panel_query(title, ref_id)), label)
+
+    def scalar(title: str, ref_id: str = "A") -> float:
+        return _scalar(live.query(_panel_query(title, ref_id)))
+
+    assert scalar("Total spend") == approx(increase(truth.total_cost))
+    assert scalar("Calls") == approx(increase(truth.calls))
+    assert by_label("Spend by model", "gen_ai_request_model") == approx(
+        {model: increase(cost) for model, cost in truth.cost_by_model.items()}
+    )
+    assert by_label("Spend by provider", "gen_ai_provider_name") == approx({"openai": increase(truth.total_cost)})
+    assert by_label("Spend by service", "job") == approx({SERVICE: increase(truth.total_cost)})
+    assert by_label("Spend over time", "gen_ai_request_model") == approx(
+        {model: cost / live.sampled * 3600 for model, cost in truth.cost_by_model.items()}
+    )
+    assert scalar("Cost per call", "C") == approx(truth.total_cost / truth.priced_calls)
+
+    assert by_label("Tokens by type in range", "gen_ai_token_type") == approx(
+        {token_type: increase(count) for token_type, count in truth.tokens.items() if count}
+    )
+    assert scalar("Cache-hit share") == approx(truth.tokens["cache_read"] / truth.tokens["input"])
+    assert scalar("Reasoning share") == approx(truth.tokens["reasoning"] / truth.tokens["output"])
+
+    assert by_label("Call rate", "gen_ai_request_model") == approx(
+        {model: n / live.sampled for model, n in truth.calls_by_model.items()}
+    )
+    assert by_label("Error rate", "gen_ai_provider_name") == approx({"openai": truth.errors / truth.calls})
+    assert scalar("Unpriced calls") == approx(increase(sum(truth.unpriced.values())))
+    unpriced = {
+        (r["metric"]["genai_cost_unpriced_reason"], r["metric"]["gen_ai_request_model"]): float(r["value"][1])
+        for r in live.query(_panel_query("Unpriced-call rate"))
+    }
+    assert unpriced == approx({key: n / live.sampled for key, n in truth.unpriced.items()})
+    # The mix must exercise every panel above with something non-zero.
+    assert truth.errors and truth.unpriced and truth.tokens["cache_read"] and truth.tokens["reasoning"]
+
+
+def test_every_alert_goes_active_with_zero_thresholds(live: LiveRun) -> None:
+    names = {rule["alert"] for group in rules()["groups"] for rule in group["rules"] if "alert" in rule}
+
+    def active() -> set[str] | None:
+        alerts = {a["labels"]["alertname"] for a in live.prometheus.get("/api/v1/alerts")["alerts"]}
+        return alerts if alerts >= names else None
+
+    assert wait_for(active, "every alert to be pending or firing") >= names
