@@ -73,9 +73,7 @@ def parse_document(document: object, *, source: str, check_regex: bool = True) -
     return check_layer(raw_entries, source=source, check_regex=check_regex)
 
 
-def check_layer(
-    raw_entries: Iterable[object], *, source: str, check_regex: bool = True
-) -> list[PriceEntry]:
+def check_layer(raw_entries: Iterable[object], *, source: str, check_regex: bool = True) -> list[PriceEntry]:
     """Parse entries (objects or :class:`PriceEntry`) and check ids and overlaps in the layer."""
     entries: list[PriceEntry] = []
     ids: set[str] = set()
@@ -86,9 +84,7 @@ def check_layer(
         except PricingError as exc:
             raise exc.located(source=source) from None
         if entry.id in ids:
-            raise PricingError(
-                "duplicate id in the same file", source=source, entry=entry.id, field="id"
-            )
+            raise PricingError("duplicate id in the same file", source=source, entry=entry.id, field="id")
         ids.add(entry.id)
         for leaf in set(entry.match.leaves()):
             claim = (entry.provider, entry.valid_from, json.dumps(leaf.to_json()))

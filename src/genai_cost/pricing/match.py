@@ -129,23 +129,14 @@ Clause = Exact | Prefix | Regex | AnyOf
 def parse_match(raw: object, *, field: str = "match", check: bool = True) -> Clause:
     """Build a clause from its JSON form; ``check=False`` skips the regex screening."""
     if not isinstance(raw, dict) or len(raw) != 1:
-        raise PricingError(
-            "expected an object with exactly one of 'exact', 'prefix', 'regex', 'any'", field=field
-        )
+        raise PricingError("expected an object with exactly one of 'exact', 'prefix', 'regex', 'any'", field=field)
     ((kind, value),) = raw.items()
     if kind == "any":
         if not isinstance(value, list) or not value:
             raise PricingError("expected a non-empty list of clauses", field=f"{field}.any")
-        return AnyOf(
-            tuple(
-                parse_match(item, field=f"{field}.any[{i}]", check=check)
-                for i, item in enumerate(value)
-            )
-        )
+        return AnyOf(tuple(parse_match(item, field=f"{field}.any[{i}]", check=check) for i, item in enumerate(value)))
     if kind not in ("exact", "prefix", "regex"):
-        raise PricingError(
-            f"unknown clause {kind!r}: expected 'exact', 'prefix', 'regex' or 'any'", field=field
-        )
+        raise PricingError(f"unknown clause {kind!r}: expected 'exact', 'prefix', 'regex' or 'any'", field=field)
     if not isinstance(value, str) or not value:
         raise PricingError("expected a non-empty string", field=f"{field}.{kind}")
     if kind == "exact":

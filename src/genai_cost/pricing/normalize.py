@@ -17,9 +17,7 @@ from collections.abc import Mapping
 
 __all__ = ["candidate_names", "strip_date_suffix"]
 
-_ARN = re.compile(
-    r"arn:aws[a-z-]*:bedrock:[^:]*:[^:]*:(?:foundation-model|inference-profile)/(?P<model>[^/]+)"
-)
+_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[^:]*:[^:]*:(?:foundation-model|inference-profile)/(?P<model>[^/]+)")
 _REGION_PREFIX = re.compile(r"(?:us-gov|us|eu|apac|global|jp|au|ca|in)\.(?=[a-z0-9-]+\.)")
 _VERSION_SUFFIX = re.compile(r"(?:(?<=\d)-v\d+)?:\d+$")
 _VENDOR_PREFIX = re.compile(

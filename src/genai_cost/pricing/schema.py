@@ -15,7 +15,6 @@ entry and the field on any problem.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections.abc import Mapping
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.match import Clause, parse_match
@@ -32,12 +31,12 @@ from genai_cost.pricing.providers import KNOWN_PROVIDERS, PROVIDER_ALIASES
 __all__ = [
     "INPUT_TREE",
     "OUTPUT_TREE",
+    "Charge",
     "PriceEntry",
     "Rates",
     "Tier",
     "TokenNode",
     "parse_entry",
-    "priced_plan",
 ]
 
 
@@ -106,22 +105,32 @@ INPUT_TYPES = _price_keys(INPUT_TREE)
 OUTPUT_TYPES = _price_keys(OUTPUT_TREE)
 
 
-@functools.cache
-def priced_plan(tree: TokenNode, priced: frozenset[str]) -> TokenNode:
-    """``tree`` pruned to the token types that have a price in ``priced`` or below them.
+class Charge(NamedTuple):
+    """One token type as ``calculate`` charges it: an entry's priced token hierarchy."""
 
-    The root is always kept: it is charged at the base price.
-    """
-    return TokenNode(
-        tree.key,
-        tree.usage_field,
-        tree.price_key,
-        tuple(priced_plan(child, priced) for child in tree.children if _is_priced(child, priced)),
+    key: str
+    """Name in the cost breakdown."""
+    usage_field: str
+    """The ``Usage`` field holding its count."""
+    per_token: Decimal | None
+    """Price of one token (the per-1M price scaled exactly); ``None``: only parts are priced."""
+    parts: tuple[Charge, ...]
+    """Priced token types counted inside this one."""
+
+
+def _charges(node: TokenNode, base: Decimal | None, breakdown: Mapping[str, Decimal]) -> Charge:
+    """``node`` pruned to the token types priced at or below it (the root is always kept)."""
+    price = breakdown.get(node.price_key) if node.price_key else base
+    return Charge(
+        node.key,
+        node.usage_field,
+        None if price is None else price.scaleb(-6),
+        tuple(_charges(child, None, breakdown) for child in node.children if _is_priced(child, breakdown)),
     )
 
 
-def _is_priced(node: TokenNode, priced: frozenset[str]) -> bool:
-    return node.price_key in priced or any(_is_priced(c, priced) for c in node.children)
+def _is_priced(node: TokenNode, breakdown: Mapping[str, Decimal]) -> bool:
+    return node.price_key in breakdown or any(_is_priced(c, breakdown) for c in node.children)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,17 +145,17 @@ class Rates:
     """Prices of specific input token types (``cache_read``, ``cache_creation``, ``audio``...)."""
     output_breakdown: Mapping[str, Decimal] = field(default_factory=dict)
     """Prices of specific output token types (``reasoning``, ``audio``, ``image``)."""
-    input_plan: TokenNode = field(init=False, repr=False, compare=False)
-    """The input hierarchy pruned to the priced types, walked by ``calculate``."""
-    output_plan: TokenNode = field(init=False, repr=False, compare=False)
-    """The output hierarchy pruned to the priced types, walked by ``calculate``."""
+    input_plan: Charge = field(init=False, repr=False, compare=False)
+    """The input hierarchy pruned to the priced types, with per-token prices, for ``calculate``."""
+    output_plan: Charge = field(init=False, repr=False, compare=False)
+    """The output hierarchy pruned to the priced types, with per-token prices."""
 
     def __post_init__(self) -> None:
         inputs, outputs = self.input_breakdown, self.output_breakdown
         object.__setattr__(self, "input_breakdown", MappingProxyType(inputs))
         object.__setattr__(self, "output_breakdown", MappingProxyType(outputs))
-        object.__setattr__(self, "input_plan", priced_plan(INPUT_TREE, frozenset(inputs)))
-        object.__setattr__(self, "output_plan", priced_plan(OUTPUT_TREE, frozenset(outputs)))
+        object.__setattr__(self, "input_plan", _charges(INPUT_TREE, self.input, inputs))
+        object.__setattr__(self, "output_plan", _charges(OUTPUT_TREE, self.output, outputs))
 
     def overridden_by(self, other: Rates) -> Rates:
         """These rates with every price ``other`` sets replaced by its value."""
@@ -159,12 +168,7 @@ class Rates:
 
     @property
     def is_empty(self) -> bool:
-        return (
-            self.input is None
-            and self.output is None
-            and not self.input_breakdown
-            and not self.output_breakdown
-        )
+        return self.input is None and self.output is None and not self.input_breakdown and not self.output_breakdown
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -248,10 +252,7 @@ class PriceEntry:
         if self.per_request is not None:
             out["per_request"] = _number(self.per_request)
         if self.tiers:
-            out["tiers"] = [
-                {"above_input_tokens": t.above_input_tokens, **t.rates.to_json()}
-                for t in self.tiers
-            ]
+            out["tiers"] = [{"above_input_tokens": t.above_input_tokens, **t.rates.to_json()} for t in self.tiers]
         if self.valid_from is not None:
             out["valid_from"] = _iso(self.valid_from)
         if self.currency != "USD":
@@ -300,9 +301,7 @@ _ENTRY_FIELDS = frozenset(
         "notes",
     }
 )
-_TIER_FIELDS = frozenset(
-    {"above_input_tokens", "input", "output", "input_breakdown", "output_breakdown"}
-)
+_TIER_FIELDS = frozenset({"above_input_tokens", "input", "output", "input_breakdown", "output_breakdown"})
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
@@ -369,9 +368,7 @@ def _parse_rates(raw: Mapping[str, Any], path: str) -> Rates:
     )
 
 
-def _parse_breakdown(
-    raw: Mapping[str, Any], key: str, allowed: frozenset[str], path: str
-) -> dict[str, Decimal]:
+def _parse_breakdown(raw: Mapping[str, Any], key: str, allowed: frozenset[str], path: str) -> dict[str, Decimal]:
     value = raw.get(key)
     if value is None:
         return {}
@@ -400,13 +397,9 @@ def _parse_tiers(value: object) -> tuple[Tier, ...]:
         _reject_unknown(raw, _TIER_FIELDS, path)
         threshold = raw.get("above_input_tokens")
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
-            raise PricingError(
-                "required: a non-negative integer", field=f"{path}above_input_tokens"
-            )
+            raise PricingError("required: a non-negative integer", field=f"{path}above_input_tokens")
         if any(t.above_input_tokens == threshold for t in tiers):
-            raise PricingError(
-                "two tiers start at the same size", field=f"{path}above_input_tokens"
-            )
+            raise PricingError("two tiers start at the same size", field=f"{path}above_input_tokens")
         rates = _parse_rates(raw, path)
         if rates.is_empty:
             raise PricingError("the tier sets no price", field=f"tiers[{i}]")
@@ -456,9 +449,7 @@ def _parse_valid_from(value: object) -> datetime | None:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise PricingError(
-                f"expected an ISO date or datetime, got {value!r}", field="valid_from"
-            ) from None
+            raise PricingError(f"expected an ISO date or datetime, got {value!r}", field="valid_from") from None
     else:
         raise PricingError("expected an ISO date or datetime string", field="valid_from")
     if parsed.tzinfo is None:

@@ -153,9 +153,7 @@ class PricingTable:
 
     # --- lookup -------------------------------------------------------------------------
 
-    def match(
-        self, model: str, provider: str | None = None, at: datetime | None = None
-    ) -> PriceEntry | None:
+    def match(self, model: str, provider: str | None = None, at: datetime | None = None) -> PriceEntry | None:
         """The entry pricing ``model`` at ``provider`` for a call at ``at`` (default: now)."""
         key = (provider, model)
         candidates = self._cache.get(key)
@@ -191,9 +189,7 @@ class PricingTable:
         order = {provider: i for i, provider in enumerate((None, *PROVIDER_ORDER))}
         buckets = sorted(self._buckets.items(), key=lambda item: order[item[0]])
         return tuple(
-            entry
-            for _, bucket in buckets
-            for entry in sorted(bucket.entries, key=lambda e: self._layer.get(e.id, 0))
+            entry for _, bucket in buckets for entry in sorted(bucket.entries, key=lambda e: self._layer.get(e.id, 0))
         )
 
     def __len__(self) -> int:
@@ -229,14 +225,9 @@ class PricingTable:
                 found.setdefault(entry.id, entry)
             if any(entry.valid_from is None for entry in hits):
                 break
-        return tuple(
-            (_ALWAYS if e.valid_from is None else e.valid_from.timestamp(), e)
-            for e in found.values()
-        )
+        return tuple((_ALWAYS if e.valid_from is None else e.valid_from.timestamp(), e) for e in found.values())
 
-    def _group_hits(
-        self, providers: Sequence[str | None], names: Sequence[str]
-    ) -> list[PriceEntry]:
+    def _group_hits(self, providers: Sequence[str | None], names: Sequence[str]) -> list[PriceEntry]:
         """Matches of the first name that has any, best first."""
         buckets = [
             (position, bucket)
@@ -245,9 +236,7 @@ class PricingTable:
         ]
         for name in names:
             ranked = [
-                (rank, position, entry)
-                for position, bucket in buckets
-                for rank, entry in _bucket_hits(bucket, name)
+                (rank, position, entry) for position, bucket in buckets for rank, entry in _bucket_hits(bucket, name)
             ]
             if ranked:
                 ranked.sort(key=lambda hit: self._precedence(*hit))
@@ -269,9 +258,7 @@ def _bucket_hits(bucket: _Bucket, name: str) -> list[tuple[_Rank, PriceEntry]]:
     return [(rank, entry) for rank, entry in bucket.hits(undated) if entry.strip_date_suffix]
 
 
-def _search_plan(
-    provider: str | None, names: tuple[str, ...]
-) -> list[tuple[Sequence[str | None], tuple[str, ...]]]:
+def _search_plan(provider: str | None, names: tuple[str, ...]) -> list[tuple[Sequence[str | None], tuple[str, ...]]]:
     """(providers searched together, names to try) groups, in precedence order."""
     if provider is None:
         return [((None,), names), (PROVIDER_ORDER, names)]
