@@ -41,6 +41,11 @@ class _ManagerProxy(wrapt.ObjectProxy):  # type: ignore[type-arg]
             setattr(stream, _RAW_STREAM, proxy_type(raw, self._self_invocation, self._self_accumulator))
         return stream
 
+    def _self_leaving(self, exc: BaseException | None) -> None:
+        # An error inside the app's with-block ends the call as failed, as for every stream.
+        if exc is not None:
+            self._self_invocation.fail(exc)
+
     def _self_closed(self) -> None:
         # A no-op when the proxied raw stream already ended the span.
         self._self_invocation.finish(safe(self._self_accumulator.result))
@@ -63,6 +68,7 @@ class _SyncManagerProxy(_ManagerProxy):
         return self._self_opened(stream, SyncStreamProxy)
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Any:
+        self._self_leaving(exc)
         try:
             return self.__wrapped__.__exit__(exc_type, exc, tb)
         finally:
@@ -82,6 +88,7 @@ class _AsyncManagerProxy(_ManagerProxy):
         return self._self_opened(stream, AsyncStreamProxy)
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Any:
+        self._self_leaving(exc)
         try:
             return await self.__wrapped__.__aexit__(exc_type, exc, tb)
         finally:
