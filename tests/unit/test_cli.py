@@ -13,6 +13,8 @@ import pytest
 from genai_cost.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNKNOWN_MODEL, main
 from genai_cost.pricing.table import BUNDLED_PATH
 
+BUNDLED = Path(BUNDLED_PATH)
+
 
 def _file(tmp_path: Path, entries: list[dict[str, Any]], name: str = "p.json") -> str:
     path = tmp_path / name
@@ -155,7 +157,7 @@ def test_pricing_sync_to_a_path(tmp_path: Path, capsys: pytest.CaptureFixture[st
     output = tmp_path / "prices.json"
     assert main(["pricing", "sync", "--output", str(output)]) == EXIT_OK
     assert "wrote" in capsys.readouterr().out
-    assert len(output.read_bytes()) == pytest.approx(len(BUNDLED_PATH.read_bytes()), abs=100)
+    assert len(output.read_bytes()) == pytest.approx(len(BUNDLED.read_bytes()), abs=100)
 
 
 def test_installed_script() -> None:

@@ -12,7 +12,6 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from genai_cost.pricing.errors import PricingError
@@ -42,7 +41,8 @@ def read_document(path: str | os.PathLike[str]) -> Any:
     """The decoded file: TOML for ``*.toml``, JSON otherwise."""
     source = os.fspath(path)
     try:
-        data = Path(source).read_bytes()
+        with open(source, "rb") as file:
+            data = file.read()
     except OSError as exc:
         raise PricingError(f"cannot read file: {exc.strerror or exc}", source=source) from None
     if source.lower().endswith(".toml"):

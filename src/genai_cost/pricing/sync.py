@@ -52,7 +52,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SUPPLEMENT_PATH = BUNDLED_PATH.with_name("supplement.json")
+SUPPLEMENT_PATH = Path(BUNDLED_PATH).with_name("supplement.json")
 """Hand-written entries merged into the generated table."""
 
 PROVIDER_MAP: Mapping[str, str] = {

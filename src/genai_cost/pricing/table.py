@@ -32,7 +32,6 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 from genai_cost.config import get_settings
 from genai_cost.pricing.calculate import CostBreakdown, calculate
@@ -54,7 +53,7 @@ __all__ = ["BUNDLED_PATH", "CACHE_SIZE", "PricingTable"]
 
 logger = logging.getLogger(__name__)
 
-BUNDLED_PATH = Path(__file__).parent / "data" / "prices.json"
+BUNDLED_PATH = os.path.join(os.path.dirname(__file__), "data", "prices.json")
 """The generated default table."""
 CACHE_SIZE = 4096
 """Distinct (provider, model) lookups remembered per table; the oldest is dropped beyond it."""
@@ -281,11 +280,12 @@ def _bundled_lines() -> dict[str | None, list[bytes]]:
     The file is generated and validated by ``sync`` (and a test): entries are decoded per
     provider on first use, without the regex screening.
     """
-    lines = split_table(BUNDLED_PATH.read_bytes())
+    with open(BUNDLED_PATH, "rb") as file:
+        lines = split_table(file.read())
     if lines is None:
         raise PricingError(
             "not in the generated layout; regenerate it with `genai-cost pricing sync`",
-            source=str(BUNDLED_PATH),
+            source=BUNDLED_PATH,
         )
     return lines
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from genai_cost.pricing.loader import load_file
 from genai_cost.pricing.table import BUNDLED_PATH
 from genai_cost.usage import Usage
 
+BUNDLED = Path(BUNDLED_PATH)
 MILLION = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
 
 
@@ -84,7 +86,7 @@ def test_bundled_file_passes_full_validation() -> None:
 
 
 def test_header_credits_genai_prices() -> None:
-    header = json.loads(BUNDLED_PATH.read_text("utf-8"))
+    header = json.loads(BUNDLED.read_text("utf-8"))
     assert "do not edit" in header["generated_by"]
     assert "genai-prices" in header["source"]
     assert "MIT" in header["license"] and "Pydantic" in header["license"]
@@ -97,5 +99,5 @@ def test_committed_table_is_what_sync_generates() -> None:
     from genai_cost.pricing.sync import generate, without_generated_at
 
     regenerated, _ = generate()
-    committed = BUNDLED_PATH.read_text("utf-8")
+    committed = BUNDLED.read_text("utf-8")
     assert without_generated_at(regenerated) == without_generated_at(committed)
