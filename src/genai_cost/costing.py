@@ -61,6 +61,7 @@ class Cost:
 
 _NO_USAGE = Cost(PricingStatus.NO_USAGE)
 _UNKNOWN_MODEL = Cost(PricingStatus.UNKNOWN_MODEL)
+_PRICING_FAILED = Cost(PricingStatus.ERROR)
 
 
 def _provider_amount(value: object) -> Decimal | None:
@@ -80,6 +81,7 @@ class Costing:
         self._instruments = instruments
         self._pricing = pricing
         self._warned_models: set[tuple[str | None, str]] = set()
+        self._failure_logged = False
         self._lock = threading.Lock()
 
     @property
@@ -103,11 +105,15 @@ class Costing:
             return Cost(PricingStatus.PROVIDER, reported, source=CostSource.PROVIDER)
         if usage is None or usage.is_empty:
             return _NO_USAGE
-        entry = self.pricing.match(model, provider=provider, at=at) if model else None
-        if entry is None:
+        try:
+            entry = self.pricing.match(model, provider=provider, at=at) if model else None
+            breakdown = None if entry is None else calculate(usage, entry)
+        except Exception:
+            self._log_failure()
+            return _PRICING_FAILED
+        if breakdown is None:
             self._warn_unknown(provider, model or "")
             return _UNKNOWN_MODEL
-        breakdown = calculate(usage, entry)
         return Cost(
             PricingStatus.PRICED,
             breakdown.total,
@@ -144,6 +150,13 @@ class Costing:
             cost=cost,
             succeeded=succeeded,
         )
+
+    def _log_failure(self) -> None:
+        """A failing table fails every call alike: the traceback once, then debug lines."""
+        first = not self._failure_logged
+        self._failure_logged = True
+        level = logging.WARNING if first else logging.DEBUG
+        logger.log(level, "genai-cost: pricing failed; the call is recorded without cost", exc_info=first)
 
     def _warn_unknown(self, provider: str | None, model: str) -> None:
         key = (provider, model)

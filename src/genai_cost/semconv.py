@@ -162,6 +162,8 @@ class PricingStatus:
     UNKNOWN_MODEL = "unknown_model"
     NO_USAGE = "no_usage"
     PROVIDER = "provider"
+    ERROR = "error"
+    """The pricing table raised (a bug or a broken custom table); logged once, the call is unaffected."""
 
 
 class CostSource:
