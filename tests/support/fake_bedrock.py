@@ -121,9 +121,10 @@ def _converse(tokens: Tokens) -> dict[str, Any]:
     }
 
 
-def _converse_stream(tokens: Tokens, failing: bool) -> Iterator[bytes]:
+def _converse_stream(tokens: Tokens, failing: bool, deltas: int) -> Iterator[bytes]:
     yield _event("messageStart", {"role": "assistant"})
-    for index, text in enumerate(TEXT):
+    for index in range(deltas):
+        text = TEXT[index % len(TEXT)]
         if failing and index == 1:
             yield _exception("modelStreamErrorException", "The model stopped unexpectedly.")
             return
@@ -232,8 +233,13 @@ def _error(kind: str) -> Reply:
     return Reply(status, json.dumps({"message": message}).encode(), headers)
 
 
-def answer(operation: str, model: str, request: Mapping[str, Any], scenario_name: str) -> Reply:
-    """The reply to one Bedrock runtime request (``operation`` is the URL's last segment)."""
+def answer(
+    operation: str, model: str, request: Mapping[str, Any], scenario_name: str, *, deltas: int = len(TEXT)
+) -> Reply:
+    """The reply to one Bedrock runtime request (``operation`` is the URL's last segment).
+
+    ``deltas``: the number of ``contentBlockDelta`` events of a ConverseStream reply.
+    """
     if scenario_name in _ERRORS:
         return _error(scenario_name)
     tokens = CACHED if scenario_name == "cached" else DEFAULT
@@ -242,7 +248,7 @@ def answer(operation: str, model: str, request: Mapping[str, Any], scenario_name
     if operation == "converse":
         return Reply(200, json.dumps(_converse(tokens)).encode(), {"content-type": "application/json"})
     if operation == "converse-stream":
-        return Reply(200, b"".join(_converse_stream(tokens, failing)), {"content-type": _EVENT_STREAM})
+        return Reply(200, b"".join(_converse_stream(tokens, failing, deltas)), {"content-type": _EVENT_STREAM})
     if operation == "invoke":
         headers = {"content-type": "application/json",
                    "x-amzn-bedrock-input-token-count": str(tokens.input),
