@@ -21,8 +21,11 @@ from typing import Any
 from genai_cost.pricing.errors import PricingError
 
 __all__ = [
+    "EXACT_RANK",
     "MAX_NAME_LENGTH",
     "MAX_PATTERN_LENGTH",
+    "PREFIX_RANK",
+    "REGEX_RANK",
     "AnyOf",
     "Clause",
     "Exact",
@@ -40,8 +43,11 @@ MAX_PATTERN_LENGTH = 512
 """Longest regex pattern accepted in a pricing file."""
 
 EXACT_RANK = 3
+"""Specificity of an exact match (highest)."""
 PREFIX_RANK = 2
+"""Specificity of a prefix match; longer prefixes rank higher among these."""
 REGEX_RANK = 1
+"""Specificity of a regex match (lowest)."""
 
 # ``sre_parse`` warns on import since 3.11, where the same parser lives at ``re._parser``.
 _parser: Any = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")

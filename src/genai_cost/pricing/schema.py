@@ -233,6 +233,9 @@ class PriceEntry:
             merged.append((tier.above_input_tokens, current))
         object.__setattr__(self, "_tier_rates", tuple(reversed(merged)))
 
+    def __hash__(self) -> int:
+        return hash(self.id)
+
     def rates_for(self, input_tokens: int) -> tuple[Rates, int | None]:
         """The prices for a request with this many input tokens, and the tier threshold used."""
         for threshold, rates in self._tier_rates:

@@ -197,15 +197,20 @@ class PricingTable:
     # --- internals ----------------------------------------------------------------------
 
     def _bucket(self, provider: str | None) -> _Bucket | None:
-        """The entries of one provider, building its bundled entries on first use."""
-        if provider in self._pending:
+        """The entries of one provider, decoding its bundled entries on first use.
+
+        While anything is pending, lookups take the lock, so no thread sees a bucket that
+        another thread is still filling.
+        """
+        if self._pending:
             with self._lock:
                 lines = self._pending.pop(provider, ())
-                bucket = self._buckets.setdefault(provider, _Bucket())
-                for line in lines:
-                    entry = parse_entry(json.loads(line), check_regex=False)
-                    if entry.id not in self._layer:
-                        bucket.add(entry)
+                if lines:
+                    bucket = self._buckets.setdefault(provider, _Bucket())
+                    for line in lines:
+                        entry = parse_entry(json.loads(line), check_regex=False)
+                        if entry.id not in self._layer:
+                            bucket.add(entry)
         return self._buckets.get(provider)
 
     def _remember(self, key: tuple[str | None, str], candidates: _Candidates) -> _Candidates:

@@ -284,3 +284,24 @@ def test_default_bad_file_raises_when_strict(tmp_path: Path, fresh_default: Any)
     fresh_default(Settings(pricing_files=(path,), strict=True))
     with pytest.raises(PricingError, match="malformed JSON"):
         PricingTable.default()
+
+
+def test_concurrent_first_lookups_see_complete_providers() -> None:
+    """Bundled entries are decoded per provider on first use; racing threads must agree."""
+    calls = [("gpt-4o", "openai"), ("claude-3-5-sonnet-20241022", "anthropic"), ("gpt-4o", "azure")]
+    expected = {call: PricingTable.load().match(*call) for call in calls}
+    table = PricingTable.load()
+    results: list[tuple[tuple[str, str], object]] = []
+    barrier = threading.Barrier(12)
+
+    def look(call: tuple[str, str]) -> None:
+        barrier.wait()
+        results.append((call, table.match(*call)))
+
+    threads = [threading.Thread(target=look, args=(calls[i % 3],)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 12
+    assert all(entry == expected[call] for call, entry in results)
