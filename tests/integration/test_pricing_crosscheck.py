@@ -84,13 +84,11 @@ def _category(case: Case) -> str | None:
     for cp in conditional or ():
         if type(cp.constraint).__name__ == "TimeOfDateConstraint" and cp.constraint.active(case.at):
             return "time-of-day price active"
-    if conditional and conditional[0].constraint is not None:
-        if not conditional[0].constraint.active(case.at):
-            return "call before the first price (no backfill)"
+    first = conditional[0].constraint if conditional else None
+    if first is not None and not first.active(case.at):
+        return "call before the first price (no backfill)"
     prices = case.model.get_prices(case.at)
-    if not any(
-        getattr(prices, key, None) is not None for key in (*PRICE_KEYS, "requests_kcount")
-    ):
+    if not any(getattr(prices, key, None) is not None for key in (*PRICE_KEYS, "requests_kcount")):
         return "no token or request price"
     return None
 
