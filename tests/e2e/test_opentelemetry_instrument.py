@@ -54,6 +54,8 @@ def app_env(fake: FakeOpenAIServer, **env: str) -> dict[str, str]:
         OPENAI_API_KEY="sk-test",
         OTEL_SERVICE_NAME="e2e-app",
         OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="openai",
+        # opentelemetry-distro is installed here too: name our configurator (see test_configuration.py).
+        OTEL_PYTHON_CONFIGURATOR="genai_cost",
         **env,
     )
 
