@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from genai_cost.instrumentation._attributes import count
+from genai_cost.instrumentation.anthropic.messages import usage_from_anthropic
 from genai_cost.instrumentation.openai.chat import usage_from_openai
 from genai_cost.semconv import Operation
 from genai_cost.usage import Usage
@@ -30,6 +31,7 @@ __all__ = [
     "json_body",
     "operation_for",
     "response_id",
+    "uncached_usage",
     "usage_from_body",
     "usage_from_headers",
 ]
@@ -62,35 +64,22 @@ def operation_for(model: str | None, body: Mapping[str, Any] | None) -> str:
     return Operation.CHAT
 
 
-def _uncached(usage: Mapping[str, Any], input_key: str, output_key: str, read_key: str, write_key: str) -> Usage:
-    cache_creation = usage.get("cache_creation")
-    split = cache_creation if isinstance(cache_creation, Mapping) else {}
+def uncached_usage(usage: Mapping[str, Any], input_key: str, output_key: str, read_key: str, write_key: str) -> Usage:
+    """Usage whose ``input_key`` count excludes the cache reads and writes reported beside it."""
     return Usage.from_uncached_input(
         uncached_input_tokens=count(usage.get(input_key)),
         output_tokens=count(usage.get(output_key)),
         cache_read_tokens=count(usage.get(read_key)),
         cache_creation_tokens=count(usage.get(write_key)),
-        cache_creation_5m_tokens=count(split.get("ephemeral_5m_input_tokens")),
-        cache_creation_1h_tokens=count(split.get("ephemeral_1h_input_tokens")),
     )
 
 
 def _from_usage_object(usage: Mapping[str, Any]) -> Usage | None:
     if "input_tokens" in usage:
-        return _uncached(
-            usage,
-            "input_tokens",
-            "output_tokens",
-            "cache_read_input_tokens",
-            "cache_creation_input_tokens",
-        )
+        return usage_from_anthropic(usage)
     if "inputTokens" in usage:
-        return _uncached(
-            usage,
-            "inputTokens",
-            "outputTokens",
-            "cacheReadInputTokenCount",
-            "cacheWriteInputTokenCount",
+        return uncached_usage(
+            usage, "inputTokens", "outputTokens", "cacheReadInputTokenCount", "cacheWriteInputTokenCount"
         )
     if "prompt_tokens" in usage:
         return usage_from_openai(usage)
@@ -101,7 +90,7 @@ def usage_from_body(body: Mapping[str, Any]) -> Usage | None:
     """Usage reported in a response body or stream chunk; ``None`` when it has none."""
     metrics = body.get(INVOCATION_METRICS)
     if isinstance(metrics, Mapping):
-        return _uncached(
+        return uncached_usage(
             metrics,
             "inputTokenCount",
             "outputTokenCount",

@@ -25,7 +25,7 @@ from weakref import WeakSet
 import wrapt
 
 from genai_cost.instrumentation._attributes import server_attributes
-from genai_cost.instrumentation._core import safe
+from genai_cost.instrumentation._core import Wrapper, safe
 from genai_cost.semconv import GenAI, Provider
 
 __all__ = ["BedrockClients", "endpoint_attributes"]
@@ -33,8 +33,6 @@ __all__ = ["BedrockClients", "endpoint_attributes"]
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = "bedrock-runtime"
-
-Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
 def endpoint_attributes(client: Any) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from genai_cost.instrumentation._attributes import count
 from genai_cost.instrumentation._core import Request, Response, Telemetry
+from genai_cost.instrumentation.bedrock.bodies import uncached_usage
 from genai_cost.instrumentation.bedrock.clients import endpoint_attributes
 from genai_cost.instrumentation.bedrock.parameters import request_parameters
 from genai_cost.instrumentation.bedrock.streams import metadata_attributes
@@ -40,12 +40,7 @@ def usage_from_converse(usage: Any) -> Usage | None:
     """Usage of a Converse ``usage`` or ConverseStream ``metadata.usage`` object."""
     if not isinstance(usage, Mapping):
         return None
-    return Usage.from_uncached_input(
-        uncached_input_tokens=count(usage.get("inputTokens")),
-        output_tokens=count(usage.get("outputTokens")),
-        cache_read_tokens=count(usage.get("cacheReadInputTokens")),
-        cache_creation_tokens=count(usage.get("cacheWriteInputTokens")),
-    )
+    return uncached_usage(usage, "inputTokens", "outputTokens", "cacheReadInputTokens", "cacheWriteInputTokens")
 
 
 def _response(usage: Any, stop_reason: Any, attributes: dict[str, Any]) -> Response:
