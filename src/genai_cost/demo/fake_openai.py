@@ -53,9 +53,7 @@ SCENARIOS: dict[str, Scenario] = {
     "cached": Scenario(prompt_tokens=2006, completion_tokens=300, cached_tokens=1920),
     "reasoning": Scenario(prompt_tokens=50, completion_tokens=500, reasoning_tokens=320),
     "cached_reasoning": Scenario(prompt_tokens=2006, completion_tokens=500, cached_tokens=1920, reasoning_tokens=320),
-    "json_cached": Scenario(
-        prompt_tokens=2006, completion_tokens=12, cached_tokens=1920, content='{"text": "Hello!"}'
-    ),
+    "json_cached": Scenario(prompt_tokens=2006, completion_tokens=12, cached_tokens=1920, content='{"text": "Hello!"}'),
     "no_usage": Scenario(usage=False),
     "provider_cost": Scenario(provider_cost=0.00042),
     "length": Scenario(finish_reason="length"),
@@ -117,7 +115,12 @@ def _chat_completion(model: str, scenario: Scenario, chunks: int) -> dict[str, A
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": "".join(_text(chunks, scenario)), "refusal": None, "annotations": []},
+                "message": {
+                    "role": "assistant",
+                    "content": "".join(_text(chunks, scenario)),
+                    "refusal": None,
+                    "annotations": [],
+                },
                 "logprobs": None,
                 "finish_reason": scenario.finish_reason,
             }
@@ -157,7 +160,14 @@ def _text_completion(model: str, scenario: Scenario, chunks: int) -> dict[str, A
         "object": "text_completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"text": "".join(_text(chunks, scenario)), "index": 0, "logprobs": None, "finish_reason": scenario.finish_reason}],
+        "choices": [
+            {
+                "text": "".join(_text(chunks, scenario)),
+                "index": 0,
+                "logprobs": None,
+                "finish_reason": scenario.finish_reason,
+            }
+        ],
     }
     if scenario.usage:
         body["usage"] = {
@@ -245,7 +255,9 @@ def _response_events(model: str, scenario: Scenario, chunks: int) -> Iterator[di
 def _embeddings(model: str, scenario: Scenario, inputs: int) -> dict[str, Any]:
     body: dict[str, Any] = {
         "object": "list",
-        "data": [{"object": "embedding", "index": i, "embedding": [0.0023, -0.0093, 0.0157, 0.0042]} for i in range(inputs)],
+        "data": [
+            {"object": "embedding", "index": i, "embedding": [0.0023, -0.0093, 0.0157, 0.0042]} for i in range(inputs)
+        ],
         "model": model,
     }
     if scenario.usage:
