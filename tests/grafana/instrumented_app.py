@@ -82,8 +82,11 @@ def make_calls(client: openai.OpenAI) -> int:
 
 
 def span_record(span: ReadableSpan) -> dict[str, Any]:
+    context = span.get_span_context()
     return {
         "name": span.name,
+        "trace_id": f"{context.trace_id:032x}" if context else None,
+        "span_id": f"{context.span_id:016x}" if context else None,
         "status": span.status.status_code.name,
         "attributes": dict(span.attributes or {}),
     }
