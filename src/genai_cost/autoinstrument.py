@@ -28,6 +28,7 @@ from typing import Any
 from opentelemetry.environment_variables import OTEL_METRICS_EXPORTER, OTEL_TRACES_EXPORTER
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_CONFIGURATOR
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_PROTOCOL
 from opentelemetry.sdk.trace import SpanProcessor, SynchronousMultiSpanProcessor
@@ -95,11 +96,11 @@ class _CostPipeline:
     number of exporters) and the SDK gets a no-op processor in return.
     """
 
-    def __init__(self, exporting: Sequence[SpanProcessor] = ()) -> None:
+    def __init__(self, exporting: Sequence[SpanProcessor] = (), meter_provider: MeterProvider | None = None) -> None:
         self._exporting = SynchronousMultiSpanProcessor()  # type: ignore[no-untyped-call]
         for processor in exporting:
             self._exporting.add_span_processor(processor)
-        self.front = CostSpanProcessor(self._exporting)
+        self.front = CostSpanProcessor(self._exporting, meter_provider=meter_provider)
 
     def export_processor(self, exporter: SpanExporter, *args: Any, **kwargs: Any) -> SpanProcessor:
         self._exporting.add_span_processor(BatchSpanProcessor(exporter))
