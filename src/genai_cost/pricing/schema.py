@@ -151,7 +151,7 @@ class Rates:
     """The output hierarchy pruned to the priced types, with per-token prices."""
 
     def __post_init__(self) -> None:
-        inputs, outputs = self.input_breakdown, self.output_breakdown
+        inputs, outputs = dict(self.input_breakdown), dict(self.output_breakdown)
         object.__setattr__(self, "input_breakdown", MappingProxyType(inputs))
         object.__setattr__(self, "output_breakdown", MappingProxyType(outputs))
         object.__setattr__(self, "input_plan", _charges(INPUT_TREE, self.input, inputs))
