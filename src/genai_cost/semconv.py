@@ -76,6 +76,7 @@ class OpenInference:
     """OpenInference attribute names read by ``CostSpanProcessor``."""
 
     MODEL_NAME = "llm.model_name"
+    EMBEDDING_MODEL_NAME = "embedding.model_name"
     PROVIDER = "llm.provider"
     SYSTEM = "llm.system"
     TOKEN_COUNT_PROMPT = "llm.token_count.prompt"
