@@ -114,17 +114,23 @@ def _trace_links(model: str | None = None) -> list[Any]:
 _MODEL_LINKS = _trace_links("${__field.labels.gen_ai_request_model}")
 
 
-def _timeseries(panel_id: int, title: str, unit: str, description: str, *targets: Any) -> Any:
-    panel = (
-        timeseries.Panel()
-        .id(panel_id)
+def _panel(builder: Any, panel_id: int, title: str, unit: str, description: str) -> Any:
+    """What every panel shares: id, texts, data source, unit and the trace links."""
+    return (
+        builder.id(panel_id)
         .title(title)
         .description(description)
         .datasource(_PROMETHEUS)
         .unit(unit)
+        .links(_trace_links())
+    )
+
+
+def _timeseries(panel_id: int, title: str, unit: str, description: str, *targets: Any) -> Any:
+    panel = (
+        _panel(timeseries.Panel(), panel_id, title, unit, description)
         .height(8)
         .span(12)
-        .links(_trace_links())
         .legend(VizLegendOptions().display_mode(LegendDisplayMode.LIST).show_legend(True))
     )
     for target in targets:
@@ -134,15 +140,9 @@ def _timeseries(panel_id: int, title: str, unit: str, description: str, *targets
 
 def _stat(panel_id: int, title: str, unit: str, description: str, expr: str) -> Any:
     return (
-        stat.Panel()
-        .id(panel_id)
-        .title(title)
-        .description(description)
-        .datasource(_PROMETHEUS)
-        .unit(unit)
+        _panel(stat.Panel(), panel_id, title, unit, description)
         .height(4)
         .span(6)
-        .links(_trace_links())
         .reduce_options(ReduceDataOptions().calcs(["lastNotNull"]))
         .with_target(_query(expr, "A", instant=True))
     )
@@ -150,15 +150,9 @@ def _stat(panel_id: int, title: str, unit: str, description: str, expr: str) -> 
 
 def _bars(panel_id: int, title: str, unit: str, description: str, expr: str, legend: str) -> Any:
     return (
-        bargauge.Panel()
-        .id(panel_id)
-        .title(title)
-        .description(description)
-        .datasource(_PROMETHEUS)
-        .unit(unit)
+        _panel(bargauge.Panel(), panel_id, title, unit, description)
         .height(8)
         .span(8)
-        .links(_trace_links())
         .orientation(Orientation.HORIZONTAL)
         .display_mode(BarGaugeDisplayMode.BASIC)
         .reduce_options(ReduceDataOptions().calcs(["lastNotNull"]))
