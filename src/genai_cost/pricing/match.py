@@ -24,6 +24,7 @@ __all__ = [
     "EXACT_RANK",
     "MAX_NAME_LENGTH",
     "MAX_PATTERN_LENGTH",
+    "MAX_REGEX_WORK",
     "PREFIX_RANK",
     "REGEX_RANK",
     "AnyOf",
@@ -41,6 +42,8 @@ MAX_NAME_LENGTH = 256
 """Regex clauses never run on model names longer than this; such names match exact/prefix only."""
 MAX_PATTERN_LENGTH = 512
 """Longest regex pattern accepted in a pricing file."""
+MAX_REGEX_WORK = (MAX_NAME_LENGTH + 1) ** 3
+"""Most ways a pattern may split a name (see :func:`check_regex`): three ``.*`` in a row."""
 
 EXACT_RANK = 3
 """Specificity of an exact match (highest)."""
@@ -157,10 +160,13 @@ def parse_match(raw: object, *, field: str = "match", check: bool = True) -> Cla
 def check_regex(pattern: str, *, field: str = "match.regex") -> None:
     """Reject patterns that are too long, invalid, or prone to catastrophic backtracking.
 
-    The screen is structural: an unbounded repeat (``*``, ``+``, ``{n,}``) inside another
-    unbounded repeat, like ``(a+)+``, or two unbounded repeats side by side, like ``\\d+\\d*``,
-    is refused. It is a heuristic: together with :data:`MAX_NAME_LENGTH` it bounds the work a
-    pattern from a pricing file can cause.
+    The screen is structural. Inside a repeat that can run more than once (``*``, ``+``,
+    ``{2,}``, ``{12}``) only fixed-length, unambiguous bodies are accepted: no variable repeat,
+    like ``(a+)+``, ``(.*a){12}`` or ``(a?a?)*``, and no alternation, like ``(a|aa)*``. Two
+    unbounded repeats side by side, like ``\\d+\\d*``, are refused, and so is a pattern with
+    more than :data:`MAX_REGEX_WORK` ways to split a name, like ``.*a.*a.*a.*a`` (its work
+    grows as the name length to the fourth power). It is a heuristic: together with
+    :data:`MAX_NAME_LENGTH` it bounds the work a pattern from a pricing file can cause.
     """
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise PricingError(f"pattern longer than {MAX_PATTERN_LENGTH} characters", field=field)
@@ -169,7 +175,13 @@ def check_regex(pattern: str, *, field: str = "match.regex") -> None:
         parsed = _parser.parse(pattern)
     except (re.error, RecursionError, OverflowError) as exc:
         raise PricingError(f"invalid regular expression: {exc}", field=field) from None
-    problem = _backtracking_problem(list(parsed), inside_unbounded=False)
+    items = list(parsed)
+    problem = _backtracking_problem(items, inside_repeat=False)
+    if problem is None:
+        lookarounds: list[int] = []
+        work = _work(items, lookarounds)
+        if max(work, *lookarounds, 0) > MAX_REGEX_WORK:
+            problem = "too many ways to split a name, like four unbounded quantifiers in a row"
     if problem:
         raise PricingError(
             f"regular expression {pattern!r} may backtrack catastrophically ({problem})",
@@ -204,16 +216,46 @@ def _children(op: Any, av: Any) -> list[list[Any]]:
     return []
 
 
-def _backtracking_problem(items: list[Any], *, inside_unbounded: bool) -> str | None:
+def _repeats(op: Any, av: Any) -> bool:
+    """A repeat whose body can run more than once."""
+    return op.name in _REPEATS and av[1] > 1
+
+
+def _work(items: list[Any], lookarounds: list[int]) -> int:
+    """How many ways a sequence can split a name, at most: the product of its choices.
+
+    A variable repeat offers ``max - min + 1`` lengths (capped at :data:`MAX_NAME_LENGTH`),
+    an alternation the sum of its branches. A lookaround's body is matched on its own and is
+    appended to ``lookarounds`` instead.
+    """
+    total = 1
+    for op, av in items:
+        name = op.name
+        if name in _REPEATS:
+            lengths = min(av[1], MAX_NAME_LENGTH) - min(av[0], MAX_NAME_LENGTH) + 1
+            total *= lengths * _work(list(av[2]), lookarounds)
+        elif name in ("BRANCH", "GROUPREF_EXISTS"):
+            total *= sum(_work(child, lookarounds) for child in _children(op, av))
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            lookarounds.append(_work(list(av[1]), lookarounds))
+        else:
+            for child in _children(op, av):
+                total *= _work(child, lookarounds)
+    return total
+
+
+def _backtracking_problem(items: list[Any], *, inside_repeat: bool) -> str | None:
     previous_unbounded = False
     for op, av in items:
         unbounded = _is_unbounded(op, av)
-        if unbounded and inside_unbounded:
-            return "nested unbounded quantifiers"
+        if inside_repeat and op.name in _REPEATS and av[0] != av[1]:
+            return "nested unbounded quantifiers" if unbounded else "variable repeat inside a repeat"
+        if inside_repeat and op.name in ("BRANCH", "GROUPREF_EXISTS"):
+            return "alternation inside a repeated group"
         if unbounded and previous_unbounded:
             return "adjacent unbounded quantifiers"
         for child in _children(op, av):
-            problem = _backtracking_problem(child, inside_unbounded=inside_unbounded or unbounded)
+            problem = _backtracking_problem(child, inside_repeat=inside_repeat or _repeats(op, av))
             if problem:
                 return problem
         previous_unbounded = unbounded or (previous_unbounded and _is_transparent(op, av))
