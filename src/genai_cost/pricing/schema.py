@@ -40,8 +40,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class TokenNode:
+class TokenNode(NamedTuple):
     """One token type in the input or output hierarchy."""
 
     key: str

@@ -30,7 +30,6 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from genai_cost.config import get_settings
@@ -63,15 +62,18 @@ _Candidates = tuple[tuple[float, PriceEntry], ...]
 _Rank = tuple[int, int]
 
 
-@dataclass
 class _Bucket:
     """The entries of one provider (or of no provider), indexed by clause kind."""
 
-    exact: dict[str, list[PriceEntry]] = field(default_factory=dict)
-    prefix: dict[str, list[PriceEntry]] = field(default_factory=dict)
-    prefix_lengths: list[int] = field(default_factory=list)
-    regex: list[tuple[Regex, PriceEntry]] = field(default_factory=list)
-    entries: list[PriceEntry] = field(default_factory=list)
+    __slots__ = ("entries", "exact", "prefix", "prefix_lengths", "regex")
+
+    def __init__(self) -> None:
+        self.entries: list[PriceEntry] = []
+        self.exact: dict[str, list[PriceEntry]] = {}
+        self.prefix: dict[str, list[PriceEntry]] = {}
+        self.prefix_lengths: list[int] = []
+        """Distinct prefix lengths, longest first."""
+        self.regex: list[tuple[Regex, PriceEntry]] = []
 
     def add(self, entry: PriceEntry) -> None:
         self.entries.append(entry)
