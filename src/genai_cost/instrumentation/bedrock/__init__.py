@@ -7,6 +7,8 @@ created after ``instrument()`` (see :mod:`.clients` for how and why).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import wrapt
@@ -31,21 +33,24 @@ from genai_cost.instrumentation.bedrock.streams import event_stream_wrapper
 
 __all__ = ["BedrockInstrumentor"]
 
-_OPERATIONS = {
-    "converse": Operation(read_converse_request, read_converse_response),
-    "converse_stream": Operation(
-        read_converse_request,
-        read_converse_response,
-        event_stream_wrapper("stream", ConverseEventAccumulator),
-    ),
-    "invoke_model": Operation(read_invoke_request, read_invoke_headers, buffer_body),
-    "invoke_model_with_response_stream": Operation(
-        read_invoke_request,
-        read_invoke_headers,
-        event_stream_wrapper("body", InvokeChunkAccumulator),
-    ),
-}
-"""Client method -> how to read its request and result."""
+
+def _operations(*, capture_content: bool) -> dict[str, Operation]:
+    """Client method -> how to read its request and result."""
+
+    def converse_events(result: Mapping[str, Any]) -> ConverseEventAccumulator:
+        return ConverseEventAccumulator(result, capture_content=capture_content)
+
+    read_converse = partial(read_converse_response, capture_content=capture_content)
+    return {
+        "converse": Operation(read_converse_request, read_converse),
+        "converse_stream": Operation(
+            read_converse_request, read_converse, event_stream_wrapper("stream", converse_events)
+        ),
+        "invoke_model": Operation(read_invoke_request, read_invoke_headers, buffer_body),
+        "invoke_model_with_response_stream": Operation(
+            read_invoke_request, read_invoke_headers, event_stream_wrapper("body", InvokeChunkAccumulator)
+        ),
+    }
 
 
 class BedrockInstrumentor(GenAIInstrumentor):
@@ -55,7 +60,8 @@ class BedrockInstrumentor(GenAIInstrumentor):
 
     def _instrument(self, **kwargs: Any) -> None:
         telemetry = self._telemetry(**kwargs)
-        wrappers = {name: sync_wrapper(telemetry, operation) for name, operation in _OPERATIONS.items()}
+        operations = _operations(capture_content=telemetry.settings.capture_message_content)
+        wrappers = {name: sync_wrapper(telemetry, operation) for name, operation in operations.items()}
         self._clients = BedrockClients(wrappers)
         wrapt.wrap_function_wrapper("botocore.session", "Session.create_client", self._clients.create_client)
 

@@ -13,6 +13,7 @@ from typing import Any
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.bedrock.bodies import uncached_usage
 from genai_cost.instrumentation.bedrock.clients import endpoint_attributes
+from genai_cost.instrumentation.bedrock.content import converse_messages, converse_output, system_json
 from genai_cost.instrumentation.bedrock.parameters import request_parameters
 from genai_cost.instrumentation.bedrock.streams import metadata_attributes
 from genai_cost.semconv import GenAI, Operation
@@ -33,6 +34,9 @@ def read_converse_request(client: Any, telemetry: Telemetry, args: tuple[Any, ..
         attributes[GenAI.REQUEST_MODEL] = model
     # top_k has no Converse field: Anthropic and Nova take it in additionalModelRequestFields.
     attributes.update(request_parameters(kwargs.get("inferenceConfig"), kwargs.get("additionalModelRequestFields")))
+    if telemetry.settings.capture_message_content:
+        attributes[GenAI.INPUT_MESSAGES] = converse_messages(kwargs.get("messages"))
+        attributes[GenAI.SYSTEM_INSTRUCTIONS] = system_json(kwargs.get("system"))
     return Request(attributes, kwargs)
 
 
@@ -49,30 +53,65 @@ def _response(usage: Any, stop_reason: Any, attributes: dict[str, Any]) -> Respo
     return Response(usage_from_converse(usage), attributes)
 
 
-def read_converse_response(result: Any) -> Response:
+def read_converse_response(result: Any, *, capture_content: bool = False) -> Response:
     """A Converse result dict (``output``, ``stopReason``, ``usage``, ``metrics``)."""
-    return _response(result.get("usage"), result.get("stopReason"), metadata_attributes(result))
+    attributes = metadata_attributes(result)
+    stop_reason = result.get("stopReason")
+    if capture_content:
+        output = result.get("output")
+        message = output.get("message") if isinstance(output, Mapping) else None
+        attributes[GenAI.OUTPUT_MESSAGES] = converse_output(message, stop_reason)
+    return _response(result.get("usage"), stop_reason, attributes)
 
 
 class ConverseEventAccumulator:
-    """Folds ConverseStream events: ``messageStop`` has the stop reason, ``metadata`` the usage."""
+    """Folds ConverseStream events: ``messageStop`` has the stop reason, ``metadata`` the usage.
 
-    __slots__ = ("_attributes", "_stop_reason", "_usage")
+    With content capture, text and tool-use deltas are joined per content block into a
+    Converse-shaped message, so the output goes through the same extractor as ``converse``.
+    """
 
-    def __init__(self, result: Mapping[str, Any]) -> None:
+    __slots__ = ("_attributes", "_blocks", "_stop_reason", "_usage")
+
+    def __init__(self, result: Mapping[str, Any], *, capture_content: bool = False) -> None:
         self._attributes = metadata_attributes(result)
         self._stop_reason: Any = None
         self._usage: Any = None
+        self._blocks: dict[int, dict[str, Any]] | None = {} if capture_content else None
 
     def add(self, event: Any) -> bool:
         metadata = event.get("metadata")
         if metadata is not None:
             self._usage = metadata.get("usage")
-        else:
-            stop = event.get("messageStop")
-            if stop is not None:
-                self._stop_reason = stop.get("stopReason")
+        elif (stop := event.get("messageStop")) is not None:
+            self._stop_reason = stop.get("stopReason")
+        elif self._blocks is not None:
+            _collect(self._blocks, event)
         return True
 
     def result(self) -> Response:
-        return _response(self._usage, self._stop_reason, dict(self._attributes))
+        attributes = dict(self._attributes)
+        if self._blocks is not None:
+            message = {"role": "assistant", "content": [self._blocks[index] for index in sorted(self._blocks)]}
+            attributes[GenAI.OUTPUT_MESSAGES] = converse_output(message, self._stop_reason)
+        return _response(self._usage, self._stop_reason, attributes)
+
+
+def _collect(blocks: dict[int, dict[str, Any]], event: Mapping[str, Any]) -> None:
+    """Join a stream event's text or tool-use input into its content block."""
+    start = event.get("contentBlockStart")
+    if start is not None:
+        use = (start.get("start") or {}).get("toolUse")
+        if use is not None:
+            tool = {"toolUseId": use.get("toolUseId"), "name": use.get("name"), "input": ""}
+            blocks[start.get("contentBlockIndex", 0)] = {"toolUse": tool}
+        return
+    delta = event.get("contentBlockDelta")
+    if delta is None:
+        return
+    block = blocks.setdefault(delta.get("contentBlockIndex", 0), {"text": ""})
+    change = delta.get("delta") or {}
+    if isinstance(change.get("text"), str) and "text" in block:
+        block["text"] += change["text"]
+    elif isinstance(change.get("toolUse"), Mapping) and "toolUse" in block:
+        block["toolUse"]["input"] += change["toolUse"].get("input") or ""
