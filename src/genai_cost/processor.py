@@ -24,6 +24,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from opentelemetry.context import Context
@@ -55,7 +56,7 @@ _USAGE_KEYS = (
     OpenInference.TOKEN_COUNT_PROMPT,
     OpenInference.TOKEN_COUNT_COMPLETION,
 )
-_MODEL_KEYS = (GenAI.RESPONSE_MODEL, GenAI.REQUEST_MODEL, OpenInference.MODEL_NAME)
+_MODEL_KEYS = (GenAI.RESPONSE_MODEL, GenAI.REQUEST_MODEL, OpenInference.MODEL_NAME, OpenInference.EMBEDDING_MODEL_NAME)
 _PROVIDER_KEYS = (GenAI.PROVIDER_NAME, Legacy.SYSTEM, OpenInference.PROVIDER, OpenInference.SYSTEM)
 
 
@@ -65,7 +66,7 @@ class _Subtree:
     __slots__ = ("calls", "cost", "input_tokens", "output_tokens")
 
     def __init__(self) -> None:
-        self.cost = 0.0
+        self.cost = Decimal(0)
         self.input_tokens = 0
         self.output_tokens = 0
         self.calls = 0
@@ -78,7 +79,7 @@ class _Subtree:
 
     def attributes(self) -> dict[str, Any]:
         return {
-            Ours.SUBTREE_COST_AMOUNT: self.cost,
+            Ours.SUBTREE_COST_AMOUNT: float(self.cost),
             Ours.SUBTREE_INPUT_TOKENS: self.input_tokens,
             Ours.SUBTREE_OUTPUT_TOKENS: self.output_tokens,
             Ours.SUBTREE_CALLS: self.calls,
@@ -90,7 +91,7 @@ class _Call:
 
     __slots__ = ("cost", "input_tokens", "output_tokens")
 
-    def __init__(self, usage: Usage, cost: float) -> None:
+    def __init__(self, usage: Usage, cost: Decimal) -> None:
         self.cost = cost
         self.input_tokens = usage.input_tokens or 0
         self.output_tokens = usage.output_tokens or 0
@@ -223,9 +224,9 @@ class CostSpanProcessor(SpanProcessor):
             return None
         amount = attributes.get(GenAI.USAGE_COST_AMOUNT)
         if isinstance(amount, (int, float)) and not isinstance(amount, bool):
-            return _Call(usage, float(amount)), {}
+            return _Call(usage, Decimal(repr(float(amount)))), {}  # summed exactly, as written
         if Ours.PRICING_STATUS in attributes:  # priced before, without an amount (unknown model)
-            return _Call(usage, 0.0), {}
+            return _Call(usage, Decimal(0)), {}
         model = _first(attributes, _MODEL_KEYS)
         provider = canonical_provider(_first(attributes, _PROVIDER_KEYS))
         started = span.start_time
@@ -240,7 +241,7 @@ class CostSpanProcessor(SpanProcessor):
             succeeded=span.status.status_code is not StatusCode.ERROR,
         )
         added = {name: value for name, value in cost.attributes().items() if value is not None}
-        return _Call(usage, float(cost.amount or 0)), added
+        return _Call(usage, cost.amount or Decimal(0)), added
 
     # --- rollup -------------------------------------------------------------------------
 
