@@ -56,6 +56,11 @@ class Tokens:
     cache_read: int = 0
     cache_write: int = 0
 
+    @property
+    def total_input(self) -> int:
+        """The semconv input count: uncached input plus cache reads and writes."""
+        return self.input + self.cache_read + self.cache_write
+
 
 DEFAULT = Tokens(input=12, output=6)
 CACHED = Tokens(input=12, output=6, cache_read=1000, cache_write=200)

@@ -9,9 +9,10 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from tests.support.fake_bedrock import Tokens
 
 from genai_cost.pricing import PricingTable
-from genai_cost.semconv import Provider
+from genai_cost.semconv import GenAI, Provider
 
 SONNET = "us.anthropic.claude-3-5-sonnet-20241022-v2:0"
 MESSAGES = [{"role": "user", "content": [{"text": "Say hello"}]}]
@@ -25,10 +26,8 @@ ANTHROPIC = {
 BODY = json.dumps(ANTHROPIC)
 
 
-def expected_cost(
-    pricing: PricingTable, model: str, *, input: int, output: int, cache_read: int = 0, cache_write: int = 0
-) -> float:
-    """The DESIGN formula on the matched entry's rates; ``input`` includes cache reads and writes."""
+def expected_cost(pricing: PricingTable, model: str, tokens: Tokens) -> float:
+    """The DESIGN formula on the matched entry's rates for the fake's token counts."""
     entry = pricing.match(model, provider=Provider.AWS_BEDROCK)
     assert entry is not None, model
     rates = entry.rates
@@ -36,12 +35,21 @@ def expected_cost(
     read_rate = rates.input_breakdown.get("cache_read", base)
     write_rate = rates.input_breakdown.get("cache_creation", base)
     total = (
-        (input - cache_read - cache_write) * base
-        + cache_read * read_rate
-        + cache_write * write_rate
-        + output * (rates.output or Decimal(0))
+        tokens.input * base
+        + tokens.cache_read * read_rate
+        + tokens.cache_write * write_rate
+        + tokens.output * (rates.output or Decimal(0))
     ) / Decimal(1_000_000)
     return float(total)
+
+
+def usage_attributes(tokens: Tokens) -> dict[str, int]:
+    """The ``gen_ai.usage.*`` attributes the fake's token counts must produce."""
+    attributes = {GenAI.USAGE_INPUT_TOKENS: tokens.total_input, GenAI.USAGE_OUTPUT_TOKENS: tokens.output}
+    if tokens.cache_read or tokens.cache_write:
+        attributes[GenAI.USAGE_CACHE_READ_INPUT_TOKENS] = tokens.cache_read
+        attributes[GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS] = tokens.cache_write
+    return attributes
 
 
 def only_span(exporter: InMemorySpanExporter) -> ReadableSpan:

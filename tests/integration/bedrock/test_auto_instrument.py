@@ -67,6 +67,4 @@ def test_opentelemetry_instrument_traces_bedrock(
     assert span["kind"] == "SpanKind.CLIENT"
     assert span["attributes"][GenAI.USAGE_INPUT_TOKENS] == DEFAULT.input
     assert span["attributes"][Ours.PRICING_STATUS] == PricingStatus.PRICED
-    assert span["attributes"][GenAI.USAGE_COST_AMOUNT] == expected_cost(
-        pricing, SONNET, input=DEFAULT.input, output=DEFAULT.output
-    )
+    assert span["attributes"][GenAI.USAGE_COST_AMOUNT] == expected_cost(pricing, SONNET, DEFAULT)

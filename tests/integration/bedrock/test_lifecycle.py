@@ -70,7 +70,7 @@ def test_metrics(bedrock: Any, metric_reader: InMemoryMetricReader, pricing: Pri
     assert tokens[TokenType.INPUT].sum == DEFAULT.input
     assert tokens[TokenType.OUTPUT].sum == DEFAULT.output
     (cost,) = metric_points(metric_reader, Metrics.OPERATION_COST)
-    assert cost.sum == pytest.approx(expected_cost(pricing, SONNET, input=DEFAULT.input, output=DEFAULT.output))
+    assert cost.sum == pytest.approx(expected_cost(pricing, SONNET, DEFAULT))
     (duration,) = metric_points(metric_reader, Metrics.OPERATION_DURATION)
     assert duration.count == 1
     assert duration.attributes[GenAI.PROVIDER_NAME] == "aws.bedrock"
@@ -87,7 +87,7 @@ def test_track_usage_totals(bedrock: Any, pricing: PricingTable) -> None:
     assert usage.successful_requests == 2
     assert usage.prompt_tokens == 2 * DEFAULT.input
     assert usage.completion_tokens == 2 * DEFAULT.output
-    one = Decimal(str(expected_cost(pricing, SONNET, input=DEFAULT.input, output=DEFAULT.output)))
+    one = Decimal(str(expected_cost(pricing, SONNET, DEFAULT)))
     assert usage.total_cost == 2 * one
 
 
