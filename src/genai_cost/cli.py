@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_price(commands)
     _add_cost(commands)
     _add_pricing(commands)
+    _add_demo(commands)
     return parser
 
 
@@ -249,6 +250,22 @@ def _run_sync(args: argparse.Namespace) -> int:
         print(f"  left out: {count} x {reason}")
     print(f"  providers without a gen_ai.provider.name mapping: {len(report.skipped_providers)}")
     return EXIT_OK
+
+
+# --- genai-cost demo -------------------------------------------------------------------------
+
+
+def _add_demo(commands: Any) -> None:
+    parser = commands.add_parser("demo", help="run a small openai-SDK app under auto-instrumentation, show its cost")
+    parser.set_defaults(handler=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    try:
+        from genai_cost.demo.app import main as demo
+    except ImportError:
+        raise _BadInput("the demo makes real openai-SDK calls: pip install 'genai-cost[openai]'") from None
+    return demo()
 
 
 # --- shared helpers --------------------------------------------------------------------------
