@@ -35,7 +35,7 @@ class Request:
 
 @dataclass(frozen=True)
 class Reply:
-    """What to send back: a JSON body, or a stream of pre-rendered SSE frames."""
+    """What to send back: a JSON (or raw bytes) body, or a stream of pre-rendered frames."""
 
     status: int = 200
     body: Any = None
@@ -45,7 +45,8 @@ class Reply:
     """Close the connection abruptly after this many frames."""
 
     def payload(self) -> bytes:
-        return json.dumps(self.body).encode()
+        """The body as sent: bytes as they are, anything else as JSON."""
+        return self.body if isinstance(self.body, bytes) else json.dumps(self.body).encode()
 
 
 def sse_frame(data: Any, event: str | None = None) -> bytes:
@@ -88,19 +89,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, reply: Reply) -> None:
         payload = reply.payload()
         self.send_response(reply.status)
-        self.send_header("content-type", "application/json")
+        self._headers(reply, "application/json")
         self.send_header("content-length", str(len(payload)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
 
     def _stream(self, reply: Reply) -> None:
         self.send_response(reply.status)
-        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self._headers(reply, "text/event-stream; charset=utf-8")
         self.send_header("transfer-encoding", "chunked")
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
         self.end_headers()
         for index, frame in enumerate(reply.frames or ()):
             if reply.reset_after_frames is not None and index >= reply.reset_after_frames:
@@ -109,6 +106,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._chunk(frame)
         self._chunk(b"")
+
+    def _headers(self, reply: Reply, content_type: str) -> None:
+        """The reply's headers; its own ``content-type`` (e.g. a binary event stream) wins."""
+        for name, value in {"content-type": content_type, **reply.headers}.items():
+            self.send_header(name, value)
 
     def _chunk(self, payload: bytes) -> None:
         self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
