@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from genai_cost.pricing import PriceEntry, calculate
@@ -213,6 +213,7 @@ def entries(draw: st.DrawFn) -> dict[str, Any]:
 usages = st.builds(Usage, **{name: counts for name in TOKEN_FIELDS})
 
 
+@settings(deadline=None)  # tests never assert wall-clock times
 @given(raw=entries(), usage=usages)
 def test_cost_is_never_negative_and_additive(raw: dict[str, Any], usage: Usage) -> None:
     cost = calculate(usage, parse_entry(raw))
@@ -222,6 +223,7 @@ def test_cost_is_never_negative_and_additive(raw: dict[str, Any], usage: Usage) 
     assert cost.input_cost + cost.output_cost + cost.request_cost == cost.total
 
 
+@settings(deadline=None)  # tests never assert wall-clock times
 @given(
     raw=entries(),
     usage=usages,
@@ -236,6 +238,7 @@ def test_cost_is_monotone_in_totals(raw: dict[str, Any], usage: Usage, field: st
     assert calculate(more, entry).total >= calculate(usage, entry).total
 
 
+@settings(deadline=None)  # tests never assert wall-clock times
 @given(raw=entries(), usage=usages, extra=st.integers(min_value=0, max_value=100_000))
 def test_cost_is_monotone_when_a_part_grows_with_its_whole(raw: dict[str, Any], usage: Usage, extra: int) -> None:
     """Adding cache-read tokens (which are also input tokens) never lowers the cost."""
