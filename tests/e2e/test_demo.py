@@ -65,9 +65,8 @@ def test_demo_exports_to_a_collector_when_an_endpoint_is_set() -> None:
     assert "exported to OTEL_EXPORTER_OTLP_ENDPOINT" in result.stdout
     (parent,) = [s for s in receiver.received.spans() if s.name == "demo request"]
     assert attributes(parent)[Ours.SUBTREE_CALLS] == 5
-    assert all(
-        resource.resource.attributes for request in receiver.received.traces for resource in request.resource_spans
-    )
+    resource = receiver.received.traces[0].resource_spans[0].resource
+    assert {a.key: a.value.string_value for a in resource.attributes}["service.name"] == "genai-cost-demo"
 
 
 def test_example_app_under_opentelemetry_instrument() -> None:
