@@ -1,0 +1,386 @@
+"""One benchmark task for one configuration, run in a fresh interpreter inside its environment.
+
+``python -m benchmarks.worker TASK CONFIGURATION OPTIONS_JSON`` prints one JSON line. Tasks:
+
+* ``calls``: import + instrument time, then µs per non-streaming chat call, per 50-chunk
+  stream (with the final usage chunk) and per embeddings call, through the real ``openai``
+  client over the in-process mock transport;
+* ``rss``: peak RSS (``ru_maxrss``) after N non-streaming calls;
+* ``processor``: ``CostSpanProcessor.on_end`` throughput on pre-built spans;
+* ``pricing``: one price lookup with genai-cost's table vs ``genai_prices.calc_price``.
+
+Every configuration gets the same SDK set-up: a ``TracerProvider`` whose spans go through a
+``BatchSpanProcessor`` to an exporter that only counts them, and a ``MeterProvider`` with an
+``InMemoryMetricReader``, both also set as the global providers. The process refuses any
+non-loopback network connection, so a configuration that tries to go online fails loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+__all__ = ["main"]
+
+_MODEL = "gpt-4o-mini"
+_EMBEDDING_MODEL = "text-embedding-3-small"
+_MESSAGES = [{"role": "user", "content": "Say hello in one short sentence."}]
+_OPENLIT_PRICING = Path(__file__).with_name("openlit_pricing.json")
+_VERSIONED = (
+    "openai",
+    "httpx",
+    "httpx2",
+    "pydantic",
+    "wrapt",
+    "opentelemetry-api",
+    "opentelemetry-sdk",
+    "opentelemetry-instrumentation",
+    "genai-cost",
+    "genai-prices",
+    "opentelemetry-instrumentation-openai-v2",
+    "opentelemetry-util-genai",
+    "opentelemetry-instrumentation-openai",
+    "openlit",
+    "openinference-instrumentation-openai",
+)
+
+
+def _refuse_network(event: str, args: tuple[Any, ...]) -> None:
+    if event == "socket.connect":
+        address = args[1]
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if not (host.startswith("127.") or host in ("::1", "localhost") or host.startswith("/")):
+            raise OSError(f"benchmark is offline: refused connection to {address!r}")
+    elif event == "socket.getaddrinfo" and args[0] not in ("localhost", "127.0.0.1", "::1"):
+        raise OSError(f"benchmark is offline: refused name lookup of {args[0]!r}")
+
+
+class _Telemetry:
+    """The SDK pipeline every configuration shares; spans end in a counting no-op exporter.
+
+    A ``LoggerProvider`` whose records are discarded is set too: openai-v2 and openlit emit
+    GenAI events through it (openlit would print them to the console without one).
+    """
+
+    def __init__(self) -> None:
+        from opentelemetry import _logs, metrics, trace
+        from opentelemetry.sdk._logs import LoggerProvider
+        from opentelemetry.sdk._logs.export import (
+            BatchLogRecordProcessor,
+            LogRecordExporter,
+            LogRecordExportResult,
+        )
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            SpanExporter,
+            SpanExportResult,
+        )
+
+        class CountingExporter(SpanExporter):  # type: ignore[misc]
+            exported = 0
+
+            def export(self, spans: Sequence[Any]) -> SpanExportResult:
+                CountingExporter.exported += len(spans)
+                return SpanExportResult.SUCCESS
+
+        class DiscardingLogExporter(LogRecordExporter):  # type: ignore[misc]
+            def export(self, batch: Sequence[Any]) -> LogRecordExportResult:
+                return LogRecordExportResult.SUCCESS
+
+            def shutdown(self) -> None:
+                pass
+
+            def force_flush(self, timeout_millis: int = 30_000) -> bool:
+                return True
+
+        self.exporter = CountingExporter()
+        self.export_processor = BatchSpanProcessor(self.exporter)
+        self.reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+        self.tracer_provider = TracerProvider()
+        self.logger_provider = LoggerProvider()
+        self.logger_provider.add_log_record_processor(BatchLogRecordProcessor(DiscardingLogExporter()))
+        trace.set_tracer_provider(self.tracer_provider)
+        _logs.set_logger_provider(self.logger_provider)
+        metrics.set_meter_provider(self.meter_provider)
+
+    def spans_exported(self) -> int:
+        self.tracer_provider.force_flush()
+        return int(self.exporter.exported)
+
+
+# --- configurations: each set up as its README shows, on the shared pipeline ---------------
+
+
+def _baseline(telemetry: _Telemetry) -> None:
+    telemetry.tracer_provider.add_span_processor(telemetry.export_processor)
+
+
+def _genai_cost(telemetry: _Telemetry) -> None:
+    from genai_cost.instrumentation.openai import OpenAIInstrumentor
+
+    telemetry.tracer_provider.add_span_processor(telemetry.export_processor)
+    OpenAIInstrumentor().instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+
+
+def _genai_cost_processor(telemetry: _Telemetry) -> None:
+    from genai_cost.instrumentation.openai import OpenAIInstrumentor
+    from genai_cost.processor import CostSpanProcessor
+
+    telemetry.tracer_provider.add_span_processor(
+        CostSpanProcessor(telemetry.export_processor, meter_provider=telemetry.meter_provider)
+    )
+    OpenAIInstrumentor().instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+
+
+def _openai_v2(telemetry: _Telemetry) -> None:
+    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+    telemetry.tracer_provider.add_span_processor(telemetry.export_processor)
+    OpenAIInstrumentor().instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+
+
+def _openllmetry(telemetry: _Telemetry) -> None:
+    from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+
+    telemetry.tracer_provider.add_span_processor(telemetry.export_processor)
+    OpenAIInstrumentor().instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+
+
+def _openlit(telemetry: _Telemetry) -> None:
+    import openlit
+
+    telemetry.tracer_provider.add_span_processor(telemetry.export_processor)
+    openlit.init(pricing_json=str(_OPENLIT_PRICING))  # reuses the global providers
+
+
+def _openinference(telemetry: _Telemetry) -> None:
+    from openinference.instrumentation.openai import OpenAIInstrumentor
+
+    telemetry.tracer_provider.add_span_processor(telemetry.export_processor)
+    OpenAIInstrumentor().instrument(tracer_provider=telemetry.tracer_provider)
+
+
+_SETUPS: dict[str, Callable[[_Telemetry], None]] = {
+    "baseline": _baseline,
+    "genai-cost": _genai_cost,
+    "genai-cost+processor": _genai_cost_processor,
+    "openai-v2": _openai_v2,
+    "openllmetry": _openllmetry,
+    "openlit": _openlit,
+    "openinference": _openinference,
+}
+
+
+# --- the workload ----------------------------------------------------------------------------
+
+
+def _chat(client: Any) -> int:
+    client.chat.completions.create(model=_MODEL, messages=_MESSAGES)
+    return 1
+
+
+def _stream(client: Any) -> int:
+    stream = client.chat.completions.create(
+        model=_MODEL, messages=_MESSAGES, stream=True, stream_options={"include_usage": True}
+    )
+    return sum(1 for _ in stream)
+
+
+def _embeddings(client: Any) -> int:
+    client.embeddings.create(model=_EMBEDDING_MODEL, input="Say hello.")
+    return 1
+
+
+_OPERATIONS: dict[str, Callable[[Any], int]] = {
+    "chat": _chat,
+    "stream": _stream,
+    "embeddings": _embeddings,
+}
+
+
+def _set_up(config: str) -> tuple[_Telemetry, Any, float]:
+    """Telemetry, instrumented client and the import + instrument time in ms."""
+    import openai  # noqa: F401  (the app imports its SDK either way: not part of our time)
+
+    telemetry = _Telemetry()
+    started = time.perf_counter()
+    _SETUPS[config](telemetry)
+    setup_ms = (time.perf_counter() - started) * 1e3
+    from benchmarks import mock_openai
+
+    return telemetry, mock_openai.client(), setup_ms
+
+
+def _calls(config: str, options: dict[str, Any]) -> dict[str, Any]:
+    telemetry, client, setup_ms = _set_up(config)
+    counts = {name: int(options[name]) for name in _OPERATIONS}
+    chunks = 0
+    for name, operation in _OPERATIONS.items():
+        for _ in range(max(1, counts[name] // 4)):
+            chunks = operation(client) if name == "stream" else chunks
+    spans_before = telemetry.spans_exported()
+    timings: dict[str, list[float]] = {name: [] for name in _OPERATIONS}
+    for _ in range(int(options["repeats"])):
+        for name, operation in _OPERATIONS.items():
+            started = time.perf_counter()
+            for _ in range(counts[name]):
+                operation(client)
+            timings[name].append((time.perf_counter() - started) / counts[name] * 1e6)
+    calls = sum(counts.values()) * int(options["repeats"])
+    return {
+        "setup_ms": setup_ms,
+        "us": timings,
+        "chunks_per_stream": chunks,
+        "spans_per_call": (telemetry.spans_exported() - spans_before) / calls,
+    }
+
+
+def _rss(config: str, options: dict[str, Any]) -> dict[str, Any]:
+    telemetry, client, _ = _set_up(config)
+    for _ in range(100):
+        _chat(client)
+    warm_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(int(options["calls"])):
+        _chat(client)
+    telemetry.spans_exported()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"warm_mib": warm_kb / 1024, "peak_mib": peak_kb / 1024}
+
+
+def _best_rate(run: Callable[[], int], repeats: int) -> dict[str, float]:
+    rates = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        count = run()
+        rates.append(count / (time.perf_counter() - started))
+    return {"median": median(rates), "max": max(rates)}
+
+
+def _processor(config: str, options: dict[str, Any]) -> dict[str, Any]:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+    from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
+
+    from genai_cost.processor import CostSpanProcessor
+    from genai_cost.semconv import GenAI, Operation, Provider
+
+    class Discard(SpanProcessor):  # type: ignore[misc]
+        def on_end(self, span: ReadableSpan) -> None:
+            pass
+
+    resource = Resource.create({"service.name": "benchmark"})  # shared, as a provider's spans
+
+    def spans(count: int, attributes: dict[str, Any]) -> list[ReadableSpan]:
+        return [
+            ReadableSpan(
+                name=f"chat {_MODEL}",
+                context=SpanContext(index + 1, index + 1, False, TraceFlags(1)),
+                kind=SpanKind.CLIENT,
+                resource=resource,
+                attributes=attributes,
+                start_time=1_700_000_000_000_000_000 + index,
+                end_time=1_700_000_000_100_000_000 + index,
+            )
+            for index in range(count)
+        ]
+
+    usage = {
+        GenAI.OPERATION_NAME: Operation.CHAT,
+        GenAI.PROVIDER_NAME: Provider.OPENAI,
+        GenAI.REQUEST_MODEL: _MODEL,
+        GenAI.RESPONSE_MODEL: "gpt-4o-mini-2024-07-18",
+        GenAI.USAGE_INPUT_TOKENS: 1200,
+        GenAI.USAGE_OUTPUT_TOKENS: 300,
+        GenAI.USAGE_CACHE_READ_INPUT_TOKENS: 200,
+    }
+    count = int(options["spans"])
+    processor = CostSpanProcessor(Discard(), meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    kinds = {
+        "unpriced_genai_span": spans(count, usage),
+        "non_genai_span": spans(count, {"http.request.method": "GET"}),
+    }
+    for batch in kinds.values():  # warm-up: caches, first pricing table load
+        for span in batch[:100]:
+            processor.on_end(span)
+
+    def run(batch: list[ReadableSpan]) -> Callable[[], int]:
+        def consume() -> int:
+            for span in batch:
+                processor.on_end(span)
+            return len(batch)
+
+        return consume
+
+    return {name: _best_rate(run(batch), int(options["repeats"])) for name, batch in kinds.items()}
+
+
+def _pricing(config: str, options: dict[str, Any]) -> dict[str, Any]:
+    """µs per warm lookup + calculation, on ``bench_pricing``'s models, usage and timer."""
+    import genai_prices
+
+    from benchmarks import bench_pricing
+    from genai_cost.pricing import PricingTable
+    from genai_cost.usage import Usage
+
+    table = PricingTable.default()
+    ours = Usage(**bench_pricing.USAGE)
+    theirs = genai_prices.Usage(**bench_pricing.USAGE)
+    at = bench_pricing.AT
+
+    def run_ours() -> None:
+        for model, provider, _ in bench_pricing.CALLS:
+            table.cost(ours, model, provider, at)
+
+    def run_theirs() -> None:
+        for model, _, provider_id in bench_pricing.CALLS:
+            genai_prices.calc_price(theirs, model, provider_id=provider_id, genai_request_timestamp=at)
+
+    run_ours(), run_theirs()  # warm both caches
+    return {
+        "genai-cost": bench_pricing.per_call_us(run_ours),
+        "genai-prices": bench_pricing.per_call_us(run_theirs),
+        "models": len(bench_pricing.CALLS),
+    }
+
+
+_TASKS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
+    "calls": _calls,
+    "rss": _rss,
+    "processor": _processor,
+    "pricing": _pricing,
+}
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": sys.version.split()[0]}
+    for name in _VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def main(argv: Sequence[str]) -> None:
+    task, config, options = argv[0], argv[1], json.loads(argv[2])
+    sys.addaudithook(_refuse_network)
+    socket.setdefaulttimeout(1)
+    print(json.dumps({"result": _TASKS[task](config, options), "versions": _versions()}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
