@@ -33,7 +33,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.fake_bedrock import answer
+from tests.support.fake_bedrock import answer, wire_bytes
 
 from genai_cost.instrumentation.bedrock import BedrockInstrumentor
 
@@ -70,7 +70,7 @@ def _replies() -> dict[str, tuple[dict[str, str], bytes]]:
     replies = {}
     for operation in ("converse", "converse-stream"):
         reply = answer(operation, MODEL, {}, "cached", deltas=DELTAS)
-        replies[operation] = ({"x-amzn-requestid": "bench", **reply.headers}, reply.body)
+        replies[operation] = ({"content-type": "application/json", **reply.headers}, wire_bytes(reply))
     replies["s3"] = ({"content-type": "application/xml"}, _S3_BODY)
     return replies
 

@@ -15,7 +15,8 @@ Titan text and embeddings, Meta Llama, Mistral, Cohere) and on a scenario chosen
 with :func:`scenario`: ``default``, ``cached`` (prompt-cache reads and writes),
 ``throttled`` (429 ThrottlingException), ``invalid`` (400 ValidationException), ``denied``
 (403 AccessDeniedException), ``stream_error`` (an exception event after two events).
-:func:`answer` is pure, so benchmarks can serve the same bytes in-process.
+:func:`answer` is pure, so benchmarks can serve the same bytes in-process; :func:`server`
+serves it over HTTP on 127.0.0.1 (the shared ``fake_http`` server: chunked event streams).
 """
 
 from __future__ import annotations
@@ -24,24 +25,26 @@ import base64
 import json
 import re
 import struct
-import threading
 import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
+
+from tests.support.fake_http import FakeHTTPServer, Reply, Request
 
 __all__ = [
     "CACHED",
     "DEFAULT",
-    "FakeBedrockServer",
-    "Reply",
+    "TEXT",
+    "Tokens",
     "answer",
     "client",
     "encode_event",
     "scenario",
+    "server",
+    "wire_bytes",
 ]
 
 SCENARIO_HEADER = "x-fake-scenario"
@@ -73,14 +76,8 @@ _ERRORS = {
 _ROUTE = re.compile(
     r"^/model/(?P<model>[^/]+)/(?P<operation>converse|converse-stream|invoke|invoke-with-response-stream)$"
 )
-_EVENT_STREAM = "application/vnd.amazon.eventstream"
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
+_REQUEST_ID = {"x-amzn-requestid": "fake-request-0001"}
+_STREAM_HEADERS = {"content-type": "application/vnd.amazon.eventstream", **_REQUEST_ID}
 
 
 def encode_event(headers: Mapping[str, str], payload: bytes) -> bytes:
@@ -233,9 +230,8 @@ def _native_chunks(family: str, request: Mapping[str, Any], tokens: Tokens) -> l
 
 def _error(kind: str) -> Reply:
     status, code, message = _ERRORS[kind]
-    headers = {"x-amzn-errortype": f"{code}:http://internal.amazon.com/coral/com.amazon.bedrock/",
-               "content-type": "application/json"}  # fmt: skip
-    return Reply(status, json.dumps({"message": message}).encode(), headers)
+    headers = {"x-amzn-errortype": f"{code}:http://internal.amazon.com/coral/com.amazon.bedrock/", **_REQUEST_ID}
+    return Reply(status, {"message": message}, headers=headers)
 
 
 def answer(
@@ -251,82 +247,41 @@ def answer(
     failing = scenario_name == "stream_error"
     family = _family(model)
     if operation == "converse":
-        return Reply(200, json.dumps(_converse(tokens)).encode(), {"content-type": "application/json"})
+        return Reply(200, _converse(tokens), headers=_REQUEST_ID)
     if operation == "converse-stream":
-        return Reply(200, b"".join(_converse_stream(tokens, failing, deltas)), {"content-type": _EVENT_STREAM})
+        return Reply(200, frames=tuple(_converse_stream(tokens, failing, deltas)), headers=_STREAM_HEADERS)
     if operation == "invoke":
-        headers = {"content-type": "application/json",
+        headers = {**_REQUEST_ID,
                    "x-amzn-bedrock-input-token-count": str(tokens.input),
                    "x-amzn-bedrock-output-token-count": str(tokens.output),
                    "x-amzn-bedrock-invocation-latency": "42"}  # fmt: skip
         if tokens.cache_read or tokens.cache_write:
             headers["x-amzn-bedrock-cache-read-input-token-count"] = str(tokens.cache_read)
             headers["x-amzn-bedrock-cache-write-input-token-count"] = str(tokens.cache_write)
-        return Reply(200, json.dumps(_native(family, request, tokens)).encode(), headers)
+        return Reply(200, _native(family, request, tokens), headers=headers)
     frames = [_chunk(chunk) for chunk in _native_chunks(family, request, tokens)]
     if failing:
         frames[2:] = [_exception("throttlingException", "Too many tokens, please wait.")]
-    return Reply(200, b"".join(frames), {"content-type": _EVENT_STREAM})
+    return Reply(200, frames=tuple(frames), headers=_STREAM_HEADERS)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length)
-        route = _ROUTE.match(self.path)
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        if route is None:
-            reply = Reply(404, b'{"message": "UnknownOperationException"}')
-        else:
-            model, operation = unquote(route["model"]), route["operation"]
-            self.server.fake.requests.append((operation, model, headers))
-            request = json.loads(body) if body and operation.startswith("invoke") else {}
-            reply = answer(operation, model, request, headers.get(SCENARIO_HEADER, "default"))
-        self.send_response(reply.status)
-        headers = {"x-amzn-requestid": "fake-request-0001", **reply.headers}
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("content-length", str(len(reply.body)))
-        self.end_headers()
-        self.wfile.write(reply.body)
+def _http_answer(request: Request) -> Reply:
+    route = _ROUTE.match(request.path)
+    if route is None:
+        return Reply(404, {"message": "UnknownOperationException"})
+    model, operation = unquote(route["model"]), route["operation"]
+    body = request.json() if operation.startswith("invoke") else {}
+    return answer(operation, model, body, request.headers.get(SCENARIO_HEADER, "default"))
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeBedrockServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients that hang up on abandoned streams are part of the tests
+def server() -> FakeHTTPServer:
+    """``with server() as fake:``; ``client(fake.origin)`` is a boto3 client for it."""
+    return FakeHTTPServer(_http_answer)
 
 
-class FakeBedrockServer:
-    """``with FakeBedrockServer() as server:``; ``client(server)`` is a boto3 client for it."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str, dict[str, str]]] = []
-        """(operation, model id, lowercased headers) of each request."""
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-bedrock", daemon=True)
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FakeBedrockServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+def wire_bytes(reply: Reply) -> bytes:
+    """The body bytes of a reply: the JSON document or the event-stream messages."""
+    return reply.payload() if reply.frames is None else b"".join(reply.frames)
 
 
 def client(endpoint_url: str, session: Any = None) -> Any:

@@ -9,16 +9,17 @@ import boto3
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
-from tests.support.fake_bedrock import FakeBedrockServer, client
+from tests.support.fake_bedrock import client, server
+from tests.support.fake_http import FakeHTTPServer
 
 from genai_cost.instrumentation.bedrock import BedrockInstrumentor
 from genai_cost.pricing import PricingTable
 
 
 @pytest.fixture(scope="session")
-def fake_bedrock() -> Iterator[FakeBedrockServer]:
-    with FakeBedrockServer() as server:
-        yield server
+def fake_bedrock() -> Iterator[FakeHTTPServer]:
+    with server() as fake:
+        yield fake
 
 
 @pytest.fixture(scope="session")
@@ -49,9 +50,9 @@ def boto_session() -> Any:
 
 
 @pytest.fixture
-def new_client(fake_bedrock: FakeBedrockServer, boto_session: Any) -> Callable[[], Any]:
+def new_client(fake_bedrock: FakeHTTPServer, boto_session: Any) -> Callable[[], Any]:
     """A fresh boto3 bedrock-runtime client for the fake server."""
-    return lambda: client(fake_bedrock.endpoint_url, boto_session)
+    return lambda: client(fake_bedrock.origin, boto_session)
 
 
 @pytest.fixture

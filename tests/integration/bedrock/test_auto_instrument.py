@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.fake_bedrock import DEFAULT, FakeBedrockServer
+from tests.support.fake_bedrock import DEFAULT
+from tests.support.fake_http import FakeHTTPServer
 
 from genai_cost.pricing import PricingTable
 from genai_cost.semconv import GenAI, Ours, PricingStatus
@@ -41,7 +42,7 @@ def _spans(console_output: str) -> list[dict[str, Any]]:
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_opentelemetry_instrument_traces_bedrock(
-    tmp_path: Path, fake_bedrock: FakeBedrockServer, pricing: PricingTable
+    tmp_path: Path, fake_bedrock: FakeHTTPServer, pricing: PricingTable
 ) -> None:
     app = tmp_path / "app.py"
     app.write_text(APP)
@@ -54,7 +55,7 @@ def test_opentelemetry_instrument_traces_bedrock(
     }
     instrument = Path(sys.executable).with_name("opentelemetry-instrument")
     done = subprocess.run(
-        [str(instrument), sys.executable, str(app), fake_bedrock.endpoint_url],
+        [str(instrument), sys.executable, str(app), fake_bedrock.origin],
         env=env,
         capture_output=True,
         text=True,

@@ -10,7 +10,8 @@ import pytest
 from botocore.eventstream import EventStream
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
-from tests.support.fake_bedrock import CACHED, DEFAULT, FakeBedrockServer, scenario
+from tests.support.fake_bedrock import CACHED, DEFAULT, scenario
+from tests.support.fake_http import FakeHTTPServer
 
 from genai_cost.pricing import PricingTable
 from genai_cost.semconv import GenAI, Ours, PricingStatus, Provider
@@ -30,7 +31,7 @@ MODELS = [
 
 
 def test_converse_span(
-    bedrock: Any, span_exporter: InMemorySpanExporter, pricing: PricingTable, fake_bedrock: FakeBedrockServer
+    bedrock: Any, span_exporter: InMemorySpanExporter, pricing: PricingTable, fake_bedrock: FakeHTTPServer
 ) -> None:
     result = bedrock.converse(
         modelId=SONNET,
@@ -46,7 +47,7 @@ def test_converse_span(
     assert span.status.status_code is StatusCode.UNSET
     entry = pricing.match(SONNET, provider=Provider.AWS_BEDROCK)
     assert entry is not None
-    port = int(fake_bedrock.endpoint_url.rsplit(":", 1)[1])
+    port = int(fake_bedrock.origin.rsplit(":", 1)[1])
     assert dict(span.attributes or {}) == {
         GenAI.OPERATION_NAME: "chat",
         GenAI.PROVIDER_NAME: "aws.bedrock",

@@ -8,7 +8,7 @@ import struct
 
 import pytest
 from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
-from tests.support.fake_bedrock import answer, encode_event
+from tests.support.fake_bedrock import answer, encode_event, wire_bytes
 
 
 def _parse(data: bytes) -> list[tuple[dict[str, str], bytes]]:
@@ -40,7 +40,7 @@ def test_corrupted_messages_fail_botocore_checksums(offset: int) -> None:
 def test_converse_stream_reply_is_a_valid_event_stream() -> None:
     reply = answer("converse-stream", "us.amazon.nova-lite-v1:0", {}, "default")
 
-    events = _parse(reply.body)
+    events = _parse(wire_bytes(reply))
     assert [headers[":event-type"] for headers, _ in events][:2] == ["messageStart", "contentBlockDelta"]
     assert events[-1][0][":event-type"] == "metadata"
     assert {headers[":message-type"] for headers, _ in events} == {"event"}
