@@ -12,6 +12,11 @@ processor: ``CostSpanProcessor(BatchSpanProcessor(exporter))``. In ``on_end`` it
   trace that is still open, so that an ancestor is forwarded with
   ``genai_cost.subtree.*`` totals (an agent run or an HTTP request shows what it cost).
 
+One call is counted once: a span with usage is neither priced nor rolled up when a span
+below it already was (a framework span around an SDK span of the same call) or when it runs
+inside one of genai-cost's own LLM spans (the SDK's native span, or another
+instrumentation's, of a call genai-cost already priced).
+
 Only spans that end before their ancestor count towards its subtree. Memory is bounded:
 at most ``max_traces`` traces are tracked (the oldest is dropped beyond it) with at most
 ``max_spans_per_trace`` open spans each (a span beyond that cap is not tracked as an
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -48,6 +53,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_SPANS_PER_TRACE = 1_000
 """Open spans tracked per trace by the rollup."""
 
+_OUR_SCOPE = "genai_cost"
+"""Instrumentation scope (tracer name) prefix of genai-cost's own instrumentors."""
 _USAGE_KEYS = (
     GenAI.USAGE_INPUT_TOKENS,
     GenAI.USAGE_OUTPUT_TOKENS,
@@ -98,13 +105,23 @@ class _Call:
 
 
 class _Trace:
-    """Open spans of one trace (span id -> parent span id) and their subtree totals."""
+    """Open spans of one trace (span id -> parent span id), their subtree totals, and which
+    of them are genai-cost's own LLM call spans."""
 
-    __slots__ = ("parents", "subtrees")
+    __slots__ = ("ours", "parents", "subtrees")
 
     def __init__(self) -> None:
         self.parents: dict[int, int | None] = {}
         self.subtrees: dict[int, _Subtree] = {}
+        self.ours: set[int] = set()
+
+    def ancestors(self, parent: int | None) -> Iterator[int]:
+        """The open ancestors, nearest first (bounded: a bogus parent cycle cannot hang us)."""
+        for _ in range(len(self.parents)):
+            if parent is None or parent not in self.parents:
+                return
+            yield parent
+            parent = self.parents[parent]
 
 
 class _AnnotatedSpan(ReadableSpan):
@@ -193,18 +210,21 @@ class CostSpanProcessor(SpanProcessor):
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         context = span.context
         if context is not None:
-            self._open(context.trace_id, context.span_id, span.parent)
+            scope = span.instrumentation_scope
+            ours = scope is not None and scope.name.startswith(_OUR_SCOPE)
+            self._open(context.trace_id, context.span_id, span.parent, ours)
         self._next.on_start(span, parent_context=parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
         attributes = span.attributes or {}
-        call: _Call | None = None
+        has_usage = any(key in attributes for key in _USAGE_KEYS)
+        subtree, counted_elsewhere = self._close(span)
         added: dict[str, Any] = {}
-        if any(key in attributes for key in _USAGE_KEYS):
+        if has_usage and not counted_elsewhere:
             priced = safe(self._price, span, attributes)
             if priced is not None:
                 call, added = priced
-        subtree = self._close(span, call)
+                self._credit(span, call)
         if subtree is not None:
             added.update(subtree.attributes())
         self._next.on_end(_AnnotatedSpan(span, added) if added else span)
@@ -245,7 +265,7 @@ class CostSpanProcessor(SpanProcessor):
 
     # --- rollup -------------------------------------------------------------------------
 
-    def _open(self, trace_id: int, span_id: int, parent: SpanContext | None) -> None:
+    def _open(self, trace_id: int, span_id: int, parent: SpanContext | None, ours: bool) -> None:
         with self._lock:
             trace = self._traces.get(trace_id)
             if trace is None:
@@ -263,31 +283,46 @@ class CostSpanProcessor(SpanProcessor):
                 self.untracked_spans += 1
                 return
             trace.parents[span_id] = _same_trace_parent(trace_id, parent)
+            if ours:
+                trace.ours.add(span_id)
 
-    def _close(self, span: ReadableSpan, call: _Call | None) -> _Subtree | None:
-        """Forget an ended span, add its contribution to its open ancestors, return its subtree."""
+    def _close(self, span: ReadableSpan) -> tuple[_Subtree | None, bool]:
+        """Forget an ended span; return its subtree totals and whether its call is counted elsewhere.
+
+        A span's usage is counted elsewhere when a span below it already contributed (an
+        aggregate, or an outer span of a doubly instrumented call) or when it runs inside one
+        of genai-cost's own LLM spans (the SDK's or another instrumentation's span of the same
+        call, e.g. the Anthropic SDK's native span).
+        """
         context = span.context
         if context is None:
-            return None
+            return None, False
         trace_id = context.trace_id
         with self._lock:
             trace = self._traces.get(trace_id)
             if trace is None:
-                return None
+                return None, False
             trace.parents.pop(context.span_id, None)
+            trace.ours.discard(context.span_id)
             subtree = trace.subtrees.pop(context.span_id, None)
-            if call is not None:
-                if subtree is not None:
-                    subtree.add(call)
-                ancestor = _same_trace_parent(trace_id, span.parent)
-                for _ in range(len(trace.parents)):  # bounded: a bogus parent cycle cannot hang us
-                    if ancestor is None or ancestor not in trace.parents:
-                        break
-                    totals = trace.subtrees.get(ancestor)
-                    if totals is None:
-                        totals = trace.subtrees[ancestor] = _Subtree()
-                    totals.add(call)
-                    ancestor = trace.parents[ancestor]
+            parent = _same_trace_parent(trace_id, span.parent)
+            inside_ours = any(ancestor in trace.ours for ancestor in trace.ancestors(parent)) if trace.ours else False
             if not trace.parents:
                 del self._traces[trace_id]
-        return subtree
+        return subtree, subtree is not None or inside_ours
+
+    def _credit(self, span: ReadableSpan, call: _Call) -> None:
+        """Add a call's cost and tokens to every open ancestor of its span."""
+        context = span.context
+        if context is None:
+            return
+        trace_id = context.trace_id
+        with self._lock:
+            trace = self._traces.get(trace_id)
+            if trace is None:
+                return
+            for ancestor in trace.ancestors(_same_trace_parent(trace_id, span.parent)):
+                totals = trace.subtrees.get(ancestor)
+                if totals is None:
+                    totals = trace.subtrees[ancestor] = _Subtree()
+                totals.add(call)

@@ -341,3 +341,41 @@ def test_concurrent_traces_roll_up_independently(pipeline: Pipeline) -> None:
         assert root.attributes[Ours.SUBTREE_COST_AMOUNT] == pytest.approx(3 * stated_cost(10, 2))
     assert pipeline.processor.tracked_traces == 0
     assert sum(p.count for p in pipeline.cost_points()) == 360
+
+
+def test_a_foreign_span_inside_our_llm_span_is_not_counted_again(pipeline: Pipeline) -> None:
+    # e.g. the Anthropic SDK's native span, or OpenInference's, under genai-cost's span of the same call.
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    ours = provider.get_tracer("genai_cost.instrumentation._base")
+    sdk = provider.get_tracer("anthropic")
+    priced_by_us = {**SEMCONV, GenAI.USAGE_COST_AMOUNT: 0.25}
+    with (
+        track_usage() as usage,
+        pipeline.tracer.start_as_current_span("request"),
+        ours.start_as_current_span("chat model-a", attributes=priced_by_us),
+        sdk.start_as_current_span("sdk span", attributes=SEMCONV),
+    ):
+        pass
+
+    assert dict(pipeline.span("sdk span").attributes) == SEMCONV
+    assert pipeline.cost_points() == []
+    assert usage.successful_requests == 0
+    request = pipeline.span("request").attributes
+    assert (request[Ours.SUBTREE_CALLS], request[Ours.SUBTREE_COST_AMOUNT]) == (1, 0.25)
+
+
+def test_an_outer_span_whose_calls_are_already_counted_is_not_priced(pipeline: Pipeline) -> None:
+    # e.g. a framework's LLM span with usage around the SDK instrumentation's span of the same call.
+    with (
+        pipeline.tracer.start_as_current_span("request"),
+        pipeline.tracer.start_as_current_span("framework llm", attributes=LEGACY),
+    ):
+        llm(pipeline, "sdk llm", 20, 10)
+
+    outer = pipeline.span("framework llm").attributes
+    assert GenAI.USAGE_COST_AMOUNT not in outer
+    assert outer[Ours.SUBTREE_CALLS] == 1
+    assert pipeline.span("request").attributes[Ours.SUBTREE_CALLS] == 1
+    (point,) = pipeline.cost_points()
+    assert point.count == 1
