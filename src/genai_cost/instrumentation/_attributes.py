@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["count", "given", "number", "read", "server_attributes", "strings"]
+from genai_cost.semconv import GenAI
+
+__all__ = ["count", "given", "number", "numbers", "read", "response_attributes", "server_attributes", "strings"]
 
 _MAX_COUNT = 2**63 - 1
 _SENTINELS = frozenset({"NotGiven", "Omit", "_NotGiven", "_Omit"})
@@ -69,4 +71,29 @@ def server_attributes(url: Any, address_key: str, port_key: str) -> dict[str, An
         attributes[port_key] = port
     elif parts.scheme in ("http", "https"):
         attributes[port_key] = 443 if parts.scheme == "https" else 80
+    return attributes
+
+
+def numbers(source: Any, pairs: Iterable[tuple[str, str]]) -> dict[str, int | float]:
+    """``{attribute: value}`` for each ``(key, attribute)`` whose ``key`` in ``source`` is a real number.
+
+    ``source`` is a call's kwargs, a request config object or a plain dict.
+    """
+    found: dict[str, int | float] = {}
+    for key, attribute in pairs:
+        value = number(given(read(source, key)))
+        if value is not None:
+            found[attribute] = value
+    return found
+
+
+def response_attributes(response_id: Any, model: Any, finish_reasons: Sequence[str]) -> dict[str, Any]:
+    """``gen_ai.response.id``/``model``/``finish_reasons`` for the values that are reported."""
+    attributes: dict[str, Any] = {}
+    if isinstance(response_id, str):
+        attributes[GenAI.RESPONSE_ID] = response_id
+    if isinstance(model, str):
+        attributes[GenAI.RESPONSE_MODEL] = model
+    if finish_reasons:
+        attributes[GenAI.RESPONSE_FINISH_REASONS] = list(finish_reasons)
     return attributes
