@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from genai_cost.instrumentation._attributes import count, given, number, read, strings
+from genai_cost.instrumentation._attributes import count, given, numbers, read, response_attributes, strings
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.anthropic.endpoint import endpoint_attributes
 from genai_cost.semconv import GenAI, Operation
@@ -41,10 +41,7 @@ def read_messages_request(
     model = given(kwargs.get("model"))
     if isinstance(model, str):
         attributes[GenAI.REQUEST_MODEL] = model
-    for key, name in _REQUEST_NUMBERS:
-        value = number(given(kwargs.get(key)))
-        if value is not None:
-            attributes[name] = value
+    attributes.update(numbers(kwargs, _REQUEST_NUMBERS))
     stop = strings(kwargs.get("stop_sequences"))
     if stop:
         attributes[GenAI.REQUEST_STOP_SEQUENCES] = stop
@@ -67,22 +64,15 @@ def usage_from_anthropic(usage: Any) -> Usage | None:
     )
 
 
-def _response_attributes(message_id: Any, model: Any, stop_reason: Any) -> dict[str, Any]:
-    attributes: dict[str, Any] = {}
-    if isinstance(message_id, str):
-        attributes[GenAI.RESPONSE_ID] = message_id
-    if isinstance(model, str):
-        attributes[GenAI.RESPONSE_MODEL] = model
-    if isinstance(stop_reason, str):
-        attributes[GenAI.RESPONSE_FINISH_REASONS] = [stop_reason]
-    return attributes
+def _stop_reasons(stop_reason: Any) -> list[str]:
+    return [stop_reason] if isinstance(stop_reason, str) else []
 
 
 def read_message_response(message: Any) -> Response:
     """A ``Message``, ``ParsedMessage`` or ``BetaMessage``."""
     return Response(
         usage_from_anthropic(read(message, "usage")),
-        _response_attributes(read(message, "id"), read(message, "model"), read(message, "stop_reason")),
+        response_attributes(read(message, "id"), read(message, "model"), _stop_reasons(read(message, "stop_reason"))),
     )
 
 
@@ -124,5 +114,5 @@ class EventAccumulator:
     def result(self) -> Response:
         return Response(
             usage_from_anthropic(self._usage) if self._usage else None,
-            _response_attributes(self._id, self._model, self._stop_reason),
+            response_attributes(self._id, self._model, _stop_reasons(self._stop_reason)),
         )

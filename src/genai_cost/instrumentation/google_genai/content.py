@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from genai_cost.instrumentation._attributes import count, given, number, read, strings
+from genai_cost.instrumentation._attributes import count, number, numbers, read, response_attributes, strings
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.google_genai.endpoint import endpoint_attributes, model_name
 from genai_cost.semconv import GenAI, Operation
@@ -50,10 +50,7 @@ def read_generate_request(
         attributes[GenAI.REQUEST_MODEL] = model
     config = kwargs.get("config")
     if config is not None:
-        for key, name in _CONFIG_NUMBERS:
-            value = number(given(read(config, key)))
-            if value is not None:
-                attributes[name] = value
+        attributes.update(numbers(config, _CONFIG_NUMBERS))
         candidates = number(read(config, "candidate_count"))
         if candidates is not None and candidates != 1:
             attributes[GenAI.REQUEST_CHOICE_COUNT] = candidates
@@ -119,14 +116,7 @@ def _finish_reasons(candidates: Any, into: dict[int, str]) -> None:
 
 
 def _response(response_id: Any, model: Any, reasons: dict[int, str], usage: Usage | None) -> Response:
-    attributes: dict[str, Any] = {}
-    if isinstance(response_id, str):
-        attributes[GenAI.RESPONSE_ID] = response_id
-    if isinstance(model, str):
-        attributes[GenAI.RESPONSE_MODEL] = model
-    if reasons:
-        attributes[GenAI.RESPONSE_FINISH_REASONS] = [reasons[index] for index in sorted(reasons)]
-    return Response(usage, attributes)
+    return Response(usage, response_attributes(response_id, model, [reasons[index] for index in sorted(reasons)]))
 
 
 def read_generate_response(result: Any) -> Response:
