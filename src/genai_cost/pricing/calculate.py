@@ -79,40 +79,33 @@ def calculate(usage: Usage, entry: PriceEntry) -> CostBreakdown:
     by_type: dict[str, Decimal] = {}
     input_cost = _charge(rates.input_plan, usage, by_type)[0]
     output_cost = _charge(rates.output_plan, usage, by_type)[0]
-    request_cost = _ZERO
-    if entry.per_request is not None:
-        request_cost = by_type["request"] = entry.per_request
-    return CostBreakdown(
-        total=input_cost + output_cost + request_cost,
-        currency=entry.currency,
-        by_type=by_type,
-        input_cost=input_cost,
-        output_cost=output_cost,
-        request_cost=request_cost,
-        entry_id=entry.id,
-        tier=tier,
-    )
+    total = input_cost + output_cost
+    request_cost = entry.per_request
+    if request_cost is None:
+        request_cost = _ZERO
+    else:
+        by_type["request"] = request_cost
+        total += request_cost
+    return CostBreakdown(total, entry.currency, by_type, input_cost, output_cost, request_cost, entry.id, tier)
 
 
 def _charge(node: Charge, usage: Usage, by_type: dict[str, Decimal]) -> tuple[Decimal, int]:
     """Charge ``node`` and its priced parts; returns (cost, tokens charged)."""
+    count = _count(usage, node.usage_field)
+    if not node.parts:  # the common case: a priced leaf, or a base price with no breakdown
+        if count is None or node.per_token is None:
+            return _ZERO, 0
+        own = by_type[node.key] = node.per_token * count
+        return own, count
     cost, charged = _ZERO, 0
     for part in node.parts:
-        if part.parts:
-            part_cost, part_charged = _charge(part, usage, by_type)
-        else:  # a priced leaf, inlined: the common case (cache_read, reasoning, ...)
-            count = _count(usage, part.usage_field)
-            if count is None or part.per_token is None:
-                continue
-            part_cost = by_type[part.key] = part.per_token * count
-            part_charged = count
+        part_cost, part_charged = _charge(part, usage, by_type)
         cost += part_cost
         charged += part_charged
-    count = _count(usage, node.usage_field)
     if count is None or node.per_token is None:
         return cost, charged
-    own = by_type[node.key] = node.per_token * (count - charged if count > charged else 0)
-    return cost + own, count if count > charged else charged
+    own = by_type[node.key] = node.per_token * max(count - charged, 0)
+    return cost + own, max(count, charged)
 
 
 def _count(usage: Usage, name: str) -> int | None:
