@@ -14,7 +14,8 @@ The answer depends on the model family (Anthropic Messages or text completions, 
 Titan text and embeddings, Meta Llama, Mistral, Cohere) and on a scenario chosen per client
 with :func:`scenario`: ``default``, ``cached`` (prompt-cache reads and writes),
 ``throttled`` (429 ThrottlingException), ``invalid`` (400 ValidationException), ``denied``
-(403 AccessDeniedException), ``stream_error`` (an exception event after two events).
+(403 AccessDeniedException), ``stream_error`` (an exception event after two events), ``reset``
+(the connection drops after three stream messages).
 :func:`answer` is pure, so benchmarks can serve the same bytes in-process; :func:`server`
 serves it over HTTP on 127.0.0.1 (the shared ``fake_http`` server: chunked event streams).
 """
@@ -245,11 +246,13 @@ def answer(
         return _error(scenario_name)
     tokens = CACHED if scenario_name == "cached" else DEFAULT
     failing = scenario_name == "stream_error"
+    reset_after = 3 if scenario_name == "reset" else None
     family = _family(model)
     if operation == "converse":
         return Reply(200, _converse(tokens), headers=_REQUEST_ID)
     if operation == "converse-stream":
-        return Reply(200, frames=tuple(_converse_stream(tokens, failing, deltas)), headers=_STREAM_HEADERS)
+        frames = tuple(_converse_stream(tokens, failing, deltas))
+        return Reply(200, frames=frames, headers=_STREAM_HEADERS, reset_after_frames=reset_after)
     if operation == "invoke":
         headers = {**_REQUEST_ID,
                    "x-amzn-bedrock-input-token-count": str(tokens.input),
@@ -262,7 +265,7 @@ def answer(
     frames = [_chunk(chunk) for chunk in _native_chunks(family, request, tokens)]
     if failing:
         frames[2:] = [_exception("throttlingException", "Too many tokens, please wait.")]
-    return Reply(200, frames=tuple(frames), headers=_STREAM_HEADERS)
+    return Reply(200, frames=tuple(frames), headers=_STREAM_HEADERS, reset_after_frames=reset_after)
 
 
 def _http_answer(request: Request) -> Reply:

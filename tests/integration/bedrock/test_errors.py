@@ -86,3 +86,22 @@ def test_exception_event_mid_stream(
     span = only_span(span_exporter)
     assert span.status.status_code is StatusCode.ERROR
     assert (span.attributes or {})[GenAI.ERROR_TYPE] == "botocore.exceptions.EventStreamError"
+
+
+@pytest.mark.parametrize("operation", ["converse_stream", "invoke_model_with_response_stream"])
+def test_connection_reset_mid_stream(
+    instrument: Callable[..., Any],
+    new_client: Callable[[], Any],
+    span_exporter: InMemorySpanExporter,
+    operation: str,
+) -> None:
+    plain = _raised(new_client(), "reset", CALLS[operation], Exception)
+    instrument()
+    traced = _raised(new_client(), "reset", CALLS[operation], Exception)
+
+    assert type(traced) is type(plain)
+    assert str(traced) == str(plain)
+    span = only_span(span_exporter)
+    assert span.status.status_code is StatusCode.ERROR
+    error_type = type(traced)
+    assert (span.attributes or {})[GenAI.ERROR_TYPE] == f"{error_type.__module__}.{error_type.__qualname__}"
