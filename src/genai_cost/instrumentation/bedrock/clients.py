@@ -32,7 +32,7 @@ __all__ = ["BedrockClients", "endpoint_attributes"]
 
 logger = logging.getLogger(__name__)
 
-SERVICE_NAME = "bedrock-runtime"
+_SERVICE_NAME = "bedrock-runtime"
 
 
 def endpoint_attributes(client: Any) -> dict[str, Any]:
@@ -59,7 +59,7 @@ class BedrockClients:
         return client
 
     def _wrap(self, client: Any) -> None:
-        if client.meta.service_model.service_name != SERVICE_NAME:
+        if client.meta.service_model.service_name != _SERVICE_NAME:
             return
         for method, wrapper in self._wrappers.items():
             if hasattr(client, method):

@@ -31,7 +31,7 @@ from genai_cost.usage import Usage
 __all__ = ["InvokeChunkAccumulator", "buffer_body", "read_invoke_headers", "read_invoke_request"]
 
 # Chunks worth parsing besides the first: the ones that can carry usage or a finish reason.
-_MARKERS = (INVOCATION_METRICS.encode(), b"top_reason", b"topReason", b"finish_reason", b"completionReason")
+_MARKERS = (INVOCATION_METRICS.encode(), b"stop_reason", b"stopReason", b"finish_reason", b"completionReason")
 
 
 def read_invoke_request(client: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
