@@ -17,23 +17,23 @@ from collections.abc import Mapping
 
 __all__ = ["candidate_names", "strip_date_suffix"]
 
-_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[^:]*:[^:]*:(?:foundation-model|inference-profile)/(?P<model>[^/]+)")
-_REGION_PREFIX = re.compile(r"(?:us-gov|us|eu|apac|global|jp|au|ca|in)\.(?=[a-z0-9-]+\.)")
-_VERSION_SUFFIX = re.compile(r"(?:(?<=\d)-v\d+)?:\d+$")
-_VENDOR_PREFIX = re.compile(
-    r"(?:anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer|google|nvidia)\."
-)
-_COMPACT_DATE = re.compile(r"-(20\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=$|[-:@])")
-_DATE_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$")
+# Patterns are strings: ``re`` compiles (and caches) one the first time a name needs it, and
+# each step checks cheaply first, so common names cost no regex compilation at all.
+_ARN = r"arn:aws[a-z-]*:bedrock:[^:]*:[^:]*:(?:foundation-model|inference-profile)/(?P<model>[^/]+)"
+_REGION_PREFIX = r"(?:us-gov|us|eu|apac|global|jp|au|ca|in)\.(?=[a-z0-9-]+\.)"
+_VERSION_SUFFIX = r"(?:(?<=\d)-v\d+)?:\d+$"
+_VENDOR_PREFIX = r"(?:anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer|google|nvidia)\."
+_COMPACT_DATE = r"-(20\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=$|[-:@])"
+_DATE_SUFFIX = r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$"
 
 
 def candidate_names(model: str, aliases: Mapping[str, str]) -> tuple[str, ...]:
     """Names to match for ``model``, most literal first, without duplicates."""
     name = model.strip().lower()
     name = aliases.get(name, name).strip().lower()
-    arn = _ARN.fullmatch(name)
-    if arn:
-        name = arn.group("model")
+    if name.startswith("arn:"):
+        arn = re.fullmatch(_ARN, name)
+        name = arn.group("model") if arn else name
     name = name.removeprefix("models/")
     names = [name]
     for step in (_strip_region, _strip_version, _strip_vendor, _dash_compact_date):
@@ -45,22 +45,22 @@ def candidate_names(model: str, aliases: Mapping[str, str]) -> tuple[str, ...]:
 
 def strip_date_suffix(name: str) -> str:
     """``name`` without a trailing ``-YYYY-MM-DD``, ``-YYYYMMDD`` or ``-MMDD`` version date."""
-    return _DATE_SUFFIX.sub("", name)
+    return re.sub(_DATE_SUFFIX, "", name) if name[-1:].isdigit() else name
 
 
 def _strip_region(name: str) -> str:
-    found = _REGION_PREFIX.match(name)
+    found = re.match(_REGION_PREFIX, name) if name.count(".") >= 2 else None
     return name[found.end() :] if found else name
 
 
 def _strip_version(name: str) -> str:
-    return _VERSION_SUFFIX.sub("", name, count=1)
+    return re.sub(_VERSION_SUFFIX, "", name, count=1) if ":" in name else name
 
 
 def _strip_vendor(name: str) -> str:
-    found = _VENDOR_PREFIX.match(name)
+    found = re.match(_VENDOR_PREFIX, name) if "." in name else None
     return name[found.end() :] if found else name
 
 
 def _dash_compact_date(name: str) -> str:
-    return _COMPACT_DATE.sub(r"-\1-\2-\3", name)
+    return re.sub(_COMPACT_DATE, r"-\1-\2-\3", name) if "-20" in name else name

@@ -16,7 +16,6 @@ entry and the field on any problem.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -304,7 +303,6 @@ _ENTRY_FIELDS = frozenset(
     }
 )
 _TIER_FIELDS = frozenset({"above_input_tokens", "input", "output", "input_breakdown", "output_breakdown"})
-_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def parse_entry(raw: object, *, position: int = 0, check_regex: bool = True) -> PriceEntry:
@@ -460,7 +458,7 @@ def _parse_valid_from(value: object) -> datetime | None:
 
 
 def _parse_currency(value: object) -> str:
-    if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
+    if not isinstance(value, str) or not (len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()):
         raise PricingError(f"expected a 3-letter ISO 4217 code, got {value!r}", field="currency")
     return value
 
