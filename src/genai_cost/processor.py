@@ -53,8 +53,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_SPANS_PER_TRACE = 1_000
 """Open spans tracked per trace by the rollup."""
 
-_OUR_SCOPE = "genai_cost"
-"""Instrumentation scope (tracer name) prefix of genai-cost's own instrumentors."""
+_OUR_SCOPE = "genai_cost.instrumentation."
+"""Instrumentation scope (tracer name) prefix of genai-cost's provider instrumentors' spans."""
 _USAGE_KEYS = (
     GenAI.USAGE_INPUT_TOKENS,
     GenAI.USAGE_OUTPUT_TOKENS,

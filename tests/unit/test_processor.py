@@ -379,3 +379,13 @@ def test_an_outer_span_whose_calls_are_already_counted_is_not_priced(pipeline: P
     assert pipeline.span("request").attributes[Ours.SUBTREE_CALLS] == 1
     (point,) = pipeline.cost_points()
     assert point.count == 1
+
+
+def test_app_spans_from_a_genai_cost_tracer_are_not_mistaken_for_llm_spans(pipeline: Pipeline) -> None:
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    with provider.get_tracer("genai_cost.demo").start_as_current_span("demo request"):
+        llm(pipeline, "llm", 10, 2)
+
+    assert pipeline.span("demo request").attributes[Ours.SUBTREE_CALLS] == 1
+    assert len(pipeline.cost_points()) == 1
