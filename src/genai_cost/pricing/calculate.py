@@ -77,8 +77,9 @@ def calculate(usage: Usage, entry: PriceEntry) -> CostBreakdown:
     """Price ``usage`` with ``entry``; exact Decimal arithmetic, never negative."""
     rates, tier = entry.rates_for(_count(usage, "input_tokens") or 0)
     by_type: dict[str, Decimal] = {}
-    input_cost = _charge(rates.input_plan, usage, by_type)[0]
-    output_cost = _charge(rates.output_plan, usage, by_type)[0]
+    input_plan, output_plan = rates.plans
+    input_cost = _charge(input_plan, usage, by_type)[0]
+    output_cost = _charge(output_plan, usage, by_type)[0]
     total = input_cost + output_cost
     request_cost = entry.per_request
     if request_cost is None:

@@ -101,36 +101,53 @@ def check_layer(raw_entries: Iterable[object], *, source: str, check_regex: bool
     return entries
 
 
-# --- the one-entry-per-line layout of generated tables ---------------------------------------
+# --- the layout of generated tables ---------------------------------------------------------
 
 _ENTRIES_OPEN = '"entries":[\n'
-_PROVIDER_HEAD = b'{"provider":"'
+_HEAD = b'{"provider":"'
 _TAIL = b"\n]}\n"
 
 
 def dump_table(header: Mapping[str, Any], entries: Iterable[Mapping[str, Any]]) -> str:
-    """A table as JSON text with one entry per line, each starting with its provider.
+    """A table as JSON text: one entry per line, grouped by provider, provider key first.
 
-    Still a plain pricing file; the layout lets :func:`split_table` group the entries by
-    provider without decoding them, so only the providers a lookup needs are decoded.
+    Still a plain pricing file; the layout lets :func:`split_table` cut it into one block per
+    provider without decoding it, so a lookup decodes only the providers it searches.
+    Entries without a provider come first; providers keep their order of first appearance.
     """
-    lines = [_compact({"provider": e["provider"], **e} if "provider" in e else e) for e in entries]
+    groups: dict[str | None, list[str]] = {None: []}
+    for entry in entries:
+        provider = entry.get("provider")
+        line = _compact(entry if provider is None else {"provider": provider, **entry})
+        groups.setdefault(provider, []).append(line)
+    lines = [line for group in groups.values() for line in group]
     return _compact(header)[:-1] + ",\n" + _ENTRIES_OPEN + ",\n".join(lines) + "\n]}\n"
 
 
-def split_table(data: bytes) -> dict[str | None, list[bytes]] | None:
-    """Undecoded entry lines by provider, or ``None`` when ``data`` is not in that layout."""
+def split_table(data: bytes) -> dict[str | None, bytes] | None:
+    """Per provider, its entries as an undecoded JSON array; ``None`` if not in that layout."""
     _, found, body = data.partition(_ENTRIES_OPEN.encode())
     if not found or not body.endswith(_TAIL):
         return None
-    by_provider: dict[str | None, list[bytes]] = {}
-    start = len(_PROVIDER_HEAD)
-    for line in body[: -len(_TAIL)].split(b",\n"):
-        provider = None
-        if line.startswith(_PROVIDER_HEAD):
-            provider = line[start : line.index(b'"', start)].decode()
-        by_provider.setdefault(provider, []).append(line)
-    return by_provider
+    body = body[: -len(_TAIL)]
+    blocks: dict[str | None, bytes] = {}
+    start = 0
+    while start < len(body):
+        provider: str | None = None
+        if body.startswith(_HEAD, start):
+            name = body[start + len(_HEAD) : body.index(b'"', start + len(_HEAD))]
+            provider = name.decode()
+            last = body.rfind(b"\n" + _HEAD + name + b'"', start)
+            end = body.find(b",\n", start if last < 0 else last)
+        else:
+            following = body.find(b"\n" + _HEAD, start)
+            end = following - 1 if following >= 0 else -1
+        end = len(body) if end < 0 else end
+        if provider in blocks:
+            return None
+        blocks[provider] = b"[" + body[start:end] + b"]"
+        start = end + 2
+    return blocks
 
 
 def _compact(value: object) -> str:

@@ -143,17 +143,26 @@ class Rates:
     """Prices of specific input token types (``cache_read``, ``cache_creation``, ``audio``...)."""
     output_breakdown: Mapping[str, Decimal] = field(default_factory=dict)
     """Prices of specific output token types (``reasoning``, ``audio``, ``image``)."""
-    input_plan: Charge = field(init=False, repr=False, compare=False)
-    """The input hierarchy pruned to the priced types, with per-token prices, for ``calculate``."""
-    output_plan: Charge = field(init=False, repr=False, compare=False)
-    """The output hierarchy pruned to the priced types, with per-token prices."""
+    _plans: list[tuple[Charge, Charge]] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        inputs, outputs = dict(self.input_breakdown), dict(self.output_breakdown)
-        object.__setattr__(self, "input_breakdown", MappingProxyType(inputs))
-        object.__setattr__(self, "output_breakdown", MappingProxyType(outputs))
-        object.__setattr__(self, "input_plan", _charges(INPUT_TREE, self.input, inputs))
-        object.__setattr__(self, "output_plan", _charges(OUTPUT_TREE, self.output, outputs))
+        object.__setattr__(self, "input_breakdown", MappingProxyType(dict(self.input_breakdown)))
+        object.__setattr__(self, "output_breakdown", MappingProxyType(dict(self.output_breakdown)))
+
+    @property
+    def plans(self) -> tuple[Charge, Charge]:
+        """The input and output hierarchies pruned to the priced types, with per-token prices.
+
+        Built on first use: most entries of a table are never used.
+        """
+        if not self._plans:
+            self._plans.append(
+                (
+                    _charges(INPUT_TREE, self.input, self.input_breakdown),
+                    _charges(OUTPUT_TREE, self.output, self.output_breakdown),
+                )
+            )
+        return self._plans[0]
 
     def overridden_by(self, other: Rates) -> Rates:
         """These rates with every price ``other`` sets replaced by its value."""

@@ -89,12 +89,25 @@ class _Bucket:
                 self.regex.append((leaf, entry))
 
     def hits(self, name: str) -> list[tuple[_Rank, PriceEntry]]:
+        """Entries matching ``name``, most specific first.
+
+        Stops as soon as a hit without ``valid_from`` is found: it prices every call, so the
+        less specific entries after it could never be used (and their regexes need not run).
+        """
         found = [((EXACT_RANK, 0), e) for e in self.exact.get(name, ())]
+        if _settled(found):
+            return found
         for length in self.prefix_lengths:
             if length <= len(name):
                 found.extend(((PREFIX_RANK, length), e) for e in self.prefix.get(name[:length], ()))
+                if _settled(found):
+                    return found
         found.extend(((REGEX_RANK, 0), e) for clause, e in self.regex if clause.is_match(name))
         return found
+
+
+def _settled(hits: list[tuple[_Rank, PriceEntry]]) -> bool:
+    return any(entry.valid_from is None for _, entry in hits)
 
 
 class PricingTable:
@@ -104,13 +117,13 @@ class PricingTable:
         self,
         layers: Sequence[Sequence[PriceEntry]],
         *,
-        bundled: Mapping[str | None, Sequence[bytes]] | None = None,
+        bundled: Mapping[str | None, bytes] | None = None,
         aliases: Mapping[str, str] | None = None,
     ) -> None:
         """A table from validated layers (later layers win); prefer :meth:`load`.
 
-        ``bundled`` holds the bundled entries (undecoded JSON lines) by provider, below every
-        layer; they are decoded the first time their provider is searched.
+        ``bundled`` holds the bundled entries by provider (undecoded JSON arrays), below every
+        layer; a provider's entries are decoded the first time it is searched.
         """
         by_id: dict[str, tuple[int, PriceEntry]] = {}
         for number, layer in enumerate(layers, start=1):
@@ -140,7 +153,7 @@ class PricingTable:
         """Layer bundled < ``files`` (in order) < ``entries``; raises :class:`PricingError`."""
         layers = [load_file(path) for path in files]
         layers.append(check_layer(entries, source="<entries>"))
-        return cls(layers, bundled=_bundled_lines() if include_bundled else None, aliases=aliases)
+        return cls(layers, bundled=_bundled_blocks() if include_bundled else None, aliases=aliases)
 
     @classmethod
     def default(cls) -> PricingTable:
@@ -206,11 +219,11 @@ class PricingTable:
         """
         if self._pending:
             with self._lock:
-                lines = self._pending.pop(provider, ())
-                if lines:
+                block = self._pending.pop(provider, None)
+                if block is not None:
                     bucket = self._buckets.setdefault(provider, _Bucket())
-                    for line in lines:
-                        entry = parse_entry(json.loads(line), check_regex=False)
+                    for raw in json.loads(block):
+                        entry = parse_entry(raw, check_regex=False)
                         if entry.id not in self._layer:
                             bucket.add(entry)
         return self._buckets.get(provider)
@@ -281,20 +294,20 @@ def _search_plan(provider: str | None, names: tuple[str, ...]) -> list[tuple[Seq
 
 
 @functools.lru_cache(maxsize=1)
-def _bundled_lines() -> dict[str | None, list[bytes]]:
-    """The bundled entries as undecoded JSON lines by provider, read once per process.
+def _bundled_blocks() -> dict[str | None, bytes]:
+    """The bundled entries by provider, undecoded, read once per process.
 
     The file is generated and validated by ``sync`` (and a test): entries are decoded per
     provider on first use, without the regex screening.
     """
     with open(BUNDLED_PATH, "rb") as file:
-        lines = split_table(file.read())
-    if lines is None:
+        blocks = split_table(file.read())
+    if blocks is None:
         raise PricingError(
             "not in the generated layout; regenerate it with `genai-cost pricing sync`",
             source=BUNDLED_PATH,
         )
-    return lines
+    return blocks
 
 
 _default_lock = threading.Lock()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from genai_cost.pricing import PricingTable, calculate
-from genai_cost.pricing.loader import load_file
+from genai_cost.pricing.loader import dump_table, load_file, split_table
 from genai_cost.pricing.table import BUNDLED_PATH
 from genai_cost.usage import Usage
 
@@ -83,6 +83,33 @@ def test_bundled_file_passes_full_validation() -> None:
     entries = load_file(BUNDLED_PATH)
     assert len(entries) > 1000
     assert len(PricingTable.load()) == len(entries)
+
+
+def test_provider_blocks_hold_exactly_their_providers_entries() -> None:
+    """The lazy loader cuts the file per provider without decoding it; check every cut."""
+    blocks = split_table(BUNDLED.read_bytes())
+    assert blocks is not None
+    decoded = {provider: json.loads(block) for provider, block in blocks.items()}
+    assert all(raw.get("provider") == provider for provider, raws in decoded.items() for raw in raws)
+    assert sum(map(len, decoded.values())) == len(load_file(BUNDLED_PATH))
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        pytest.param([{"id": "g"}, {"id": "a", "provider": "x"}, {"id": "b", "provider": "x"}], id="grouped"),
+        pytest.param([{"id": "a", "provider": "x"}, {"id": "g"}, {"id": "b", "provider": "x"}], id="regrouped"),
+        pytest.param([{"id": "a", "provider": "x"}], id="one"),
+    ],
+)
+def test_dump_and_split_round_trip(entries: list[dict[str, str]]) -> None:
+    blocks = split_table(dump_table({"notes": "n"}, entries).encode())
+    assert blocks is not None
+    by_provider = {provider: [raw["id"] for raw in json.loads(block)] for provider, block in blocks.items()}
+    expected: dict[str | None, list[str]] = {}
+    for raw in entries:
+        expected.setdefault(raw.get("provider"), []).append(raw["id"])
+    assert by_provider == {k: v for k, v in expected.items() if v}
 
 
 def test_header_credits_genai_prices() -> None:
