@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator, Mapping
 from concurrent import futures
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from tests.support.fake_http import FakeHTTPServer, Reply, Request
 
 APP = Path(__file__).with_name("app.py")
 
@@ -73,84 +73,55 @@ def attributes(span: Span) -> dict[str, Any]:
     return {item.key: value(item.value) for item in span.attributes}
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _Collector(trace_service_pb2_grpc.TraceServiceServicer, metrics_service_pb2_grpc.MetricsServiceServicer):  # type: ignore[misc]
+    """Keeps what it is sent; serves OTLP/HTTP bodies and the gRPC Trace and Metrics services."""
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up on a slow answer is expected here, not an error."""
+    def __init__(self, received: Received, delay: float = 0.0) -> None:
+        self._received = received
+        self._delay = delay
+
+    def Export(self, request: Any, context: Any = None) -> Any:
+        time.sleep(self._delay)
+        with self._received.lock:
+            if isinstance(request, trace_service_pb2.ExportTraceServiceRequest):
+                self._received.traces.append(request)
+                return trace_service_pb2.ExportTraceServiceResponse()
+            self._received.metrics.append(request)
+            return metrics_service_pb2.ExportMetricsServiceResponse()
+
+    def answer(self, request: Request) -> Reply:
+        """``POST /v1/traces`` and ``POST /v1/metrics`` with protobuf bodies, gzip or not."""
+        message_type = _HTTP_PATHS.get(request.path)
+        if message_type is None:
+            return Reply(404, b"")
+        body = gzip.decompress(request.body) if request.headers.get("content-encoding") == "gzip" else request.body
+        reply = self.Export(message_type.FromString(body))
+        return Reply(200, reply.SerializeToString(), headers={"content-type": "application/x-protobuf"})
+
+
+_HTTP_PATHS = {
+    "/v1/traces": trace_service_pb2.ExportTraceServiceRequest,
+    "/v1/metrics": metrics_service_pb2.ExportMetricsServiceRequest,
+}
 
 
 class OtlpHttpReceiver:
-    """OTLP over HTTP with protobuf bodies: ``POST /v1/traces`` and ``POST /v1/metrics``."""
+    """OTLP over HTTP with protobuf bodies; ``delay`` seconds before each answer."""
 
     def __init__(self, *, delay: float = 0.0) -> None:
         self.received = Received()
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                time.sleep(delay)
-                if self.path == "/v1/traces":
-                    message: Any = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
-                    reply: Any = trace_service_pb2.ExportTraceServiceResponse()
-                    target: list[Any] = received.traces
-                elif self.path == "/v1/metrics":
-                    message = metrics_service_pb2.ExportMetricsServiceRequest.FromString(body)
-                    reply = metrics_service_pb2.ExportMetricsServiceResponse()
-                    target = received.metrics
-                else:
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                with received.lock:
-                    target.append(message)
-                payload = reply.SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = FakeHTTPServer(_Collector(self.received, delay).answer)
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.origin
 
     def __enter__(self) -> OtlpHttpReceiver:
-        self._thread.start()
+        self._server.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
-    def __init__(self, received: Received) -> None:
-        self._received = received
-
-    def Export(self, request: Any, context: Any) -> Any:
-        with self._received.lock:
-            self._received.traces.append(request)
-        return trace_service_pb2.ExportTraceServiceResponse()
-
-
-class _MetricsService(metrics_service_pb2_grpc.MetricsServiceServicer):  # type: ignore[misc]
-    def __init__(self, received: Received) -> None:
-        self._received = received
-
-    def Export(self, request: Any, context: Any) -> Any:
-        with self._received.lock:
-            self._received.metrics.append(request)
-        return metrics_service_pb2.ExportMetricsServiceResponse()
+        self._server.__exit__(*exc)
 
 
 class OtlpGrpcReceiver:
@@ -158,9 +129,10 @@ class OtlpGrpcReceiver:
 
     def __init__(self) -> None:
         self.received = Received()
+        collector = _Collector(self.received)
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceService(self.received), self._server)
-        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_MetricsService(self.received), self._server)
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(collector, self._server)
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(collector, self._server)
         self._port = self._server.add_insecure_port("127.0.0.1:0")
 
     @property
