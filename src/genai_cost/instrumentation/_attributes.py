@@ -23,9 +23,13 @@ def given(value: Any) -> Any:
 
 def read(obj: Any, name: str) -> Any:
     """An attribute of an SDK object or a key of a plain dict; ``None`` when absent."""
-    if isinstance(obj, Mapping):
+    if isinstance(obj, dict):
         return obj.get(name)
-    return getattr(obj, name, None)
+    value = getattr(obj, name, None)
+    # The ABC check is slow: only for a non-dict Mapping that lacks the attribute.
+    if value is None and isinstance(obj, Mapping):
+        return obj.get(name)
+    return value
 
 
 def number(value: Any) -> int | float | None:

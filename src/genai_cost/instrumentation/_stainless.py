@@ -23,7 +23,8 @@ AccumulatorFactory = Callable[[Request], Accumulator]
 
 
 def _is_api_response(result: Any) -> bool:
-    return hasattr(result, "http_response") and hasattr(result, "parse")
+    # The class first: a missing attribute on a pydantic result costs an exception.
+    return hasattr(type(result), "parse") and hasattr(result, "http_response")
 
 
 def _stream_proxy(stream: Any, invocation: Invocation, accumulator: Accumulator) -> Any:
