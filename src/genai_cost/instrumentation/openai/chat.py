@@ -36,18 +36,22 @@ _REQUEST_NUMBERS = (
 def _sampling_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
     attributes: dict[str, Any] = {}
     for key, name in _REQUEST_NUMBERS:
-        value = number(given(kwargs.get(key)))
-        if value is not None:
-            attributes[name] = value
-    max_tokens = number(given(kwargs.get("max_completion_tokens"))) or number(given(kwargs.get("max_tokens")))
-    if max_tokens is not None:
-        attributes[GenAI.REQUEST_MAX_TOKENS] = max_tokens
-    choices = number(given(kwargs.get("n")))
-    if choices is not None and choices != 1:
-        attributes[GenAI.REQUEST_CHOICE_COUNT] = choices
-    stop = strings(kwargs.get("stop"))
-    if stop:
-        attributes[GenAI.REQUEST_STOP_SEQUENCES] = stop
+        if key in kwargs:
+            value = number(given(kwargs[key]))
+            if value is not None:
+                attributes[name] = value
+    if "max_completion_tokens" in kwargs or "max_tokens" in kwargs:
+        max_tokens = number(given(kwargs.get("max_completion_tokens"))) or number(given(kwargs.get("max_tokens")))
+        if max_tokens is not None:
+            attributes[GenAI.REQUEST_MAX_TOKENS] = max_tokens
+    if "n" in kwargs:
+        choices = number(given(kwargs["n"]))
+        if choices is not None and choices != 1:
+            attributes[GenAI.REQUEST_CHOICE_COUNT] = choices
+    if "stop" in kwargs:
+        stop = strings(kwargs["stop"])
+        if stop:
+            attributes[GenAI.REQUEST_STOP_SEQUENCES] = stop
     tier = given(kwargs.get("service_tier"))
     if isinstance(tier, str) and tier != "auto":
         attributes[GenAI.REQUEST_SERVICE_TIER] = tier
