@@ -75,7 +75,7 @@ class CostBreakdown:
 
 def calculate(usage: Usage, entry: PriceEntry) -> CostBreakdown:
     """Price ``usage`` with ``entry``; exact Decimal arithmetic, never negative."""
-    rates, tier = entry.rates_for(_count(usage, "input_tokens") or 0)
+    rates, tier = entry.rates_for(usage.input_tokens or 0)
     by_type: dict[str, Decimal] = {}
     input_plan, output_plan = rates.plans
     input_cost = _charge(input_plan, usage, by_type)[0]
@@ -91,31 +91,39 @@ def calculate(usage: Usage, entry: PriceEntry) -> CostBreakdown:
 
 
 def _charge(node: Charge, usage: Usage, by_type: dict[str, Decimal]) -> tuple[Decimal, int]:
-    """Charge ``node`` and its priced parts; returns (cost, tokens charged)."""
-    count = _count(usage, node.usage_field)
-    if not node.parts:  # the common case: a priced leaf, or a base price with no breakdown
-        if count is None or node.per_token is None:
-            return _ZERO, 0
-        own = by_type[node.key] = node.per_token * count
-        return own, count
+    """Charge ``node`` and its priced parts; returns (cost, tokens charged).
+
+    Runs on every priced call, hence the inlined leaf case (most parts are leaves).
+    """
     cost, charged = _ZERO, 0
     for part in node.parts:
-        part_cost, part_charged = _charge(part, usage, by_type)
+        if part.parts:
+            part_cost, part_charged = _charge(part, usage, by_type)
+        else:
+            part_count = _count(usage, part.usage_field)
+            if part_count is None or part.per_token is None:
+                continue
+            part_cost = by_type[part.key] = part.per_token * part_count
+            part_charged = part_count
         cost += part_cost
         charged += part_charged
+    count = _count(usage, node.usage_field)
     if count is None or node.per_token is None:
         return cost, charged
-    own = by_type[node.key] = node.per_token * max(count - charged, 0)
-    return cost + own, max(count, charged)
+    if count < charged:
+        count = charged
+    own = by_type[node.key] = node.per_token * (count - charged)
+    return cost + own, count
 
 
 def _count(usage: Usage, name: str) -> int | None:
     """A reported count, negative ones as 0; cache creation defaults to the sum of its TTLs."""
     value: int | None = getattr(usage, name)
-    if value is None and name == "cache_creation_tokens":
-        parts = (usage.cache_creation_5m_tokens, usage.cache_creation_1h_tokens)
-        if parts != (None, None):
-            value = sum(max(p or 0, 0) for p in parts)
     if value is None:
-        return None
+        if name != "cache_creation_tokens":
+            return None
+        parts = (usage.cache_creation_5m_tokens, usage.cache_creation_1h_tokens)
+        if parts == (None, None):
+            return None
+        return sum(max(p or 0, 0) for p in parts)
     return value if value > 0 else 0
