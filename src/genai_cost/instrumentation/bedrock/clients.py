@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 from weakref import WeakSet
 
@@ -35,12 +36,16 @@ logger = logging.getLogger(__name__)
 _SERVICE_NAME = "bedrock-runtime"
 
 
+@lru_cache(maxsize=64)
+def _endpoint(url: str | None) -> tuple[tuple[str, Any], ...]:
+    attributes = server_attributes(url, GenAI.SERVER_ADDRESS, GenAI.SERVER_PORT)
+    return (*attributes.items(), (GenAI.PROVIDER_NAME, Provider.AWS_BEDROCK))
+
+
 def endpoint_attributes(client: Any) -> dict[str, Any]:
     """``gen_ai.provider.name``, ``server.address`` and ``server.port`` of a Bedrock client."""
-    meta = getattr(client, "meta", None)
-    attributes = server_attributes(getattr(meta, "endpoint_url", None), GenAI.SERVER_ADDRESS, GenAI.SERVER_PORT)
-    attributes[GenAI.PROVIDER_NAME] = Provider.AWS_BEDROCK
-    return attributes
+    url = getattr(getattr(client, "meta", None), "endpoint_url", None)
+    return dict(_endpoint(url if isinstance(url, str) else None))
 
 
 class BedrockClients:
