@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -300,3 +301,26 @@ def test_stream_helper(
         reasoning=wire.reasoning_tokens,
     )
     assert GenAI.RESPONSE_TIME_TO_FIRST_CHUNK in attrs
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_bundled_table_prices_openai_models(
+    instrument: Callable[..., OpenAIInstrumentor],
+    span_exporter: InMemorySpanExporter,
+    fake_openai: FakeOpenAIServer,
+    stream: bool,
+) -> None:
+    instrument(pricing=None)  # the process-wide default: the bundled table
+    run_chat(fake_openai, is_async=False, stream=stream, headers=scenario("cached_reasoning"))
+    attrs = dict(only_span(span_exporter).attributes or {})
+    wire = SCENARIOS["cached_reasoning"]
+    entry = PricingTable.default().match(MODEL, provider="openai")
+    assert entry is not None
+    assert attrs[Ours.PRICING_ENTRY] == entry.id
+    assert attrs[GenAI.USAGE_COST_AMOUNT] == expected_cost(
+        entry,
+        input=wire.prompt_tokens,
+        output=wire.completion_tokens,
+        cached=wire.cached_tokens,
+        reasoning=wire.reasoning_tokens,
+    )
