@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tests.support.fake_bedrock import Tokens
@@ -24,6 +25,11 @@ ANTHROPIC = {
 }
 """An Anthropic Messages body for invoke_model."""
 BODY = json.dumps(ANTHROPIC)
+
+
+# An app that drops a live HTTP stream leaves its socket to the garbage collector: urllib3's
+# ResourceWarning is the app's, with or without instrumentation.
+DROPPED_SOCKET = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
 def expected_cost(pricing: PricingTable, model: str, tokens: Tokens) -> float:

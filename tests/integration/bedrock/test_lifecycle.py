@@ -28,7 +28,7 @@ from genai_cost.instrumentation.bedrock import BedrockInstrumentor
 from genai_cost.pricing import PricingTable
 from genai_cost.semconv import GenAI, Metrics, TokenType
 
-from .helpers import BODY, MESSAGES, SONNET, expected_cost, only_span
+from .helpers import BODY, DROPPED_SOCKET, MESSAGES, SONNET, expected_cost, only_span
 
 
 def _first_event_then_drop(bedrock: Any, span_exporter: InMemorySpanExporter, *, close: bool) -> None:
@@ -43,12 +43,7 @@ def _first_event_then_drop(bedrock: Any, span_exporter: InMemorySpanExporter, *,
         gc.collect()
 
 
-# An app that drops a live HTTP stream leaves its socket to the garbage collector: urllib3's
-# ResourceWarning is the app's, with or without instrumentation.
-_DROPPED_SOCKET = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
-
-@_DROPPED_SOCKET
+@DROPPED_SOCKET
 @pytest.mark.parametrize("close", [True, False], ids=["closed", "abandoned"])
 def test_stream_left_early_ends_the_span(bedrock: Any, span_exporter: InMemorySpanExporter, close: bool) -> None:
     _first_event_then_drop(bedrock, span_exporter, close=close)
@@ -60,7 +55,7 @@ def test_stream_left_early_ends_the_span(bedrock: Any, span_exporter: InMemorySp
     assert GenAI.USAGE_INPUT_TOKENS not in attributes
 
 
-@_DROPPED_SOCKET
+@DROPPED_SOCKET
 def test_abandoned_invoke_stream_ends_the_span(bedrock: Any, span_exporter: InMemorySpanExporter) -> None:
     result = bedrock.invoke_model_with_response_stream(modelId=SONNET, body=BODY)
     assert "chunk" in next(iter(result["body"]))

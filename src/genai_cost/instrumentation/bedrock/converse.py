@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from genai_cost.instrumentation._attributes import response_attributes
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.bedrock.bodies import uncached_usage
 from genai_cost.instrumentation.bedrock.clients import endpoint_attributes
@@ -48,9 +49,8 @@ def usage_from_converse(usage: Any) -> Usage | None:
 
 
 def _response(usage: Any, stop_reason: Any, attributes: dict[str, Any]) -> Response:
-    if isinstance(stop_reason, str):
-        attributes[GenAI.RESPONSE_FINISH_REASONS] = [stop_reason]
-    return Response(usage_from_converse(usage), attributes)
+    reasons = [stop_reason] if isinstance(stop_reason, str) else []
+    return Response(usage_from_converse(usage), {**attributes, **response_attributes(None, None, reasons)})
 
 
 def read_converse_response(result: Any, *, capture_content: bool = False) -> Response:

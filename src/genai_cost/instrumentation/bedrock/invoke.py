@@ -12,6 +12,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
+from genai_cost.instrumentation._attributes import response_attributes
 from genai_cost.instrumentation._core import Invocation, Request, Response, Telemetry
 from genai_cost.instrumentation.bedrock.bodies import (
     INVOCATION_METRICS,
@@ -56,12 +57,7 @@ def _headers(result: Mapping[str, Any]) -> Any:
 
 def _response(body: Mapping[str, Any] | None, usage: Usage | None, attributes: dict[str, Any]) -> Response:
     if body is not None:
-        identifier = response_id(body)
-        if identifier is not None:
-            attributes[GenAI.RESPONSE_ID] = identifier
-        reasons = finish_reasons(body)
-        if reasons:
-            attributes[GenAI.RESPONSE_FINISH_REASONS] = reasons
+        attributes.update(response_attributes(response_id(body), None, finish_reasons(body)))
     return Response(usage, attributes)
 
 
@@ -126,9 +122,4 @@ class InvokeChunkAccumulator:
         return True
 
     def result(self) -> Response:
-        attributes = dict(self._attributes)
-        if self._id is not None:
-            attributes[GenAI.RESPONSE_ID] = self._id
-        if self._reasons:
-            attributes[GenAI.RESPONSE_FINISH_REASONS] = self._reasons
-        return Response(self._usage, attributes)
+        return Response(self._usage, {**self._attributes, **response_attributes(self._id, None, self._reasons)})
