@@ -24,6 +24,7 @@ from genai_cost.pricing import (
     Rates,
     calculate,
 )
+from genai_cost.pricing.loader import load_file
 from genai_cost.pricing.providers import KNOWN_PROVIDERS, canonical_provider
 from genai_cost.semconv import PricingStatus
 from genai_cost.usage import Usage
@@ -210,8 +211,6 @@ def _add_pricing(commands: Any) -> None:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from genai_cost.pricing.loader import load_file
-
     failed = False
     for path in args.files:
         try:
