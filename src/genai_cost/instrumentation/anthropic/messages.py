@@ -11,6 +11,7 @@ from typing import Any
 
 from genai_cost.instrumentation._attributes import count, given, numbers, read, response_attributes, strings
 from genai_cost.instrumentation._core import Request, Response, Telemetry
+from genai_cost.instrumentation.anthropic import content
 from genai_cost.instrumentation.anthropic.endpoint import endpoint_attributes
 from genai_cost.semconv import GenAI, Operation
 from genai_cost.usage import Usage
@@ -45,6 +46,12 @@ def read_messages_request(
     stop = strings(kwargs.get("stop_sequences"))
     if stop:
         attributes[GenAI.REQUEST_STOP_SEQUENCES] = stop
+    if telemetry.settings.capture_message_content:
+        captured = {
+            GenAI.INPUT_MESSAGES: content.input_messages(kwargs.get("messages")),
+            GenAI.SYSTEM_INSTRUCTIONS: content.system_instructions(kwargs.get("system")),
+        }
+        attributes.update({name: value for name, value in captured.items() if value is not None})
     return Request(attributes, kwargs)
 
 

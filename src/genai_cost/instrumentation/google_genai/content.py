@@ -13,6 +13,7 @@ from typing import Any
 
 from genai_cost.instrumentation._attributes import count, number, numbers, read, response_attributes, strings
 from genai_cost.instrumentation._core import Request, Response, Telemetry
+from genai_cost.instrumentation.google_genai import parts
 from genai_cost.instrumentation.google_genai.endpoint import endpoint_attributes, model_name
 from genai_cost.semconv import GenAI, Operation
 from genai_cost.usage import Usage
@@ -60,6 +61,12 @@ def read_generate_request(
         mime_type = read(config, "response_mime_type")
         if isinstance(mime_type, str):
             attributes[GenAI.OUTPUT_TYPE] = "json" if mime_type == "application/json" else "text"
+    if telemetry.settings.capture_message_content:
+        captured = {
+            GenAI.INPUT_MESSAGES: parts.input_messages(kwargs.get("contents")),
+            GenAI.SYSTEM_INSTRUCTIONS: parts.system_instructions(config),
+        }
+        attributes.update({name: value for name, value in captured.items() if value is not None})
     return Request(attributes, kwargs)
 
 
