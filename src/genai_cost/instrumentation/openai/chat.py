@@ -162,20 +162,25 @@ class ChunkAccumulator:
         self._finish_reasons: dict[int, str] = {}
 
     def add(self, chunk: Any) -> bool:
+        # Runs once per chunk: plain attribute reads for SDK objects, no helper calls.
         if self._id is None:
             self._id = read(chunk, "id")
             self._model = read(chunk, "model")
             self._tier = read(chunk, "service_tier")
-        choices = read(chunk, "choices")
+        if isinstance(chunk, dict):
+            choices, usage = chunk.get("choices"), chunk.get("usage")
+        else:
+            choices, usage = getattr(chunk, "choices", None), getattr(chunk, "usage", None)
         if choices:
             for choice in choices:
-                reason = read(choice, "finish_reason")
-                if isinstance(reason, str):
+                reason = (
+                    choice.get("finish_reason") if isinstance(choice, dict) else getattr(choice, "finish_reason", None)
+                )
+                if reason is not None and isinstance(reason, str):
                     index = read(choice, "index")
                     self._finish_reasons[index if isinstance(index, int) else len(self._finish_reasons)] = reason
                 if self._texts is not None:
                     self._collect_text(choice)
-        usage = read(chunk, "usage")
         if usage is not None:
             self._usage = usage
             # The usage-only chunk we asked for: the app did not, so it never sees it.
