@@ -12,7 +12,6 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -60,12 +59,15 @@ class _ArchiveHandler(logging.Handler):
             self._archive.logs.append(text)
 
 
-@dataclass
 class Archive:
-    spans: list[ReadableSpan] = field(default_factory=list)
-    metrics: list[MetricsData] = field(default_factory=list)
-    logs: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self) -> None:
+        self.spans: list[ReadableSpan] = []
+        self.metrics: list[MetricsData] = []
+        self.logs: list[str] = []
+        self.lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Archive({len(self.spans)} spans, {len(self.metrics)} metric collections, {len(self.logs)} logs)"
 
     def exporter(self) -> SpanExporter:
         return _ArchiveExporter(self)

@@ -118,6 +118,7 @@ class FaultServer:
         self._ids = itertools.count()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._open: set[socket.socket] = set()
         self.requests: list[HttpRequest] = []
         self._acceptor = threading.Thread(target=self._accept, name="fault-server", daemon=True)
 
@@ -146,6 +147,11 @@ class FaultServer:
         self._stopping.set()
         self._listener.close()
         self._acceptor.join(timeout=5)
+        with self._lock:
+            open_sockets = list(self._open)
+        for sock in open_sockets:  # wake threads still waiting for a request
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         for thread in list(self._threads):
             thread.join(timeout=5)
 
@@ -162,6 +168,8 @@ class FaultServer:
             thread.start()
 
     def _serve(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._open.add(sock)
         try:
             request = _read_request(sock)
             if request is None:
@@ -176,6 +184,8 @@ class FaultServer:
         except OSError:
             pass
         finally:
+            with self._lock:
+                self._open.discard(sock)
             with contextlib.suppress(OSError):
                 sock.close()
 

@@ -62,19 +62,20 @@ def stated_cost(*, input_tokens: int, cached: int, output_tokens: int) -> Decima
     return millionths / Decimal(1_000_000)
 
 
-@dataclass
 class Telemetry:
     """One in-memory span and metric pipeline that also feeds the session archive."""
 
-    archive: Archive
-    spans: InMemorySpanExporter = field(default_factory=InMemorySpanExporter)
-    reader: InMemoryMetricReader = field(default_factory=InMemoryMetricReader)
-
-    def __post_init__(self) -> None:
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self.spans = InMemorySpanExporter()
+        self.reader = InMemoryMetricReader()
         self.tracer_provider = TracerProvider()
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.archive.exporter()))
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
+
+    def __repr__(self) -> str:
+        return f"Telemetry({len(self.finished())} spans)"
 
     def finished(self) -> tuple[ReadableSpan, ...]:
         return self.spans.get_finished_spans()
