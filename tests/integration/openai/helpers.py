@@ -11,7 +11,9 @@ import openai
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from genai_cost.demo.fake_openai import Scenario
 from genai_cost.pricing import PriceEntry, PricingTable
+from genai_cost.semconv import GenAI, Ours, PricingStatus
 
 API_KEY = "sk-test-DO-NOT-LEAK-4242"
 
@@ -64,6 +66,28 @@ def only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
     spans = exporter.get_finished_spans()
     assert len(spans) == 1, [span.name for span in spans]
     return spans[0]
+
+
+def scenario_cost(entry: PriceEntry | None, wire: Scenario) -> float:
+    """The expected cost of a fake-server scenario's usage under ``entry``."""
+    return expected_cost(
+        entry,
+        input=wire.prompt_tokens,
+        output=wire.completion_tokens,
+        cached=wire.cached_tokens,
+        reasoning=wire.reasoning_tokens,
+    )
+
+
+def assert_usage_and_cost(attributes: Any, entry: PriceEntry | None, wire: Scenario) -> None:
+    """The span reports the scenario's token counts and their exact cost."""
+    attrs = dict(attributes or {})
+    assert attrs[GenAI.USAGE_INPUT_TOKENS] == wire.prompt_tokens
+    assert attrs[GenAI.USAGE_OUTPUT_TOKENS] == wire.completion_tokens
+    assert attrs[GenAI.USAGE_CACHE_READ_INPUT_TOKENS] == wire.cached_tokens
+    assert attrs[GenAI.USAGE_REASONING_OUTPUT_TOKENS] == wire.reasoning_tokens
+    assert attrs[Ours.PRICING_STATUS] == PricingStatus.PRICED
+    assert attrs[GenAI.USAGE_COST_AMOUNT] == scenario_cost(entry, wire)
 
 
 def call(

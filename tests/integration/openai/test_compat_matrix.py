@@ -12,7 +12,13 @@ import openai
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
-from tests.integration.openai.helpers import API_KEY, call, expected_cost, only_span, scenario
+from tests.integration.openai.helpers import (
+    API_KEY,
+    assert_usage_and_cost,
+    call,
+    only_span,
+    scenario,
+)
 
 from genai_cost.demo.fake_openai import SCENARIOS, FakeOpenAIServer
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
@@ -20,20 +26,6 @@ from genai_cost.pricing import PricingTable
 from genai_cost.semconv import GenAI, Ours, PricingStatus
 
 WIRE = SCENARIOS["cached_reasoning"]
-
-
-def _assert_priced(span_attributes: Any, pricing: PricingTable, model: str) -> None:
-    attrs = dict(span_attributes or {})
-    assert attrs[GenAI.USAGE_INPUT_TOKENS] == WIRE.prompt_tokens
-    assert attrs[GenAI.USAGE_CACHE_READ_INPUT_TOKENS] == WIRE.cached_tokens
-    assert attrs[GenAI.USAGE_REASONING_OUTPUT_TOKENS] == WIRE.reasoning_tokens
-    assert attrs[GenAI.USAGE_COST_AMOUNT] == expected_cost(
-        pricing.match(model, provider="openai"),
-        input=WIRE.prompt_tokens,
-        output=WIRE.completion_tokens,
-        cached=WIRE.cached_tokens,
-        reasoning=WIRE.reasoning_tokens,
-    )
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
@@ -60,7 +52,7 @@ def test_chat(
     )
     span = only_span(span_exporter)
     assert dict(span.attributes or {})[GenAI.RESPONSE_ID] == (result[0].id if stream else result.id)
-    _assert_priced(span.attributes, pricing, "gpt-4o-mini")
+    assert_usage_and_cost(span.attributes, pricing.match("gpt-4o-mini", provider="openai"), WIRE)
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
@@ -79,7 +71,7 @@ def test_responses(
         is_async=False,
         consume=stream,
     )
-    _assert_priced(only_span(span_exporter).attributes, pricing, "o4-mini")
+    assert_usage_and_cost(only_span(span_exporter).attributes, pricing.match("o4-mini", provider="openai"), WIRE)
 
 
 def test_embeddings_and_raw_response(

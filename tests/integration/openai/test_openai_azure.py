@@ -9,7 +9,7 @@ from typing import Any
 import openai
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from tests.integration.openai.helpers import API_KEY, expected_cost, load_prices, only_span, scenario
+from tests.integration.openai.helpers import API_KEY, load_prices, only_span, scenario, scenario_cost
 
 from genai_cost.config import ENV, settings_from_env
 from genai_cost.demo.fake_openai import SCENARIOS, FakeOpenAIServer
@@ -71,11 +71,8 @@ def test_azure_chat_is_azure_provider_and_priced_at_azure_rates(
     assert attrs[GenAI.SERVER_ADDRESS] == "127.0.0.1"
     assert attrs[GenAI.SERVER_PORT] == fake_openai.port
     assert attrs[Ours.PRICING_ENTRY] == "test:azure-gpt-4o-mini"
-    assert attrs[GenAI.USAGE_COST_AMOUNT] == expected_cost(
-        pricing.match("gpt-4o-mini", provider="azure.ai.openai"),
-        input=wire.prompt_tokens,
-        output=wire.completion_tokens,
-        cached=wire.cached_tokens,
+    assert attrs[GenAI.USAGE_COST_AMOUNT] == scenario_cost(
+        pricing.match("gpt-4o-mini", provider="azure.ai.openai"), wire
     )
 
 
@@ -98,10 +95,8 @@ def test_azure_deployment_alias_is_priced_as_its_model(
     assert attrs[GenAI.REQUEST_MODEL] == "prod-chat"
     assert attrs[Ours.PRICING_STATUS] == PricingStatus.PRICED
     assert attrs[Ours.PRICING_ENTRY] == "test:azure-gpt-4o-mini"
-    assert attrs[GenAI.USAGE_COST_AMOUNT] == expected_cost(
-        pricing.match("gpt-4o-mini", provider="azure.ai.openai"),
-        input=wire.prompt_tokens,
-        output=wire.completion_tokens,
+    assert attrs[GenAI.USAGE_COST_AMOUNT] == scenario_cost(
+        pricing.match("gpt-4o-mini", provider="azure.ai.openai"), wire
     )
 
 

@@ -11,7 +11,15 @@ import pydantic
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
-from tests.integration.openai.helpers import API_KEY, call, expected_cost, only_span, scenario
+from tests.integration.openai.helpers import (
+    API_KEY,
+    assert_usage_and_cost,
+    call,
+    expected_cost,
+    only_span,
+    scenario,
+    scenario_cost,
+)
 
 from genai_cost.demo.fake_openai import SCENARIOS, FakeOpenAIServer
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
@@ -73,18 +81,7 @@ def test_chat_span_has_usage_and_exact_cost(
     assert attrs[GenAI.RESPONSE_ID] == response_id
     assert attrs[GenAI.RESPONSE_MODEL] == MODEL
     assert attrs[GenAI.RESPONSE_FINISH_REASONS] == (wire.finish_reason,)
-    assert attrs[GenAI.USAGE_INPUT_TOKENS] == wire.prompt_tokens
-    assert attrs[GenAI.USAGE_OUTPUT_TOKENS] == wire.completion_tokens
-    assert attrs[GenAI.USAGE_CACHE_READ_INPUT_TOKENS] == wire.cached_tokens
-    assert attrs[GenAI.USAGE_REASONING_OUTPUT_TOKENS] == wire.reasoning_tokens
-    entry = pricing.match(MODEL, provider="openai")
-    assert attrs[GenAI.USAGE_COST_AMOUNT] == expected_cost(
-        entry,
-        input=wire.prompt_tokens,
-        output=wire.completion_tokens,
-        cached=wire.cached_tokens,
-        reasoning=wire.reasoning_tokens,
-    )
+    assert_usage_and_cost(attrs, pricing.match(MODEL, provider="openai"), wire)
     assert attrs[GenAI.USAGE_COST_CURRENCY] == "USD"
     assert attrs[GenAI.USAGE_COST_SOURCE] == CostSource.LOCAL
     assert attrs[Ours.PRICING_STATUS] == PricingStatus.PRICED
@@ -251,12 +248,7 @@ def test_parse_with_pydantic_response_format(
     assert attrs[GenAI.OUTPUT_TYPE] == "json"
     assert attrs[GenAI.RESPONSE_ID] == completion.id
     assert attrs[GenAI.USAGE_CACHE_READ_INPUT_TOKENS] == wire.cached_tokens
-    assert attrs[GenAI.USAGE_COST_AMOUNT] == expected_cost(
-        pricing.match(MODEL, provider="openai"),
-        input=wire.prompt_tokens,
-        output=wire.completion_tokens,
-        cached=wire.cached_tokens,
-    )
+    assert attrs[GenAI.USAGE_COST_AMOUNT] == scenario_cost(pricing.match(MODEL, provider="openai"), wire)
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
@@ -293,13 +285,7 @@ def test_stream_helper(
     wire = SCENARIOS["cached_reasoning"]
     assert attrs[GenAI.RESPONSE_ID] == final.id
     assert attrs[GenAI.USAGE_REASONING_OUTPUT_TOKENS] == wire.reasoning_tokens
-    assert attrs[GenAI.USAGE_COST_AMOUNT] == expected_cost(
-        pricing.match(MODEL, provider="openai"),
-        input=wire.prompt_tokens,
-        output=wire.completion_tokens,
-        cached=wire.cached_tokens,
-        reasoning=wire.reasoning_tokens,
-    )
+    assert attrs[GenAI.USAGE_COST_AMOUNT] == scenario_cost(pricing.match(MODEL, provider="openai"), wire)
     assert GenAI.RESPONSE_TIME_TO_FIRST_CHUNK in attrs
 
 
@@ -317,10 +303,4 @@ def test_bundled_table_prices_openai_models(
     entry = PricingTable.default().match(MODEL, provider="openai")
     assert entry is not None
     assert attrs[Ours.PRICING_ENTRY] == entry.id
-    assert attrs[GenAI.USAGE_COST_AMOUNT] == expected_cost(
-        entry,
-        input=wire.prompt_tokens,
-        output=wire.completion_tokens,
-        cached=wire.cached_tokens,
-        reasoning=wire.reasoning_tokens,
-    )
+    assert attrs[GenAI.USAGE_COST_AMOUNT] == scenario_cost(entry, wire)

@@ -12,7 +12,15 @@ import pydantic
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-from tests.integration.openai.helpers import API_KEY, call, expected_cost, only_span, scenario
+from tests.integration.openai.helpers import (
+    API_KEY,
+    assert_usage_and_cost,
+    call,
+    expected_cost,
+    only_span,
+    scenario,
+    scenario_cost,
+)
 
 from genai_cost.demo.fake_openai import SCENARIOS, FakeOpenAIServer
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
@@ -20,22 +28,6 @@ from genai_cost.pricing import PricingTable
 from genai_cost.semconv import GenAI, Ours, PricingStatus
 
 MODEL = "o4-mini"
-
-
-def assert_priced(attrs: dict[str, Any], pricing: PricingTable, model: str, name: str) -> None:
-    wire = SCENARIOS[name]
-    assert attrs[GenAI.USAGE_INPUT_TOKENS] == wire.prompt_tokens
-    assert attrs[GenAI.USAGE_OUTPUT_TOKENS] == wire.completion_tokens
-    assert attrs[GenAI.USAGE_CACHE_READ_INPUT_TOKENS] == wire.cached_tokens
-    assert attrs[GenAI.USAGE_REASONING_OUTPUT_TOKENS] == wire.reasoning_tokens
-    assert attrs[Ours.PRICING_STATUS] == PricingStatus.PRICED
-    assert attrs[GenAI.USAGE_COST_AMOUNT] == expected_cost(
-        pricing.match(model, provider="openai"),
-        input=wire.prompt_tokens,
-        output=wire.completion_tokens,
-        cached=wire.cached_tokens,
-        reasoning=wire.reasoning_tokens,
-    )
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
@@ -76,7 +68,7 @@ def test_responses_create(
     assert attrs[GenAI.RESPONSE_MODEL] == MODEL
     assert attrs[GenAI.RESPONSE_FINISH_REASONS] == ("completed",)
     assert (GenAI.RESPONSE_TIME_TO_FIRST_CHUNK in attrs) is stream
-    assert_priced(attrs, pricing, MODEL, "cached_reasoning")
+    assert_usage_and_cost(attrs, pricing.match(MODEL, provider="openai"), SCENARIOS["cached_reasoning"])
 
 
 class Greeting(pydantic.BaseModel):
@@ -101,7 +93,7 @@ def test_responses_parse(
     assert isinstance(parsed.output_parsed, Greeting)
     attrs = dict(only_span(span_exporter).attributes or {})
     assert attrs[GenAI.RESPONSE_ID] == parsed.id
-    assert_priced(attrs, pricing, MODEL, "json_cached")
+    assert_usage_and_cost(attrs, pricing.match(MODEL, provider="openai"), SCENARIOS["json_cached"])
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
@@ -134,7 +126,7 @@ def test_responses_stream_helper(
     assert kinds[-1] == "response.completed"
     attrs = dict(only_span(span_exporter).attributes or {})
     assert attrs[GenAI.RESPONSE_ID] == final.id
-    assert_priced(attrs, pricing, MODEL, "cached_reasoning")
+    assert_usage_and_cost(attrs, pricing.match(MODEL, provider="openai"), SCENARIOS["cached_reasoning"])
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
@@ -198,11 +190,7 @@ def test_legacy_completions(
     assert attrs[GenAI.RESPONSE_FINISH_REASONS] == ("stop",)
     assert attrs[GenAI.USAGE_INPUT_TOKENS] == wire.prompt_tokens
     assert attrs[GenAI.USAGE_OUTPUT_TOKENS] == wire.completion_tokens
-    assert attrs[GenAI.USAGE_COST_AMOUNT] == expected_cost(
-        pricing.match(model, provider="openai"),
-        input=wire.prompt_tokens,
-        output=wire.completion_tokens,
-    )
+    assert attrs[GenAI.USAGE_COST_AMOUNT] == scenario_cost(pricing.match(model, provider="openai"), wire)
 
 
 def _raw_chat(sdk: Any, *, stream: bool) -> Any:

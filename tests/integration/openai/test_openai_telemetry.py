@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
-from tests.integration.openai.helpers import API_KEY, expected_cost, only_span, scenario
+from tests.integration.openai.helpers import API_KEY, only_span, scenario, scenario_cost
 from tests.support.telemetry import metric_points
 
 from genai_cost.config import ENV
@@ -78,12 +78,7 @@ def test_metrics_for_every_call_even_without_sampled_spans(
     assert by_type[TokenType.INPUT] == 2 * cached.prompt_tokens + 2 * default.prompt_tokens
     assert by_type[TokenType.OUTPUT] == 2 * cached.completion_tokens + default.completion_tokens
     (cost,) = metric_points(metric_reader, Metrics.OPERATION_COST)[:1]
-    one_call = expected_cost(
-        pricing.match("gpt-4o-mini", provider="openai"),
-        input=cached.prompt_tokens,
-        output=cached.completion_tokens,
-        cached=cached.cached_tokens,
-    )
+    one_call = scenario_cost(pricing.match("gpt-4o-mini", provider="openai"), cached)
     chat_costs = [
         p for p in metric_points(metric_reader, Metrics.OPERATION_COST) if p.attributes[GenAI.OPERATION_NAME] == "chat"
     ]

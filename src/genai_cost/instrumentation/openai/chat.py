@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from genai_cost.instrumentation._attributes import count, given, number, read, strings
+from genai_cost.instrumentation._attributes import count, given, number, numbers, read, response_attributes, strings
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.openai import content
 from genai_cost.instrumentation.openai.endpoint import endpoint_attributes
@@ -34,12 +34,7 @@ _REQUEST_NUMBERS = (
 
 
 def _sampling_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
-    attributes: dict[str, Any] = {}
-    for key, name in _REQUEST_NUMBERS:
-        if key in kwargs:
-            value = number(given(kwargs[key]))
-            if value is not None:
-                attributes[name] = value
+    attributes: dict[str, Any] = numbers(kwargs, _REQUEST_NUMBERS)
     if "max_completion_tokens" in kwargs or "max_tokens" in kwargs:
         max_tokens = number(given(kwargs.get("max_completion_tokens"))) or number(given(kwargs.get("max_tokens")))
         if max_tokens is not None:
@@ -124,13 +119,7 @@ def usage_from_openai(usage: Any) -> Usage | None:
 
 
 def _response_attributes(response_id: Any, model: Any, finish_reasons: list[str], tier: Any) -> dict[str, Any]:
-    attributes: dict[str, Any] = {}
-    if isinstance(response_id, str):
-        attributes[GenAI.RESPONSE_ID] = response_id
-    if isinstance(model, str):
-        attributes[GenAI.RESPONSE_MODEL] = model
-    if finish_reasons:
-        attributes[GenAI.RESPONSE_FINISH_REASONS] = finish_reasons
+    attributes = response_attributes(response_id, model, finish_reasons)
     if isinstance(tier, str):
         attributes[GenAI.RESPONSE_SERVICE_TIER] = tier
     return attributes

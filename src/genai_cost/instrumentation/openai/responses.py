@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from genai_cost.instrumentation._attributes import count, given, number, read
+from genai_cost.instrumentation._attributes import count, given, numbers, read, response_attributes
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.openai import content
 from genai_cost.instrumentation.openai.endpoint import endpoint_attributes
@@ -28,10 +28,7 @@ def read_responses_request(
     model = given(kwargs.get("model"))
     if isinstance(model, str):
         attributes[GenAI.REQUEST_MODEL] = model
-    for key, name in _REQUEST_NUMBERS:
-        value = number(given(kwargs.get(key)))
-        if value is not None:
-            attributes[name] = value
+    attributes.update(numbers(kwargs, _REQUEST_NUMBERS))
     tier = given(kwargs.get("service_tier"))
     if isinstance(tier, str) and tier != "auto":
         attributes[GenAI.REQUEST_SERVICE_TIER] = tier
@@ -56,17 +53,12 @@ def _usage(usage: Any) -> Usage | None:
 
 def read_responses_response(result: Any, *, capture_content: bool = False) -> Response:
     """A ``Response`` or ``ParsedResponse`` object."""
-    attributes: dict[str, Any] = {}
-    response_id, model, status = read(result, "id"), read(result, "model"), read(result, "status")
-    if isinstance(response_id, str):
-        attributes[GenAI.RESPONSE_ID] = response_id
-    if isinstance(model, str):
-        attributes[GenAI.RESPONSE_MODEL] = model
+    status = read(result, "status")
     reason = None
     if isinstance(status, str):
         reason = read(read(result, "incomplete_details"), "reason")
         reason = reason if isinstance(reason, str) else status
-        attributes[GenAI.RESPONSE_FINISH_REASONS] = [reason]
+    attributes = response_attributes(read(result, "id"), read(result, "model"), [reason] if reason else [])
     if capture_content:
         output = read(result, "output")
         messages = content.responses_output(output if isinstance(output, list) else (), reason)
