@@ -112,7 +112,7 @@ class FaultServer:
     """``with FaultServer() as server``; ``server.register(script)`` gives the ``x-fault`` value."""
 
     def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=1024)
         self._stopping = threading.Event()
         self._scripts: dict[str, Script] = {}
         self._ids = itertools.count()

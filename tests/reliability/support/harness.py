@@ -17,7 +17,7 @@ from typing import Any
 import openai
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tests.reliability.support.archive import API_KEY, COOKIE, SIGNATURE, Archive
@@ -25,6 +25,7 @@ from tests.support.telemetry import metric_points
 
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
 from genai_cost.pricing import PricingTable
+from genai_cost.processor import CostSpanProcessor
 
 __all__ = [
     "PRICES",
@@ -65,14 +66,19 @@ def stated_cost(*, input_tokens: int, cached: int, output_tokens: int) -> Decima
 class Telemetry:
     """One in-memory span and metric pipeline that also feeds the session archive."""
 
-    def __init__(self, archive: Archive) -> None:
+    def __init__(self, archive: Archive, *, cost_processor: bool = False) -> None:
+        """With ``cost_processor``, spans reach the exporters through a ``CostSpanProcessor`` (rollup)."""
         self.archive = archive
         self.spans = InMemorySpanExporter()
         self.reader = InMemoryMetricReader()
-        self.tracer_provider = TracerProvider()
-        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
-        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.archive.exporter()))
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
+        exporting = SynchronousMultiSpanProcessor()
+        exporting.add_span_processor(SimpleSpanProcessor(self.spans))
+        exporting.add_span_processor(SimpleSpanProcessor(self.archive.exporter()))
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(
+            CostSpanProcessor(exporting, pricing_table(), self.meter_provider) if cost_processor else exporting
+        )
 
     def __repr__(self) -> str:
         return f"Telemetry({len(self.finished())} spans)"
