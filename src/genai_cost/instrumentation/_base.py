@@ -7,10 +7,12 @@ unwraps the same rows.
 
 from __future__ import annotations
 
-import importlib
 import logging
+import sys
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
+from types import ModuleType
 from typing import Any
 
 import wrapt
@@ -50,14 +52,12 @@ class Wrap:
             yield f"Async{self.cls}", True
 
 
-def _resolve(module_name: str, cls_name: str, method: str) -> type | None:
-    """The class owning ``method``, or None when this SDK version does not have it."""
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    cls = getattr(module, cls_name, None)
-    return cls if isinstance(cls, type) and hasattr(cls, method) else None
+def _classes(module: ModuleType, row: Wrap) -> Iterator[tuple[type, bool]]:
+    """The row's classes that this SDK version has (and that own the method), with is-async."""
+    for cls_name, is_async in row.targets():
+        cls = getattr(module, cls_name, None)
+        if isinstance(cls, type) and hasattr(cls, row.method):
+            yield cls, is_async
 
 
 class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -69,6 +69,7 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     _instruments: Collection[str] = ()
     _wraps: Sequence[Wrap] = ()
+    _active: Telemetry | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return self._instruments
@@ -81,22 +82,27 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return Telemetry(tracer, instruments, Costing(instruments, kwargs.get("pricing")), settings)
 
     def _instrument(self, **kwargs: Any) -> None:
-        telemetry = self._telemetry(**kwargs)
-        for cls, method, operation, is_async in self._targets():
-            self._warn_if_wrapped_by_another(cls, method)
+        # A module the app has not imported yet is wrapped when it is imported: importing the
+        # SDK's lazily loaded resources here (openai's Responses types alone take ~100 ms)
+        # would slow every app's start-up for APIs it may never call.
+        telemetry = self._active = self._telemetry(**kwargs)
+        for row in self._wraps:
+            wrapt.register_post_import_hook(partial(self._wrap_row, row, telemetry), row.module)
+
+    def _wrap_row(self, row: Wrap, telemetry: Telemetry, module: ModuleType) -> None:
+        if self._active is not telemetry:  # uninstrumented (or instrumented anew) since
+            return
+        for cls, is_async in _classes(module, row):
+            self._warn_if_wrapped_by_another(cls, row.method)
             factory = async_wrapper if is_async else sync_wrapper
-            wrapt.wrap_function_wrapper(cls, method, factory(telemetry, operation))
+            wrapt.wrap_function_wrapper(cls, row.method, factory(telemetry, row.operation))
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        for cls, method, _operation, _is_async in self._targets():
-            unwrap(cls, method)
-
-    def _targets(self) -> Iterator[tuple[type, str, Operation, bool]]:
+        self._active = None
         for row in self._wraps:
-            for cls_name, is_async in row.targets():
-                cls = _resolve(row.module, cls_name, row.method)
-                if cls is not None:
-                    yield cls, row.method, row.operation, is_async
+            module = sys.modules.get(row.module)
+            for cls, _is_async in _classes(module, row) if module is not None else ():
+                unwrap(cls, row.method)
 
     def _warn_if_wrapped_by_another(self, cls: type, method: str) -> None:
         if not isinstance(cls.__dict__.get(method), _ANY_PROXY):
