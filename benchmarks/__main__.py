@@ -21,6 +21,7 @@ from benchmarks.peers import (
     CONFIGURATIONS,
     ENVIRONMENTS,
     REPO,
+    compile_sources,
     default_venv_root,
     ensure_environment,
     run_worker,
@@ -83,6 +84,8 @@ def _measure(arguments: argparse.Namespace, configs: list[str]) -> dict[str, Any
         name: ensure_environment(ENVIRONMENTS[name], root=root)
         for name in dict.fromkeys(run.environment for run in runs)
     }
+    for python in pythons.values():
+        compile_sources(python)
     load_before = os.getloadavg()
     started = time.time()
     options = {name: getattr(arguments, name) for name in ("chat", "stream", "embeddings", "repeats")}
