@@ -43,9 +43,7 @@ def httpx_module() -> Any:
 def _sse(events: Iterator[dict[str, Any]]) -> list[bytes]:
     frames = []
     for event in events:
-        prefix = (
-            f"event: {event['type']}\n" if "type" in event and "sequence_number" in event else ""
-        )
+        prefix = f"event: {event['type']}\n" if "type" in event and "sequence_number" in event else ""
         frames.append(f"{prefix}data: {json.dumps(event)}\n\n".encode())
     frames.append(b"data: [DONE]\n\n")
     return frames
@@ -95,9 +93,7 @@ class MockOpenAI:
         )
         cached = self._cache.get(key)
         if cached is None:
-            is_stream, payload = response_bodies(
-                request.url.path, body, SCENARIOS[scenario], chunks
-            )
+            is_stream, payload = response_bodies(request.url.path, body, SCENARIOS[scenario], chunks)
             cached = (True, _sse(payload)) if is_stream else (False, json.dumps(payload).encode())
             self._cache[key] = cached
         is_stream, rendered = cached
@@ -105,9 +101,7 @@ class MockOpenAI:
             headers = {"content-type": "text/event-stream; charset=utf-8"}
             frames = _replay(rendered) if self.asynchronous else iter(rendered)
             return self._http.Response(200, headers=headers, content=frames)
-        return self._http.Response(
-            200, headers={"content-type": "application/json"}, content=rendered
-        )
+        return self._http.Response(200, headers={"content-type": "application/json"}, content=rendered)
 
 
 def client(
@@ -126,7 +120,5 @@ def client(
         "max_retries": max_retries,
     }
     if asynchronous:
-        return openai.AsyncOpenAI(
-            http_client=http.AsyncClient(transport=handler.transport()), **options
-        )
+        return openai.AsyncOpenAI(http_client=http.AsyncClient(transport=handler.transport()), **options)
     return openai.OpenAI(http_client=http.Client(transport=handler.transport()), **options)

@@ -90,6 +90,22 @@ def assert_usage_and_cost(attributes: Any, entry: PriceEntry | None, wire: Scena
     assert attrs[GenAI.USAGE_COST_AMOUNT] == scenario_cost(entry, wire)
 
 
+def drive_stream_helper(
+    base_url: str, open_stream: Callable[[Any], Any], final: str, *, is_async: bool
+) -> tuple[list[str], Any]:
+    """Iterate a ``.stream()`` helper inside ``with``: (event types, ``final`` method's result)."""
+    if not is_async:
+        sdk = openai.OpenAI(base_url=base_url, api_key=API_KEY)
+        with sdk, open_stream(sdk) as stream:
+            return [event.type for event in stream], getattr(stream, final)()
+
+    async def main() -> tuple[list[str], Any]:
+        async with openai.AsyncOpenAI(base_url=base_url, api_key=API_KEY) as sdk, open_stream(sdk) as stream:
+            return [event.type async for event in stream], await getattr(stream, final)()
+
+    return asyncio.run(main())
+
+
 def call(
     base_url: str,
     action: Callable[[Any], Any],

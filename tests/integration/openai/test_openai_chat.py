@@ -15,6 +15,7 @@ from tests.integration.openai.helpers import (
     API_KEY,
     assert_usage_and_cost,
     call,
+    drive_stream_helper,
     expected_cost,
     only_span,
     scenario,
@@ -265,20 +266,12 @@ def test_stream_helper(
         "stream_options": {"include_usage": True},
         "extra_headers": scenario("cached_reasoning"),
     }
-    if is_async:
-
-        async def main() -> tuple[list[str], Any]:
-            async with openai.AsyncOpenAI(base_url=fake_openai.base_url, api_key=API_KEY) as sdk:  # noqa: SIM117
-                async with sdk.chat.completions.stream(**options) as stream:
-                    kinds = [event.type async for event in stream]
-                    return kinds, await stream.get_final_completion()
-
-        kinds, final = asyncio.run(main())
-    else:
-        sdk = openai.OpenAI(base_url=fake_openai.base_url, api_key=API_KEY)
-        with sdk, sdk.chat.completions.stream(**options) as stream:
-            kinds = [event.type for event in stream]
-            final = stream.get_final_completion()
+    kinds, final = drive_stream_helper(
+        fake_openai.base_url,
+        lambda sdk: sdk.chat.completions.stream(**options),
+        "get_final_completion",
+        is_async=is_async,
+    )
     assert "content.done" in kinds
     span = only_span(span_exporter)
     attrs = dict(span.attributes or {})

@@ -16,6 +16,7 @@ from tests.integration.openai.helpers import (
     API_KEY,
     assert_usage_and_cost,
     call,
+    drive_stream_helper,
     expected_cost,
     only_span,
     scenario,
@@ -109,20 +110,12 @@ def test_responses_stream_helper(
         "input": "Say hello",
         "extra_headers": scenario("cached_reasoning"),
     }
-    if is_async:
-
-        async def main() -> tuple[list[str], Any]:
-            async with openai.AsyncOpenAI(base_url=fake_openai.base_url, api_key=API_KEY) as sdk:  # noqa: SIM117
-                async with sdk.responses.stream(**options) as stream:
-                    kinds = [event.type async for event in stream]
-                    return kinds, await stream.get_final_response()
-
-        kinds, final = asyncio.run(main())
-    else:
-        sdk = openai.OpenAI(base_url=fake_openai.base_url, api_key=API_KEY)
-        with sdk, sdk.responses.stream(**options) as stream:
-            kinds = [event.type for event in stream]
-            final = stream.get_final_response()
+    kinds, final = drive_stream_helper(
+        fake_openai.base_url,
+        lambda sdk: sdk.responses.stream(**options),
+        "get_final_response",
+        is_async=is_async,
+    )
     assert kinds[-1] == "response.completed"
     attrs = dict(only_span(span_exporter).attributes or {})
     assert attrs[GenAI.RESPONSE_ID] == final.id
