@@ -44,7 +44,7 @@ from genai_cost.metrics import Instruments
 from genai_cost.pricing import PricingTable
 from genai_cost.pricing.providers import canonical_provider
 from genai_cost.semconv import GenAI, Legacy, OpenInference, Ours
-from genai_cost.usage import Usage, usage_from_attributes
+from genai_cost.usage import usage_from_attributes
 
 __all__ = ["DEFAULT_MAX_SPANS_PER_TRACE", "CostSpanProcessor"]
 
@@ -63,6 +63,8 @@ _USAGE_KEYS = (
     OpenInference.TOKEN_COUNT_PROMPT,
     OpenInference.TOKEN_COUNT_COMPLETION,
 )
+_INPUT_KEYS = (GenAI.USAGE_INPUT_TOKENS, Legacy.USAGE_PROMPT_TOKENS, OpenInference.TOKEN_COUNT_PROMPT)
+_OUTPUT_KEYS = (GenAI.USAGE_OUTPUT_TOKENS, Legacy.USAGE_COMPLETION_TOKENS, OpenInference.TOKEN_COUNT_COMPLETION)
 _MODEL_KEYS = (GenAI.RESPONSE_MODEL, GenAI.REQUEST_MODEL, OpenInference.MODEL_NAME, OpenInference.EMBEDDING_MODEL_NAME)
 _PROVIDER_KEYS = (GenAI.PROVIDER_NAME, Legacy.SYSTEM, OpenInference.PROVIDER, OpenInference.SYSTEM)
 
@@ -98,10 +100,10 @@ class _Call:
 
     __slots__ = ("cost", "input_tokens", "output_tokens")
 
-    def __init__(self, usage: Usage, cost: Decimal) -> None:
+    def __init__(self, input_tokens: int, output_tokens: int, cost: Decimal) -> None:
         self.cost = cost
-        self.input_tokens = usage.input_tokens or 0
-        self.output_tokens = usage.output_tokens or 0
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
 
 
 class _Trace:
@@ -155,6 +157,14 @@ class _AnnotatedSpan(ReadableSpan):
     @property
     def dropped_links(self) -> int:
         return self._dropped[2]
+
+
+def _count(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> int:
+    for key in keys:
+        value = attributes.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return 0
 
 
 def _first(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
@@ -239,14 +249,15 @@ class CostSpanProcessor(SpanProcessor):
 
     def _price(self, span: ReadableSpan, attributes: Mapping[str, Any]) -> tuple[_Call, dict[str, Any]] | None:
         """The span's contribution to its ancestors, and the cost attributes it still lacks."""
+        amount = attributes.get(GenAI.USAGE_COST_AMOUNT)
+        if isinstance(amount, (int, float)) and not isinstance(amount, bool):  # priced already: the common case
+            tokens = _count(attributes, _INPUT_KEYS), _count(attributes, _OUTPUT_KEYS)
+            return _Call(*tokens, Decimal(repr(float(amount)))), {}  # summed exactly, as written
         usage = usage_from_attributes(attributes)
         if usage is None:
             return None
-        amount = attributes.get(GenAI.USAGE_COST_AMOUNT)
-        if isinstance(amount, (int, float)) and not isinstance(amount, bool):
-            return _Call(usage, Decimal(repr(float(amount)))), {}  # summed exactly, as written
         if Ours.PRICING_STATUS in attributes:  # priced before, without an amount (unknown model)
-            return _Call(usage, Decimal(0)), {}
+            return _Call(usage.input_tokens or 0, usage.output_tokens or 0, Decimal(0)), {}
         model = _first(attributes, _MODEL_KEYS)
         provider = canonical_provider(_first(attributes, _PROVIDER_KEYS))
         started = span.start_time
@@ -261,7 +272,7 @@ class CostSpanProcessor(SpanProcessor):
             succeeded=span.status.status_code is not StatusCode.ERROR,
         )
         added = {name: value for name, value in cost.attributes().items() if value is not None}
-        return _Call(usage, cost.amount or Decimal(0)), added
+        return _Call(usage.input_tokens or 0, usage.output_tokens or 0, cost.amount or Decimal(0)), added
 
     # --- rollup -------------------------------------------------------------------------
 
