@@ -77,10 +77,12 @@ class Connection:
         return self.send(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
 
     def sse(self, events: Iterable[Any]) -> bool:
-        """``data:`` events, JSON-encoded unless already bytes."""
+        """``data:`` events, JSON-encoded unless already bytes; ``(name, data)`` adds an ``event:`` line."""
         for event in events:
-            data = event if isinstance(event, bytes) else json.dumps(event).encode()
-            if not self.chunk(b"data: " + data + b"\n\n"):
+            name, data = event if isinstance(event, tuple) else (None, event)
+            payload = data if isinstance(data, bytes) else json.dumps(data).encode()
+            head = f"event: {name}\n".encode() if name else b""
+            if not self.chunk(head + b"data: " + payload + b"\n\n"):
                 return False
         return True
 
@@ -123,8 +125,13 @@ class FaultServer:
         self._acceptor = threading.Thread(target=self._accept, name="fault-server", daemon=True)
 
     @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}/v1"
+        """The root with ``/v1``, as OpenAI clients expect it."""
+        return f"{self.root_url}/v1"
 
     def register(self, script: Script) -> str:
         with self._lock:

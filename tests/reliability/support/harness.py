@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import openai
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, SynchronousMultiSpanProcessor, TracerProvider
@@ -103,8 +104,11 @@ class Telemetry:
         self.spans.clear()
 
     @contextmanager
-    def instrumented(self, *, pricing: PricingTable | None = None) -> Iterator[None]:
-        instrumentor = OpenAIInstrumentor()
+    def instrumented(
+        self, *, pricing: PricingTable | None = None, instrumentor: BaseInstrumentor | None = None
+    ) -> Iterator[None]:
+        """Instrument (OpenAI by default) into this pipeline for the block, then uninstrument."""
+        instrumentor = instrumentor or OpenAIInstrumentor()
         instrumentor.instrument(
             tracer_provider=self.tracer_provider,
             meter_provider=self.meter_provider,
@@ -164,7 +168,8 @@ class Outcome:
 
 
 def _is_stream(result: Any) -> bool:
-    return isinstance(result, (openai.Stream, openai.AsyncStream))
+    """An SDK stream of any Stainless-generated SDK (openai, anthropic), proxied or not."""
+    return result.__class__.__name__ in ("Stream", "AsyncStream")
 
 
 def outcome(call: Callable[[], Any], *, max_chunks: int | None = None) -> Outcome:

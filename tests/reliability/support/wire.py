@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from tests.reliability.support.fault_server import Connection, HttpRequest, Script
@@ -24,6 +24,7 @@ __all__ = [
     "reset_before_response",
     "sse_reply",
     "stall",
+    "unauthorized_echoing_key",
 ]
 
 USAGE: dict[str, Any] = {
@@ -89,6 +90,17 @@ def raw_reply(payload: bytes, status: int = 200) -> Script:
 
     def script(connection: Connection, request: HttpRequest) -> None:
         connection.respond(status, payload)
+
+    return script
+
+
+def unauthorized_echoing_key(error: Callable[[str], Any]) -> Script:
+    """A 401 whose body quotes the key the client sent, as real APIs do; ``error(key)`` builds it."""
+
+    def script(connection: Connection, request: HttpRequest) -> None:
+        headers = request.headers
+        key = headers.get("x-api-key") or headers.get("api-key") or headers.get("authorization", "")
+        connection.respond_json(401, error(key.removeprefix("Bearer ")))
 
     return script
 
