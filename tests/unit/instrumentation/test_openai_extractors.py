@@ -21,6 +21,7 @@ from genai_cost.instrumentation.openai.chat import (
     ChunkAccumulator,
     read_chat_request,
     read_completion_response,
+    reported_cost,
     usage_from_openai,
 )
 from genai_cost.instrumentation.openai.embeddings import read_embeddings_request, read_embeddings_response
@@ -76,6 +77,27 @@ FULL = Usage(
 )
 def test_usage_from_openai(usage: Any, expected: Usage | None) -> None:
     assert usage_from_openai(usage) == expected
+
+
+@pytest.mark.parametrize(
+    ("usage", "cost"),
+    [
+        pytest.param({"prompt_tokens": 1, "cost": 0.25}, 0.25, id="raw-dict"),
+        pytest.param(
+            CompletionUsage.model_validate(
+                {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2, "cost": 0.5}
+            ),
+            0.5,
+            id="sdk-extra-field",
+        ),
+        pytest.param(CompletionUsage.model_construct(prompt_tokens=1, cost=0.75), 0.75, id="sdk-constructed"),
+        pytest.param(SDK_USAGE, None, id="sdk-without-cost"),
+        pytest.param(SimpleNamespace(cost="0.1"), "0.1", id="other-object"),
+        pytest.param(None, None, id="no-usage"),
+    ],
+)
+def test_reported_cost(usage: Any, cost: Any) -> None:
+    assert reported_cost(usage) == cost
 
 
 def _completion(**fields: Any) -> ChatCompletion:

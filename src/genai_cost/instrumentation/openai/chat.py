@@ -21,6 +21,7 @@ __all__ = [
     "read_chat_request",
     "read_completion_request",
     "read_completion_response",
+    "reported_cost",
     "usage_from_openai",
 ]
 
@@ -101,6 +102,25 @@ def read_completion_request(
     return request
 
 
+def reported_cost(usage: Any) -> Any:
+    """A cost the API reports in ``usage.cost`` (OpenRouter), not a field the SDK declares.
+
+    Reads pydantic's extras directly: ``getattr`` on a missing field raises inside pydantic,
+    which costs microseconds on every call.
+    """
+    if usage is None:
+        return None
+    if isinstance(usage, dict):
+        return usage.get("cost")
+    fields = getattr(usage, "__dict__", None)
+    if isinstance(fields, dict) and "cost" in fields:
+        return fields["cost"]
+    extra = getattr(usage, "__pydantic_extra__", None)
+    if isinstance(extra, dict):
+        return extra.get("cost")
+    return getattr(usage, "cost", None)
+
+
 def usage_from_openai(usage: Any) -> Usage | None:
     """Usage of a chat or completion response (``prompt_tokens`` include cached tokens)."""
     if usage is None:
@@ -133,7 +153,7 @@ def read_completion_response(result: Any, *, capture_content: bool = False) -> R
     attributes = _response_attributes(read(result, "id"), read(result, "model"), reasons, read(result, "service_tier"))
     if capture_content:
         attributes[GenAI.OUTPUT_MESSAGES] = content.messages_json([content.choice_output(choice) for choice in choices])
-    return Response(usage_from_openai(usage), attributes, provider_cost=read(usage, "cost"))
+    return Response(usage_from_openai(usage), attributes, provider_cost=reported_cost(usage))
 
 
 class ChunkAccumulator:
@@ -193,4 +213,4 @@ class ChunkAccumulator:
                 for index in sorted(self._texts.keys() | self._finish_reasons.keys())
             ]  # fmt: skip
             attributes[GenAI.OUTPUT_MESSAGES] = content.messages_json(messages)
-        return Response(usage_from_openai(self._usage), attributes, provider_cost=read(self._usage, "cost"))
+        return Response(usage_from_openai(self._usage), attributes, provider_cost=reported_cost(self._usage))

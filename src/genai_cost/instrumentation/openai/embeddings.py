@@ -6,6 +6,7 @@ from typing import Any
 
 from genai_cost.instrumentation._attributes import count, given, number, read
 from genai_cost.instrumentation._core import Request, Response, Telemetry
+from genai_cost.instrumentation.openai.chat import reported_cost
 from genai_cost.instrumentation.openai.endpoint import endpoint_attributes
 from genai_cost.semconv import GenAI, Operation
 from genai_cost.usage import Usage
@@ -39,5 +40,5 @@ def read_embeddings_response(result: Any) -> Response:
     return Response(
         None if input_tokens is None else Usage(input_tokens=input_tokens),
         attributes,
-        provider_cost=read(usage, "cost"),
+        provider_cost=reported_cost(usage),
     )

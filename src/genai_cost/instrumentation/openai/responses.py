@@ -7,6 +7,7 @@ from typing import Any
 from genai_cost.instrumentation._attributes import count, given, numbers, read, response_attributes
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.openai import content
+from genai_cost.instrumentation.openai.chat import reported_cost
 from genai_cost.instrumentation.openai.endpoint import endpoint_attributes
 from genai_cost.semconv import GenAI, Operation
 from genai_cost.usage import Usage
@@ -67,7 +68,7 @@ def read_responses_response(result: Any, *, capture_content: bool = False) -> Re
     if isinstance(tier, str):
         attributes[GenAI.RESPONSE_SERVICE_TIER] = tier
     usage = read(result, "usage")
-    return Response(_usage(usage), attributes, provider_cost=read(usage, "cost"))
+    return Response(_usage(usage), attributes, provider_cost=reported_cost(usage))
 
 
 class ResponseEventAccumulator:
