@@ -13,6 +13,7 @@ from tests.reliability.support.archive import Archive
 from tests.reliability.support.fault_server import FaultServer
 from tests.reliability.support.harness import Telemetry
 
+from genai_cost.config import ENV, get_settings
 from genai_cost.demo.fake_openai import FakeOpenAIServer
 
 SECRET_SCAN = "test_no_secret_in_any_exported_data"
@@ -46,6 +47,16 @@ def module_telemetry(archive: Archive) -> Iterator[Telemetry]:
     pipeline = Telemetry(archive)
     yield pipeline
     pipeline.collect()
+
+
+@pytest.fixture
+def capture_content(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` for instrumentors built in the test."""
+    monkeypatch.setenv(ENV.CAPTURE_MESSAGE_CONTENT, "true")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.delenv(ENV.CAPTURE_MESSAGE_CONTENT)
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

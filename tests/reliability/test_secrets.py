@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import base64
 import urllib.parse
-from collections.abc import Iterator
 
 import openai
-import pytest
 from tests.reliability.support.archive import API_KEY, AZURE_KEY, COOKIE, SECRETS, SIGNATURE, Archive
 from tests.reliability.support.checks import assert_failed
 from tests.reliability.support.harness import Telemetry, client, outcome
 
-from genai_cost.config import ENV, get_settings
 from genai_cost.demo.fake_openai import FakeOpenAIServer
 
 
@@ -30,15 +27,6 @@ def _needles() -> dict[str, str]:
         needles[f"{name} (URL-quoted)"] = urllib.parse.quote(secret, safe="")
     needles["API key (base64)"] = base64.b64encode(API_KEY.encode()).decode()
     return needles
-
-
-@pytest.fixture
-def capture_content(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv(ENV.CAPTURE_MESSAGE_CONTENT, "true")
-    get_settings.cache_clear()
-    yield
-    monkeypatch.delenv(ENV.CAPTURE_MESSAGE_CONTENT)
-    get_settings.cache_clear()
 
 
 def _leaky_calls(fake: FakeOpenAIServer) -> list[tuple[str, openai.OpenAI, dict[str, str]]]:
