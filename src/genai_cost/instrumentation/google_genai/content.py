@@ -29,16 +29,6 @@ _CONFIG_NUMBERS = (
     ("frequency_penalty", GenAI.REQUEST_FREQUENCY_PENALTY),
     ("seed", GenAI.REQUEST_SEED),
 )
-_USAGE_FIELDS = (
-    "prompt_token_count",
-    "candidates_token_count",
-    "cached_content_token_count",
-    "thoughts_token_count",
-    "tool_use_prompt_token_count",
-    "prompt_tokens_details",
-    "cache_tokens_details",
-    "candidates_tokens_details",
-)
 
 
 def read_generate_request(
@@ -137,8 +127,9 @@ def read_generate_response(result: Any) -> Response:
 class ChunkAccumulator:
     """Folds streamed ``GenerateContentResponse`` chunks into one :class:`Response`.
 
-    Each chunk's ``usage_metadata`` is the running total so far (Vertex AI sends the counts
-    only on the last chunk): per field, the last reported value wins.
+    Each chunk's ``usage_metadata`` is the running total of the stream so far, so the latest one
+    that has token counts wins (Vertex AI sends counts on the last chunk only; its earlier
+    chunks carry just ``traffic_type``).
     """
 
     __slots__ = ("_id", "_model", "_reasons", "_usage")
@@ -147,20 +138,20 @@ class ChunkAccumulator:
         self._id: Any = None
         self._model: Any = None
         self._reasons: dict[int, str] = {}
-        self._usage: dict[str, Any] = {}
+        self._usage: Any = None
 
     def add(self, chunk: Any) -> bool:
-        self._id = read(chunk, "response_id") or self._id
-        self._model = read(chunk, "model_version") or self._model
+        if self._id is None:
+            self._id = read(chunk, "response_id")
+        if self._model is None:
+            self._model = read(chunk, "model_version")
         _finish_reasons(read(chunk, "candidates"), self._reasons)
         metadata = read(chunk, "usage_metadata")
-        if metadata is not None:
-            for name in _USAGE_FIELDS:
-                value = read(metadata, name)
-                if value is not None:
-                    self._usage[name] = value
+        if metadata is not None and (
+            read(metadata, "prompt_token_count") is not None or read(metadata, "candidates_token_count") is not None
+        ):
+            self._usage = metadata
         return True
 
     def result(self) -> Response:
-        usage = usage_from_gemini(self._usage) if self._usage else None
-        return _response(self._id, self._model, self._reasons, usage)
+        return _response(self._id, self._model, self._reasons, usage_from_gemini(self._usage))
