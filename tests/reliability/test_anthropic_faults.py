@@ -16,7 +16,7 @@ from tests.reliability.support import wire
 from tests.reliability.support.archive import API_KEY, COOKIE
 from tests.reliability.support.checks import assert_failed, assert_valid_attributes
 from tests.reliability.support.fault_server import FaultServer, Script
-from tests.reliability.support.harness import Outcome, Telemetry, outcome
+from tests.reliability.support.harness import Outcome, Telemetry, same_outcome
 
 from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
 from genai_cost.semconv import GenAI, Ours, PricingStatus
@@ -74,11 +74,7 @@ def _call(faults: FaultServer, script: Script, *, stream: bool) -> Callable[[], 
 
 
 def _same_outcome(telemetry: Telemetry, call: Callable[[], Any]) -> Outcome:
-    plain = outcome(call)
-    with telemetry.instrumented(instrumentor=AnthropicInstrumentor()):
-        traced = outcome(call)
-    assert traced == plain
-    return traced
+    return same_outcome(telemetry, call, instrumentor=AnthropicInstrumentor())
 
 
 @pytest.mark.parametrize(("script", "stream", "error_class"), FAILURES)

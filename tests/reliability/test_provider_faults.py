@@ -25,6 +25,7 @@ from tests.reliability.support.harness import (
     async_outcome,
     client,
     outcome,
+    same_outcome,
     stated_cost,
 )
 
@@ -41,15 +42,6 @@ def chat(faults: FaultServer, script: Script, **options: Any) -> Callable[[], An
     headers = faults.headers(script)
     model = options.pop("model", "gpt-4o-mini")
     return lambda: sdk.chat.completions.create(model=model, messages=MESSAGES, extra_headers=headers, **options)
-
-
-def same_outcome(telemetry: Telemetry, call: Callable[[], Any], *, max_chunks: int | None = None) -> Outcome:
-    plain = outcome(call, max_chunks=max_chunks)
-    assert not telemetry.finished()
-    with telemetry.instrumented():
-        traced = outcome(call, max_chunks=max_chunks)
-    assert traced == plain
-    return traced
 
 
 # --- HTTP errors (the fake OpenAI server) ------------------------------------------------

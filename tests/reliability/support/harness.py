@@ -37,6 +37,7 @@ __all__ = [
     "client",
     "outcome",
     "pricing_table",
+    "same_outcome",
     "stated_cost",
 ]
 
@@ -208,3 +209,19 @@ async def async_outcome(call: Callable[[], Awaitable[Any]], *, max_chunks: int |
     except Exception as error:
         seen.failed_with(error)
     return seen
+
+
+def same_outcome(
+    telemetry: Telemetry,
+    call: Callable[[], Any],
+    *,
+    instrumentor: BaseInstrumentor | None = None,
+    max_chunks: int | None = None,
+) -> Outcome:
+    """Run ``call`` uninstrumented, then instrumented; the app must observe the same outcome."""
+    plain = outcome(call, max_chunks=max_chunks)
+    assert not telemetry.finished()
+    with telemetry.instrumented(instrumentor=instrumentor):
+        traced = outcome(call, max_chunks=max_chunks)
+    assert traced == plain
+    return traced
