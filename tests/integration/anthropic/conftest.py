@@ -11,6 +11,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from tests.integration.anthropic.helpers import API_KEY
 from tests.support.fake_anthropic import fake_anthropic_server
 from tests.support.fake_http import FakeHTTPServer
+from tests.support.instrumenting import instrumented as instrumented_by
 
 from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
 from genai_cost.pricing import PricingTable
@@ -24,12 +25,13 @@ def fake_anthropic() -> Iterator[FakeHTTPServer]:
 
 @pytest.fixture
 def instrumented(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Iterator[AnthropicInstrumentor]:
-    instrumentor = AnthropicInstrumentor()
-    instrumentor.instrument(
-        tracer_provider=tracer_provider, meter_provider=meter_provider, pricing=PricingTable.default()
-    )
-    yield instrumentor
-    instrumentor.uninstrument()
+    with instrumented_by(
+        AnthropicInstrumentor(),
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        pricing=PricingTable.default(),
+    ) as instrumentor:
+        yield instrumentor
 
 
 @pytest.fixture

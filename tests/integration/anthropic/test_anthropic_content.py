@@ -12,8 +12,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tests.integration.anthropic.helpers import call, request
 from tests.support.fake_http import FakeHTTPServer
+from tests.support.instrumenting import instrumented
 
-from genai_cost.config import ENV, get_settings
+from genai_cost.config import ENV
 from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
 from genai_cost.semconv import GenAI
 
@@ -37,25 +38,30 @@ MESSAGES: list[dict[str, Any]] = [
 
 
 @pytest.fixture
-def instrument(
+def capture(
     monkeypatch: pytest.MonkeyPatch, tracer_provider: TracerProvider, meter_provider: MeterProvider
-) -> Iterator[Any]:
-    def apply(capture: str | None) -> None:
-        if capture is not None:
-            monkeypatch.setenv(ENV.CAPTURE_MESSAGE_CONTENT, capture)
-        get_settings.cache_clear()
-        AnthropicInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+) -> Iterator[AnthropicInstrumentor]:
+    """Instrumented with content capture turned on."""
+    monkeypatch.setenv(ENV.CAPTURE_MESSAGE_CONTENT, "true")
+    with instrumented(
+        AnthropicInstrumentor(), tracer_provider=tracer_provider, meter_provider=meter_provider
+    ) as instrumentor:
+        yield instrumentor
 
-    yield apply
-    AnthropicInstrumentor().uninstrument()
-    get_settings.cache_clear()
+
+@pytest.fixture
+def no_capture(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Iterator[AnthropicInstrumentor]:
+    """Instrumented with the default settings."""
+    with instrumented(
+        AnthropicInstrumentor(), tracer_provider=tracer_provider, meter_provider=meter_provider
+    ) as instrumentor:
+        yield instrumentor
 
 
 @pytest.mark.parametrize("shape", ["create", "stream_helper"])
 def test_content_is_captured_when_asked(
-    instrument: Any, fake_anthropic: FakeHTTPServer, span_exporter: InMemorySpanExporter, shape: str
+    capture: AnthropicInstrumentor, fake_anthropic: FakeHTTPServer, span_exporter: InMemorySpanExporter, shape: str
 ) -> None:
-    instrument("true")
     call(fake_anthropic.origin, shape, request(messages=MESSAGES, system="Be brief."), is_async=False)
 
     (span,) = span_exporter.get_finished_spans()
@@ -79,9 +85,8 @@ def test_content_is_captured_when_asked(
 
 
 def test_no_content_by_default(
-    instrument: Any, fake_anthropic: FakeHTTPServer, span_exporter: InMemorySpanExporter
+    no_capture: AnthropicInstrumentor, fake_anthropic: FakeHTTPServer, span_exporter: InMemorySpanExporter
 ) -> None:
-    instrument(None)
     call(fake_anthropic.origin, "create", request(messages=MESSAGES, system="Be brief."), is_async=False)
 
     (span,) = span_exporter.get_finished_spans()

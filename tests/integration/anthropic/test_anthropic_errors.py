@@ -12,13 +12,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
-from opentelemetry.trace import StatusCode
 from tests.integration.anthropic.helpers import call, expected_cost, request
 from tests.support.fake_http import FakeHTTPServer
+from tests.support.instrumenting import assert_failed, instrumented
 from tests.support.telemetry import metric_points
 
 from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
-from genai_cost.semconv import GenAI, Metrics
+from genai_cost.semconv import Metrics
 
 CASES = [
     pytest.param(shape, scenario, id=f"{shape}-{scenario}")
@@ -50,23 +50,12 @@ def test_error_reaches_app_unchanged_and_span_is_error(
     is_async: bool,
 ) -> None:
     plain = _outcome(fake_anthropic.origin, shape, scenario, is_async=is_async)
-    instrumentor = AnthropicInstrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    try:
+    with instrumented(AnthropicInstrumentor(), tracer_provider=tracer_provider, meter_provider=meter_provider):
         traced = _outcome(fake_anthropic.origin, shape, scenario, is_async=is_async)
-    finally:
-        instrumentor.uninstrument()
 
     assert traced == plain
     (span,) = span_exporter.get_finished_spans()
-    error_type, _ = traced
-    assert span.status.status_code is StatusCode.ERROR
-    assert span.status.description == error_type.__name__
-    assert (span.attributes or {})[GenAI.ERROR_TYPE] == f"{error_type.__module__}.{error_type.__qualname__}"
-    assert GenAI.USAGE_COST_AMOUNT not in (span.attributes or {})
-    (duration,) = metric_points(metric_reader, Metrics.OPERATION_DURATION)
-    assert duration.attributes[GenAI.ERROR_TYPE] == (span.attributes or {})[GenAI.ERROR_TYPE]
-    assert metric_points(metric_reader, Metrics.OPERATION_COST) == []
+    assert_failed(span, traced[0], metric_reader)
 
 
 def test_unsampled_calls_still_record_metrics(fake_anthropic: FakeHTTPServer, metric_reader: InMemoryMetricReader,
@@ -74,12 +63,8 @@ def test_unsampled_calls_still_record_metrics(fake_anthropic: FakeHTTPServer, me
     exporter = InMemorySpanExporter()
     tracer_provider = TracerProvider(sampler=ALWAYS_OFF)
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    instrumentor = AnthropicInstrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    try:
+    with instrumented(AnthropicInstrumentor(), tracer_provider=tracer_provider, meter_provider=meter_provider):
         call(fake_anthropic.origin, "stream_helper", request("cache_write"), is_async=False)
-    finally:
-        instrumentor.uninstrument()
 
     assert exporter.get_finished_spans() == ()
     (cost,) = metric_points(metric_reader, Metrics.OPERATION_COST)

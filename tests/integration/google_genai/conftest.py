@@ -9,6 +9,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from tests.support.fake_google_genai import fake_google_genai_server
 from tests.support.fake_http import FakeHTTPServer
+from tests.support.instrumenting import instrumented as instrumented_by
 
 from genai_cost.instrumentation.google_genai import GoogleGenAIInstrumentor
 from genai_cost.pricing import PricingTable
@@ -22,9 +23,10 @@ def fake_google() -> Iterator[FakeHTTPServer]:
 
 @pytest.fixture
 def instrumented(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Iterator[GoogleGenAIInstrumentor]:
-    instrumentor = GoogleGenAIInstrumentor()
-    instrumentor.instrument(
-        tracer_provider=tracer_provider, meter_provider=meter_provider, pricing=PricingTable.default()
-    )
-    yield instrumentor
-    instrumentor.uninstrument()
+    with instrumented_by(
+        GoogleGenAIInstrumentor(),
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        pricing=PricingTable.default(),
+    ) as instrumentor:
+        yield instrumentor

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from google.genai import types
@@ -13,8 +12,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tests.integration.google_genai.helpers import FLASH, call, config
 from tests.support.fake_http import FakeHTTPServer
+from tests.support.instrumenting import instrumented
 
-from genai_cost.config import ENV, get_settings
+from genai_cost.config import ENV
 from genai_cost.instrumentation.google_genai import GoogleGenAIInstrumentor
 from genai_cost.semconv import GenAI
 
@@ -34,25 +34,30 @@ CONTENTS = [
 
 
 @pytest.fixture
-def instrument(
+def capture(
     monkeypatch: pytest.MonkeyPatch, tracer_provider: TracerProvider, meter_provider: MeterProvider
-) -> Iterator[Any]:
-    def apply(capture: str | None) -> None:
-        if capture is not None:
-            monkeypatch.setenv(ENV.CAPTURE_MESSAGE_CONTENT, capture)
-        get_settings.cache_clear()
-        GoogleGenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+) -> Iterator[GoogleGenAIInstrumentor]:
+    """Instrumented with content capture turned on."""
+    monkeypatch.setenv(ENV.CAPTURE_MESSAGE_CONTENT, "true")
+    with instrumented(
+        GoogleGenAIInstrumentor(), tracer_provider=tracer_provider, meter_provider=meter_provider
+    ) as instrumentor:
+        yield instrumentor
 
-    yield apply
-    GoogleGenAIInstrumentor().uninstrument()
-    get_settings.cache_clear()
+
+@pytest.fixture
+def no_capture(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Iterator[GoogleGenAIInstrumentor]:
+    """Instrumented with the default settings."""
+    with instrumented(
+        GoogleGenAIInstrumentor(), tracer_provider=tracer_provider, meter_provider=meter_provider
+    ) as instrumentor:
+        yield instrumentor
 
 
 @pytest.mark.parametrize("shape", ["generate", "stream"])
 def test_contents_are_captured_when_asked(
-    instrument: Any, fake_google: FakeHTTPServer, span_exporter: InMemorySpanExporter, shape: str
+    capture: GoogleGenAIInstrumentor, fake_google: FakeHTTPServer, span_exporter: InMemorySpanExporter, shape: str
 ) -> None:
-    instrument("true")
     kwargs = {"model": FLASH, "contents": CONTENTS, "config": config(system_instruction="Be brief.")}
     call(fake_google.origin, "gemini", shape, kwargs, is_async=False)
 
@@ -76,9 +81,8 @@ def test_contents_are_captured_when_asked(
 
 
 def test_a_plain_string_prompt_is_one_user_message(
-    instrument: Any, fake_google: FakeHTTPServer, span_exporter: InMemorySpanExporter
+    capture: GoogleGenAIInstrumentor, fake_google: FakeHTTPServer, span_exporter: InMemorySpanExporter
 ) -> None:
-    instrument("true")
     call(
         fake_google.origin, "vertex", "generate", {"model": FLASH, "contents": "Hi", "config": config()}, is_async=True
     )
@@ -89,9 +93,8 @@ def test_a_plain_string_prompt_is_one_user_message(
 
 
 def test_no_content_by_default(
-    instrument: Any, fake_google: FakeHTTPServer, span_exporter: InMemorySpanExporter
+    no_capture: GoogleGenAIInstrumentor, fake_google: FakeHTTPServer, span_exporter: InMemorySpanExporter
 ) -> None:
-    instrument(None)
     kwargs = {"model": FLASH, "contents": CONTENTS, "config": config(system_instruction="Be brief.")}
     call(fake_google.origin, "gemini", "generate", kwargs, is_async=False)
 

@@ -7,13 +7,12 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import StatusCode
 from tests.integration.google_genai.helpers import FLASH, MODES, call, config
 from tests.support.fake_http import FakeHTTPServer
-from tests.support.telemetry import metric_points
+from tests.support.instrumenting import assert_failed, instrumented
 
 from genai_cost.instrumentation.google_genai import GoogleGenAIInstrumentor
-from genai_cost.semconv import GenAI, Metrics
+from genai_cost.semconv import GenAI
 
 CASES = [
     pytest.param(shape, scenario, id=f"{shape}-{scenario}")
@@ -44,21 +43,10 @@ def test_error_reaches_app_unchanged_and_span_is_error(
     is_async: bool,
 ) -> None:
     plain = _outcome(fake_google.origin, mode, shape, scenario, is_async=is_async)
-    instrumentor = GoogleGenAIInstrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    try:
+    with instrumented(GoogleGenAIInstrumentor(), tracer_provider=tracer_provider, meter_provider=meter_provider):
         traced = _outcome(fake_google.origin, mode, shape, scenario, is_async=is_async)
-    finally:
-        instrumentor.uninstrument()
 
     assert traced == plain
     (span,) = span_exporter.get_finished_spans()
-    error_type, _ = traced
-    attributes = span.attributes or {}
-    assert span.status.status_code is StatusCode.ERROR
-    assert span.status.description == error_type.__name__
-    assert attributes[GenAI.ERROR_TYPE] == f"{error_type.__module__}.{error_type.__qualname__}"
-    assert attributes[GenAI.PROVIDER_NAME] == MODES[mode]
-    assert GenAI.USAGE_COST_AMOUNT not in attributes
-    (duration,) = metric_points(metric_reader, Metrics.OPERATION_DURATION)
-    assert duration.attributes[GenAI.ERROR_TYPE] == attributes[GenAI.ERROR_TYPE]
+    assert_failed(span, traced[0], metric_reader)
+    assert (span.attributes or {})[GenAI.PROVIDER_NAME] == MODES[mode]
