@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import wrapt
 
-from genai_cost.instrumentation._core import Invocation, Response, safe
+from genai_cost.instrumentation._core import Invocation, Response, log_failure, safe
 
 __all__ = ["Accumulator", "AsyncStreamProxy", "SyncStreamProxy"]
 
@@ -40,8 +40,12 @@ class _StreamProxy(wrapt.ObjectProxy):  # type: ignore[type-arg]
         if not self._self_started:
             self._self_started = True
             self._self_invocation.first_chunk()
-        deliver = safe(self._self_accumulator.add, chunk)
-        return deliver is not False
+        accumulator = self._self_accumulator
+        try:  # inline rather than safe(): this runs once per chunk
+            return accumulator.add(chunk) is not False
+        except Exception:
+            log_failure(accumulator.add)
+            return True
 
     def _self_end(self) -> None:
         invocation = self._self_invocation
