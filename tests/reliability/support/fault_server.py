@@ -152,6 +152,8 @@ class FaultServer:
 
     def stop(self) -> None:
         self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
         self._listener.close()
         self._acceptor.join(timeout=5)
         with self._lock:
