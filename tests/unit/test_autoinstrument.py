@@ -150,13 +150,13 @@ def test_instrument_turns_on_every_installed_provider_and_uninstrument_undoes_it
     span_exporter: InMemorySpanExporter,
     meter_provider: MeterProvider,
 ) -> None:
-    client = openai.OpenAI(base_url=fake_openai.base_url, api_key="sk-test", max_retries=0)
-    try:
-        names = genai_cost.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    with openai.OpenAI(base_url=fake_openai.base_url, api_key="sk-test", max_retries=0) as client:
+        try:
+            names = genai_cost.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+            client.embeddings.create(model="text-embedding-3-small", input="hi")
+        finally:
+            genai_cost.uninstrument()
         client.embeddings.create(model="text-embedding-3-small", input="hi")
-    finally:
-        genai_cost.uninstrument()
-    client.embeddings.create(model="text-embedding-3-small", input="hi")
 
     assert "genai_cost_openai" in names
     assert all(name.startswith("genai_cost_") for name in names)

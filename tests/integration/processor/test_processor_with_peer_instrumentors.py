@@ -83,8 +83,9 @@ def pipeline() -> Pipeline:
 
 
 @pytest.fixture
-def client(fake_openai: FakeOpenAIServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=fake_openai.base_url, api_key="sk-test", max_retries=0)
+def client(fake_openai: FakeOpenAIServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=fake_openai.base_url, api_key="sk-test", max_retries=0) as client:
+        yield client
 
 
 @pytest.fixture(params=[pytest.param(OPENAI_V2, id="openai-v2"), pytest.param(OPENINFERENCE, id="openinference")])
