@@ -44,11 +44,10 @@ _FAKE = "x-fake-scenario"
 def openai_client() -> Iterator[tuple[openai.OpenAI, str]]:
     """An ``openai.OpenAI`` client and where it talks to: OpenAI with a key, else the local server."""
     if os.environ.get("OPENAI_API_KEY"):
-        client = openai.OpenAI()
-        yield client, f"OpenAI at {client.base_url} (OPENAI_API_KEY is set: real calls, real cost)"
+        with openai.OpenAI() as client:
+            yield client, f"OpenAI at {client.base_url} (OPENAI_API_KEY is set: real calls, real cost)"
         return
-    with FakeOpenAIServer() as server:
-        client = openai.OpenAI(base_url=server.base_url, api_key="demo-no-key")
+    with FakeOpenAIServer() as server, openai.OpenAI(base_url=server.base_url, api_key="demo-no-key") as client:
         yield (
             client,
             f"the local OpenAI-compatible server at {server.base_url} (no OPENAI_API_KEY: no network, no cost)",
