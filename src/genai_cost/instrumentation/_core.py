@@ -76,6 +76,10 @@ class Request:
     """The keyword arguments to send (a provider may add options, e.g. stream usage)."""
     options: Any = None
     """Provider state handed on to its stream accumulator."""
+    price_by_request_model: bool = False
+    """Price by ``gen_ai.request.model`` even when the response names a model: a cloud-hosted
+    model whose response reports the vendor's short name (``claude-haiku-4-5-20251001``) while the
+    requested id (``global.anthropic.claude-haiku-4-5-20251001-v1:0``) selects the price."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +196,8 @@ class Invocation:
         if self._first_chunk is not None:
             attributes[GenAI.RESPONSE_TIME_TO_FIRST_CHUNK] = self._first_chunk - self._started
         provider = request_attributes.get(GenAI.PROVIDER_NAME)
-        model = attributes.get(GenAI.RESPONSE_MODEL) or request_attributes.get(GenAI.REQUEST_MODEL)
+        requested = request_attributes.get(GenAI.REQUEST_MODEL)
+        model = (self.request.price_by_request_model and requested) or attributes.get(GenAI.RESPONSE_MODEL) or requested
         cost = None
         if error is None:
             cost = telemetry.costing.price(
