@@ -3,10 +3,11 @@
 Serves the first-party path ``/v1/messages``, Vertex AI's
 ``/v1/projects/{p}/locations/{l}/publishers/anthropic/models/{model}:rawPredict`` (and
 ``:streamRawPredict``) and Bedrock's ``/model/{model}/invoke`` (JSON only: Bedrock streams use
-AWS event-stream framing). A stream is ``message_start`` (input usage and an initial output
-count), ``content_block_start``, a ``ping``, ``content_block_delta`` events,
-``content_block_stop``, ``message_delta`` (stop reason and the cumulative output count) and
-``message_stop``.
+AWS event-stream framing); there, like the real services, responses name the model the
+vendor's way (``claude-haiku-4-5-20251001``), not as requested. A stream is
+``message_start`` (input usage and an initial output count), ``content_block_start``, a
+``ping``, ``content_block_delta`` events, ``content_block_stop``, ``message_delta`` (stop
+reason and the cumulative output count) and ``message_stop``.
 
 The ``x-fake-scenario`` header picks a :data:`SCENARIOS` entry, ``x-fake-chunks`` the number of
 text deltas.
@@ -18,6 +19,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from tests.support.fake_http import FakeHTTPServer, Reply, Request, sse_frame
 
@@ -131,15 +133,21 @@ def _events(model: str, scenario: Scenario, chunks: int) -> Iterator[tuple[str, 
     yield "message_stop", {"type": "message_stop"}
 
 
+def _vendor_name(model: str) -> str:
+    """The model as Bedrock and Vertex AI name it in responses: ``claude-haiku-4-5-20251001``."""
+    model = re.sub(r"^(?:[a-z]+\.)?anthropic\.", "", model)
+    return re.sub(r"-v\d+:\d+$", "", model).replace("@", "-")
+
+
 def _route(request: Request, body: dict[str, Any]) -> tuple[str, bool] | None:
-    """(model, stream) for a Messages request on any of the three paths."""
+    """(response model, stream) for a Messages request on any of the three paths."""
     path = request.path.split("?")[0]
     if path.endswith("/v1/messages"):
         return str(body.get("model")), body.get("stream") is True
     if match := _VERTEX.search(path):
-        return match["model"], match["method"] == "streamRawPredict"
-    if match := _BEDROCK.search(path):
-        return match["model"], match["method"] != "invoke"
+        return _vendor_name(match["model"]), match["method"] == "streamRawPredict"
+    if match := _BEDROCK.search(unquote(path)):
+        return _vendor_name(match["model"]), match["method"] != "invoke"
     return None
 
 

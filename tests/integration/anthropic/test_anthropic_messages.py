@@ -22,12 +22,15 @@ from tests.integration.anthropic.helpers import (
     expected_usage,
     request,
 )
+from tests.support import fake_bedrock
 from tests.support.fake_http import FakeHTTPServer
+from tests.support.pricing_math import MILLION, rates
 from tests.support.telemetry import metric_points
 
 from genai_cost import track_usage
 from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
 from genai_cost.instrumentation.anthropic import messages as messages_module
+from genai_cost.pricing import PricingTable
 from genai_cost.semconv import GenAI, Metrics, Ours, PricingStatus, Provider
 
 SCENARIO_NAMES = ("default", "cached", "cache_write", "thinking", "delta_input")
@@ -204,7 +207,7 @@ CLOUD_CLIENTS = [
         anthropic.AsyncAnthropicBedrock,
         {"aws_access_key": "AKIAFAKE", "aws_secret_key": "fake-secret", "aws_region": "us-east-1"},
         "",
-        "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "global.anthropic.claude-haiku-4-5-20251001-v1:0",
         Provider.AWS_BEDROCK,
         "/invoke",
         id="bedrock",
@@ -235,6 +238,8 @@ def test_cloud_clients_report_their_provider_and_price(
     attributes = only_span(span_exporter).attributes or {}
     assert attributes[GenAI.PROVIDER_NAME] == provider
     assert attributes[GenAI.REQUEST_MODEL] == model
+    # The response names the vendor's model; the requested id (region, profile) sets the price.
+    assert attributes[GenAI.RESPONSE_MODEL] == "claude-haiku-4-5-20251001"
     assert attributes[GenAI.USAGE_INPUT_TOKENS] == expected_usage("cached")["input"]
     assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected_cost("cached", model=model, provider=provider))
 
@@ -308,3 +313,33 @@ def test_uninstrument_stops_spans(
         call(fake_anthropic.origin, shape, request(), is_async=False)
 
     assert span_exporter.get_finished_spans() == ()
+
+
+@pytest.mark.parametrize("shape", ["create_stream", "stream_helper"])
+def test_bedrock_client_streams_over_aws_event_stream(
+    instrumented: AnthropicInstrumentor, span_exporter: InMemorySpanExporter, shape: str
+) -> None:
+    model = "anthropic.claude-haiku-4-5-20251001-v1:0"
+    client_type = functools.partial(
+        anthropic.AnthropicBedrock, aws_access_key="AKIAFAKE", aws_secret_key="fake-secret", aws_region="us-east-1"
+    )
+    with fake_bedrock.server() as bedrock:
+        call(bedrock.origin, shape, request("cached", model=model), is_async=False, client_type=client_type)
+        assert bedrock.requests[-1].path.endswith("/invoke-with-response-stream")
+
+    attributes = only_span(span_exporter).attributes or {}
+    tokens = fake_bedrock.CACHED  # uncached input, cache reads, 5-minute cache writes, output
+    total_input = tokens.input + tokens.cache_read + tokens.cache_write
+    price = rates(PricingTable.default().match(model, provider=Provider.AWS_BEDROCK), input_tokens=total_input)
+    write = price.get("input.cache_creation_5m", price.get("input.cache_creation", price["input"]))
+    expected = (
+        tokens.input * price["input"]
+        + tokens.cache_read * price.get("input.cache_read", price["input"])
+        + tokens.cache_write * write
+        + tokens.output * price["output"]
+    ) / MILLION
+    assert attributes[GenAI.PROVIDER_NAME] == Provider.AWS_BEDROCK
+    assert attributes[GenAI.USAGE_INPUT_TOKENS] == total_input
+    assert attributes[GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS] == tokens.cache_write
+    assert attributes[GenAI.USAGE_OUTPUT_TOKENS] == tokens.output
+    assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected)

@@ -13,7 +13,7 @@ from genai_cost.instrumentation._attributes import count, given, numbers, read, 
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.anthropic import content
 from genai_cost.instrumentation.anthropic.endpoint import endpoint_attributes
-from genai_cost.semconv import GenAI, Operation
+from genai_cost.semconv import GenAI, Operation, Provider
 from genai_cost.usage import Usage
 
 __all__ = ["EventAccumulator", "read_message_response", "read_messages_request", "usage_from_anthropic"]
@@ -52,7 +52,10 @@ def read_messages_request(
             GenAI.SYSTEM_INSTRUCTIONS: content.system_instructions(kwargs.get("system")),
         }
         attributes.update({name: value for name, value in captured.items() if value is not None})
-    return Request(attributes, kwargs)
+    # Bedrock and Vertex AI answer with the vendor's short model name; the requested id
+    # (region, inference profile) is what selects their price.
+    cloud = attributes[GenAI.PROVIDER_NAME] != Provider.ANTHROPIC
+    return Request(attributes, kwargs, price_by_request_model=cloud)
 
 
 def usage_from_anthropic(usage: Any) -> Usage | None:
