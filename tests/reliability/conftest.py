@@ -6,7 +6,7 @@ Every pipeline built here feeds one session :class:`Archive`; the last test of t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from tests.reliability.support.archive import Archive
@@ -50,13 +50,23 @@ def module_telemetry(archive: Archive) -> Iterator[Telemetry]:
 
 
 @pytest.fixture
-def capture_content(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` for instrumentors built in the test."""
-    monkeypatch.setenv(ENV.CAPTURE_MESSAGE_CONTENT, "true")
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Set genai-cost environment variables for instrumentors built in the test (settings re-read)."""
+
+    def apply(**env: str) -> None:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield apply
+    monkeypatch.undo()
     get_settings.cache_clear()
-    yield
-    monkeypatch.delenv(ENV.CAPTURE_MESSAGE_CONTENT)
-    get_settings.cache_clear()
+
+
+@pytest.fixture
+def capture_content(settings_env: Callable[..., None]) -> None:
+    """``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``."""
+    settings_env(**{ENV.CAPTURE_MESSAGE_CONTENT: "true"})
 
 
 @pytest.fixture(scope="session")

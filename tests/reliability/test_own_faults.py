@@ -23,7 +23,7 @@ from opentelemetry.trace import NoOpTracer
 from tests.reliability.support import wire
 from tests.reliability.support.checks import assert_valid_attributes
 from tests.reliability.support.fault_server import FaultServer
-from tests.reliability.support.harness import Outcome, Telemetry, client, outcome, pricing_table
+from tests.reliability.support.harness import Outcome, Telemetry, client, outcome, pricing_table, stated_cost
 
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
 from genai_cost.pricing import PriceEntry, PricingTable
@@ -142,13 +142,25 @@ def test_tracer_that_raises_on_every_span(telemetry: Telemetry, faults: FaultSer
 def test_meter_whose_instruments_raise(telemetry: Telemetry, faults: FaultServer, stream: bool) -> None:
     call = _calls(faults, stream=stream)
     plain = outcome(call)
-    with instrumented(tracer_provider=telemetry.tracer_provider, meter_provider=RaisingMeterProvider()):
+    with (
+        track_usage() as totals,
+        instrumented(tracer_provider=telemetry.tracer_provider, meter_provider=RaisingMeterProvider()),
+    ):
         traced = [outcome(call) for _ in range(3)]
     assert traced == [plain] * 3
     spans = telemetry.finished()
     assert len(spans) == 3  # metrics fail after the span has ended: spans are complete
     for span in spans:
         assert span.attributes[Ours.PRICING_STATUS] == PricingStatus.PRICED
+    # track_usage (and so budgets) still counts every call.
+    assert totals.successful_requests == 3
+    usage = wire.USAGE
+    unit = stated_cost(
+        input_tokens=usage["prompt_tokens"],
+        cached=usage["prompt_tokens_details"]["cached_tokens"],
+        output_tokens=usage["completion_tokens"],
+    )
+    assert totals.total_cost == 3 * unit
 
 
 # --- exporters that raise, hang, or cannot connect -----------------------------------------

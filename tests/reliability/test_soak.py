@@ -6,7 +6,7 @@ run checks that every structure that grows with traffic stays under its cap.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from benchmarks.soak_processor import soak
@@ -14,7 +14,7 @@ from tests.reliability.support import wire
 from tests.reliability.support.fault_server import FaultServer
 from tests.reliability.support.harness import Telemetry, client
 
-from genai_cost.config import ENV, get_settings
+from genai_cost.config import ENV
 from genai_cost.metrics import OTHER_MODEL
 from genai_cost.pricing.table import CACHE_SIZE
 from genai_cost.semconv import GenAI, Metrics
@@ -40,18 +40,10 @@ def test_rollup_is_exact_when_traces_fit_under_the_cap() -> None:
     assert report.rolled_up_calls == report.priced_spans == 2_000
 
 
-@pytest.fixture
-def model_limit_3(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv(ENV.METRIC_MODEL_LIMIT, "3")
-    get_settings.cache_clear()
-    yield
-    monkeypatch.delenv(ENV.METRIC_MODEL_LIMIT)
-    get_settings.cache_clear()
-
-
 def test_instrumentor_folds_model_names_beyond_the_limit(
-    telemetry: Telemetry, faults: FaultServer, model_limit_3: None
+    telemetry: Telemetry, faults: FaultServer, settings_env: Callable[..., None]
 ) -> None:
+    settings_env(**{ENV.METRIC_MODEL_LIMIT: "3"})
     models = ["gpt-4o-mini", "m" * 10_240, "模型-🚀", "fourth", "fifth", "gpt-4o-mini"]
     sdk = client(faults.base_url)
     with telemetry.instrumented():

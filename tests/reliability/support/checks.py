@@ -9,9 +9,9 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
-from genai_cost.semconv import GenAI, Ours
+from genai_cost.semconv import GenAI, Ours, PricingStatus
 
-__all__ = ["assert_failed", "assert_valid_attributes", "cost_attributes", "error_type_of"]
+__all__ = ["assert_answered", "assert_failed", "assert_valid_attributes", "cost_attributes", "error_type_of"]
 
 _INT64 = range(-(2**63), 2**63)
 _SCALARS = (str, bool, int, float)
@@ -64,3 +64,18 @@ def assert_failed(span: ReadableSpan, error_class: type) -> None:
     assert attributes[GenAI.ERROR_TYPE] == error_type_of(error_class)
     assert not cost_attributes(span)
     assert_valid_attributes(span)
+
+
+def assert_answered(span: ReadableSpan, error: tuple[Any, ...] | None) -> None:
+    """A call whose response had odd values: recorded as the app saw it, with valid attributes.
+
+    ``error`` is the app's outcome: when the SDK itself rejected the payload the span records
+    that failure; otherwise the span is OK, carries a pricing status and no invalid count.
+    """
+    if error is not None:
+        assert_failed(span, error[0])
+        return
+    assert_valid_attributes(span)
+    assert span.status.is_unset
+    status = (span.attributes or {})[Ours.PRICING_STATUS]
+    assert status in (PricingStatus.NO_USAGE, PricingStatus.PRICED, PricingStatus.UNKNOWN_MODEL)

@@ -16,26 +16,13 @@ import socket
 import struct
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
+
+from tests.support.fake_http import Request as HttpRequest
 
 __all__ = ["Connection", "FaultServer", "HttpRequest", "Script"]
 
 _MAX_HEAD = 64 * 1024
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    """One request as received."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    """Lowercased names."""
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body or b"{}")
 
 
 class Connection:

@@ -173,20 +173,31 @@ def _is_stream(result: Any) -> bool:
     return result.__class__.__name__ in ("Stream", "AsyncStream")
 
 
+def _received(seen: Outcome, result: Any) -> bool:
+    """Record a call's result; True when it is a stream whose chunks are still to be read."""
+    seen.result_class = result.__class__
+    if _is_stream(result):
+        return True
+    seen.value = _data(result)
+    return False
+
+
+def _read(seen: Outcome, chunk: Any, max_chunks: int | None) -> bool:
+    """Record one chunk; False once the app stops reading."""
+    seen.chunks.append(_data(chunk))
+    return max_chunks is None or len(seen.chunks) < max_chunks
+
+
 def outcome(call: Callable[[], Any], *, max_chunks: int | None = None) -> Outcome:
     """Run ``call`` (and iterate the stream it returns, closing it after ``max_chunks``)."""
     seen = Outcome()
     try:
         result = call()
-        seen.result_class = result.__class__
-        if not _is_stream(result):
-            seen.value = _data(result)
-            return seen
-        with result as stream:
-            for chunk in stream:
-                seen.chunks.append(_data(chunk))
-                if max_chunks is not None and len(seen.chunks) >= max_chunks:
-                    break
+        if _received(seen, result):
+            with result as stream:
+                for chunk in stream:
+                    if not _read(seen, chunk, max_chunks):
+                        break
     except Exception as error:
         seen.failed_with(error)
     return seen
@@ -197,15 +208,11 @@ async def async_outcome(call: Callable[[], Awaitable[Any]], *, max_chunks: int |
     seen = Outcome()
     try:
         result = await call()
-        seen.result_class = result.__class__
-        if not _is_stream(result):
-            seen.value = _data(result)
-            return seen
-        async with result as stream:
-            async for chunk in stream:
-                seen.chunks.append(_data(chunk))
-                if max_chunks is not None and len(seen.chunks) >= max_chunks:
-                    break
+        if _received(seen, result):
+            async with result as stream:
+                async for chunk in stream:
+                    if not _read(seen, chunk, max_chunks):
+                        break
     except Exception as error:
         seen.failed_with(error)
     return seen
