@@ -138,10 +138,6 @@ class Costing:
 
         ``trackers`` are the blocks active when the call started; by default those active now.
         """
-        if cost.amount is not None:
-            self._instruments.cost.record(float(cost.amount), metric_attributes)
-        elif succeeded:
-            self._instruments.record_unpriced(cost.status, metric_attributes)
         tracking.record_call(
             tracking.active_trackers() if trackers is None else trackers,
             provider=provider,
@@ -150,6 +146,10 @@ class Costing:
             cost=cost,
             succeeded=succeeded,
         )
+        if cost.amount is not None:
+            self._instruments.cost.record(float(cost.amount), metric_attributes)
+        elif succeeded:
+            self._instruments.record_unpriced(cost.status, metric_attributes)
 
     def _log_failure(self) -> None:
         """A failing table fails every call alike: the traceback once, then debug lines."""

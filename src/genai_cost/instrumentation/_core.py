@@ -215,11 +215,7 @@ class Invocation:
 
         instruments = telemetry.instruments
         metric_attributes = instruments.metric_attributes({**request_attributes, **attributes})
-        instruments.duration.record(ended - self._started, metric_attributes)
-        if self._first_chunk is not None:
-            instruments.time_to_first_chunk.record(self._first_chunk - self._started, metric_attributes)
-        if usage is not None:
-            instruments.record_tokens(usage, metric_attributes)
+        # track_usage first (budgets depend on it): a failing meter must not lose the call there.
         if cost is not None:
             telemetry.costing.settle(
                 cost,
@@ -231,6 +227,11 @@ class Invocation:
             )
         else:
             tracking.record_call(self._trackers, provider=provider, model=model, usage=None, cost=None, succeeded=False)
+        instruments.duration.record(ended - self._started, metric_attributes)
+        if self._first_chunk is not None:
+            instruments.time_to_first_chunk.record(self._first_chunk - self._started, metric_attributes)
+        if usage is not None:
+            instruments.record_tokens(usage, metric_attributes)
 
 
 def _error_type(error: BaseException) -> str:
