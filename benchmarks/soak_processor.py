@@ -64,6 +64,7 @@ class SoakReport:
     priced_spans: int
     rolled_up_calls: int
     seconds: float
+    cpu_seconds: float
     peak_rss_mb: float
     rss_mb_along_the_way: list[float] = field(default_factory=list)
     tracked_traces: int = 0
@@ -80,7 +81,8 @@ class SoakReport:
             f"calls priced by CostSpanProcessor: {self.priced_spans:,} of {self.calls:,} "
             f"({self.exported_spans:,} spans exported incl. roots)",
             f"calls rolled up into root spans: {self.rolled_up_calls:,}",
-            f"time: {self.seconds:.1f} s ({self.seconds / max(self.calls, 1) * 1e6:.1f} µs per call)",
+            f"time: {self.seconds:.1f} s wall, {self.cpu_seconds:.1f} s CPU "
+            f"({self.cpu_seconds / max(self.calls, 1) * 1e6:.1f} µs CPU per call)",
             f"peak RSS: {self.peak_rss_mb:.0f} MB; RSS every 10%: {rss} MB",
             f"rollup traces held: {self.tracked_traces} (cap {self.max_traces}, evicted {self.evicted_traces:,})",
             f"pricing cache entries: {self.pricing_cache_entries} (cap {CACHE_SIZE})",
@@ -115,7 +117,7 @@ def soak(*, calls: int, models: int = 10_000, open_traces: int = 256, max_traces
     roots: deque[trace.Span] = deque()
     rss: list[float] = []
     checkpoint = max(calls // 10, 1)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for i in range(calls):
         if i % CALLS_PER_TRACE == 0:
             roots.append(tracer.start_span("invoke_agent soak"))
@@ -135,7 +137,7 @@ def soak(*, calls: int, models: int = 10_000, open_traces: int = 256, max_traces
             rss.append(_rss_mb())
     while roots:
         roots.popleft().end()
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     data = reader.get_metrics_data()
     cost_models = {
         str(point.attributes.get(GenAI.REQUEST_MODEL))
@@ -152,6 +154,7 @@ def soak(*, calls: int, models: int = 10_000, open_traces: int = 256, max_traces
         priced_spans=exporter.priced,
         rolled_up_calls=exporter.rolled_up_calls,
         seconds=seconds,
+        cpu_seconds=cpu_seconds,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         rss_mb_along_the_way=rss,
         tracked_traces=processor.tracked_traces,
