@@ -28,7 +28,15 @@ def _is_api_response(result: Any) -> bool:
 
 
 def _stream_proxy(stream: Any, invocation: Invocation, accumulator: Accumulator) -> Any:
-    if hasattr(stream, "__aiter__"):
+    # Look through other instrumentations' proxies (wrapt's __wrapped__): some define both
+    # __iter__ and __aiter__ whatever they wrap.
+    inner = stream
+    for _ in range(8):
+        wrapped = getattr(inner, "__wrapped__", None)
+        if wrapped is None:
+            break
+        inner = wrapped
+    if hasattr(inner, "__aiter__"):
         return AsyncStreamProxy(stream, invocation, accumulator)
     return SyncStreamProxy(stream, invocation, accumulator)
 
