@@ -208,3 +208,26 @@ def test_our_own_spans_pass_through_and_are_counted_once(
     assert sum(p.count for p in points) == 4
     assert usage.successful_requests == 4
     assert float(usage.total_cost) == pytest.approx(sum(s.attributes[GenAI.USAGE_COST_AMOUNT] for s in spans))
+
+
+def test_with_openinference_too_each_call_is_counted_once(
+    ours: Callable[[], None], pipeline: Pipeline, client: openai.OpenAI
+) -> None:
+    instrumentor = OPENINFERENCE.instrumentor()
+    instrumentor.instrument(tracer_provider=pipeline.tracer_provider, meter_provider=pipeline.meter_provider)
+    try:
+        with pipeline.tracer_provider.get_tracer("app").start_as_current_span("handle-request"):
+            make_calls(client)
+    finally:
+        instrumentor.uninstrument()
+
+    spans = pipeline.exporter.get_finished_spans()
+    theirs = [s for s in spans if s.instrumentation_scope.name.startswith("openinference")]
+    assert len(theirs) == 4
+    assert all(GenAI.USAGE_COST_AMOUNT not in s.attributes for s in theirs)
+    # genai-cost's spans (the streamed one included) ended with their call and carry the cost.
+    assert len(priced(pipeline.exporter)) == 4
+    points = metric_points(pipeline.reader, Metrics.OPERATION_COST)
+    assert sum(p.count for p in points) == 4
+    (parent,) = [s for s in spans if s.name == "handle-request"]
+    assert parent.attributes[Ours.SUBTREE_CALLS] == 4
