@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import anthropic
 import httpx2
-from benchmarks.overhead import compare, mock_transport
 from tests.support.fake_anthropic import answer
 
+from benchmarks.overhead import compare, mock_transport
 from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
 
 MODEL = "claude-haiku-4-5-20251001"

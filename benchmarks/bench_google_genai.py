@@ -18,12 +18,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx2
-from benchmarks.overhead import compare, mock_transport
 from google import genai
 from google.genai import version
 from google.oauth2.credentials import Credentials
 from tests.support.fake_google_genai import answer
 
+from benchmarks.overhead import compare, mock_transport
 from genai_cost.instrumentation.google_genai import GoogleGenAIInstrumentor
 
 MODEL = "gemini-2.5-flash"
