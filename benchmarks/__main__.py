@@ -14,6 +14,7 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--chat", type=int, default=200, help="non-streaming calls per repeat")
     parser.add_argument("--stream", type=int, default=40, help="streams per repeat")
     parser.add_argument("--embeddings", type=int, default=200, help="embeddings calls per repeat")
-    parser.add_argument("--rss-calls", type=int, default=100_000, help="calls for peak RSS")
+    parser.add_argument("--rss-calls", type=int, default=20_000, help="calls for peak RSS")
     parser.add_argument("--spans", type=int, default=20_000, help="spans per processor repeat")
     parser.add_argument("--quick", action="store_true", help="small smoke run: " + str(_QUICK))
     parser.add_argument("--venvs", type=Path, default=None, help="where the venvs live")
@@ -72,6 +73,18 @@ def _runs(configs: Sequence[str]) -> list[Run]:
     return list(dict.fromkeys(runs))
 
 
+def _rss_runs(runs: Sequence[Run]) -> list[Run]:
+    """Every configuration, and a baseline per distinct ``openai`` version (an environment's
+    baseline imports nothing of its peer, so same versions mean the same process)."""
+    chosen, pins = [], set()
+    for run in runs:
+        pin = next(r for r in ENVIRONMENTS[run.environment].requirements if r.startswith("openai=="))
+        if run.config != "baseline" or pin not in pins:
+            chosen.append(run)
+            pins.add(pin)
+    return chosen
+
+
 def _processor_exists() -> bool:
     return (REPO / "src" / "genai_cost" / "processor.py").exists()
 
@@ -97,10 +110,17 @@ def _measure(arguments: argparse.Namespace, configs: list[str]) -> dict[str, Any
             _log(f"round {round_index + 1}/{arguments.rounds}: {run.key}")
             payload = run_worker(pythons[run.environment], "calls", run.config, options)
             calls[run].append({**payload["result"], "versions": payload["versions"]})
-    rss = {}
-    for run in runs:
-        _log(f"peak RSS over {arguments.rss_calls} calls: {run.key}")
-        rss[run.key] = run_worker(pythons[run.environment], "rss", run.config, {"calls": arguments.rss_calls})["result"]
+    # Peak RSS is not a timing: two processes at a time, as many as there are cores here.
+    rss_runs = _rss_runs(runs)
+    _log(f"peak RSS over {arguments.rss_calls} calls: {', '.join(run.key for run in rss_runs)}")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        measured = pool.map(
+            lambda run: run_worker(pythons[run.environment], "rss", run.config, {"calls": arguments.rss_calls})[
+                "result"
+            ],
+            rss_runs,
+        )
+        rss = {run.key: result for run, result in zip(rss_runs, measured, strict=True)}
     extras: dict[str, Any] = {}
     ours = pythons.get("genai-cost")
     if ours is not None:

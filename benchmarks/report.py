@@ -83,7 +83,20 @@ def _figures(results: Sequence[Mapping[str, Any]], baseline: Sequence[Mapping[st
 def _ratio(numerator: float, denominator: float) -> str:
     if denominator <= 0:
         return "n/a"
+    if numerator <= 0:
+        return "≤0"
     return f"{numerator / denominator:.2f}x"
+
+
+def _ratios(mine: _Figures, other: _Figures, operation: str) -> str:
+    """Median-based ratio of added overhead, then the minimum-based one in brackets."""
+    if operation == "chunk":
+        by_median = _ratio(_per_chunk(mine), _per_chunk(other))
+        by_minimum = _ratio(_per_chunk(mine, minimum=True), _per_chunk(other, minimum=True))
+    else:
+        by_median = _ratio(mine.added_us[operation], other.added_us[operation])
+        by_minimum = _ratio(mine.added_min_us[operation], other.added_min_us[operation])
+    return f"{by_median} ({by_minimum})"
 
 
 def _us(value: float) -> str:
@@ -101,8 +114,9 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _per_chunk(figures: _Figures) -> float:
-    return figures.added_us["stream"] / figures.chunks
+def _per_chunk(figures: _Figures, *, minimum: bool = False) -> float:
+    added = figures.added_min_us if minimum else figures.added_us
+    return added["stream"] / figures.chunks
 
 
 def render(raw: Mapping[str, Any]) -> str:
@@ -149,12 +163,20 @@ def _headline(figures: Mapping[Run, _Figures], by_config: Mapping[str, Run]) -> 
     return [
         "## Headline",
         "",
-        f"- Added per non-streaming chat call: genai-cost {_us(mine.added_us['chat'])} µs, "
-        f"the fastest peer ({fastest_call.config}) {_us(figures[fastest_call].added_us['chat'])} µs: "
-        f"**{_ratio(mine.added_us['chat'], figures[fastest_call].added_us['chat'])}**.",
-        f"- Added per streamed chunk: genai-cost {_per_chunk(mine):.2f} µs, the fastest peer "
-        f"({fastest_chunk.config}) {_per_chunk(figures[fastest_chunk]):.2f} µs: "
-        f"**{_ratio(_per_chunk(mine), _per_chunk(figures[fastest_chunk]))}**.",
+        "Ratios of added overhead are median-based, minimum-based in brackets (noise on a "
+        "shared machine only adds time, so the minima are the least disturbed figures); ≤0: "
+        "genai-cost's added time was below the noise of this run; n/a: the peer's was.",
+        "",
+        f"- Added per non-streaming chat call: genai-cost {_us(mine.added_us['chat'])} µs "
+        f"({_us(mine.added_min_us['chat'])}), the fastest peer ({fastest_call.config}) "
+        f"{_us(figures[fastest_call].added_us['chat'])} µs "
+        f"({_us(figures[fastest_call].added_min_us['chat'])}): "
+        f"**{_ratios(mine, figures[fastest_call], 'chat')}**.",
+        f"- Added per streamed chunk: genai-cost {_per_chunk(mine):.2f} µs "
+        f"({_per_chunk(mine, minimum=True):.2f}), the fastest peer ({fastest_chunk.config}) "
+        f"{_per_chunk(figures[fastest_chunk]):.2f} µs "
+        f"({_per_chunk(figures[fastest_chunk], minimum=True):.2f}): "
+        f"**{_ratios(mine, figures[fastest_chunk], 'chunk')}**.",
         f"- Import + instrument: genai-cost {mine.setup_ms:.1f} ms, the fastest peer "
         f"({fastest_setup.config}) {figures[fastest_setup].setup_ms:.1f} ms: "
         f"**{_ratio(mine.setup_ms, figures[fastest_setup].setup_ms)}**.",
@@ -185,7 +207,7 @@ def _overhead_table(
         fig = figures[run]
         base = figures[next(r for r in calls if r.config == "baseline" and r.environment == run.environment)]
         memory = rss.get(run)
-        peak = f"{memory['peak_mib']:.0f} ({memory['warm_mib']:.0f})" if memory else "n/a"
+        peak = f"{memory['peak_mib']:.0f} ({memory['warm_mib']:.0f})" if memory else "—"
         is_base = run.config == "baseline"
         cells = [
             f"**{run.key}**" if run.config in _OURS else run.key,
@@ -195,7 +217,7 @@ def _overhead_table(
             "—" if is_base else _ratio(fig.median_us["chat"], base.median_us["chat"]),
             f"{_us(fig.median_us['stream'])} / {_us(fig.min_us['stream'])} ({fig.chunks})",
             "—" if is_base else f"{_us(fig.added_us['stream'])} / {_us(fig.added_min_us['stream'])}",
-            "—" if is_base else f"{_per_chunk(fig):.2f}",
+            "—" if is_base else f"{_per_chunk(fig):.2f} / {_per_chunk(fig, minimum=True):.2f}",
             "—" if is_base else _ratio(fig.median_us["stream"], base.median_us["stream"]),
             f"{_us(fig.median_us['embeddings'])} / {_us(fig.min_us['embeddings'])}",
             "—" if is_base else f"{_us(fig.added_us['embeddings'])} / {_us(fig.added_min_us['embeddings'])}",
@@ -218,7 +240,7 @@ def _ratio_table(figures: Mapping[Run, _Figures], by_config: Mapping[str, Run]) 
         "## Ratios: genai-cost / peer (same run; below 1.00x = genai-cost is cheaper)",
         "",
         "Added overhead over the environment's baseline, genai-cost's divided by the peer's "
-        "(medians); import + instrument compares total times.",
+        "(medians; in brackets from the minima); import + instrument compares total times.",
         "",
         "| genai-cost configuration | peer | added per chat call | added per chunk "
         "| added per embeddings call | import + instrument |",
@@ -230,9 +252,9 @@ def _ratio_table(figures: Mapping[Run, _Figures], by_config: Mapping[str, Run]) 
             other = figures[peer]
             lines.append(
                 f"| {mine.config} | {peer.config} "
-                f"| {_ratio(fig.added_us['chat'], other.added_us['chat'])} "
-                f"| {_ratio(_per_chunk(fig), _per_chunk(other))} "
-                f"| {_ratio(fig.added_us['embeddings'], other.added_us['embeddings'])} "
+                f"| {_ratios(fig, other, 'chat')} "
+                f"| {_ratios(fig, other, 'chunk')} "
+                f"| {_ratios(fig, other, 'embeddings')} "
                 f"| {_ratio(fig.setup_ms, other.setup_ms)} |"
             )
     return [*lines, ""]
@@ -284,18 +306,24 @@ def _method(arguments: Mapping[str, Any], calls: Mapping[Run, Sequence[Mapping[s
         "+ `CostSpanProcessor(BatchSpanProcessor(...), meter_provider=)` as the span processor; "
         "openai-v2 and OpenLLMetry `OpenAIInstrumentor().instrument(tracer_provider=, "
         "meter_provider=)`; OpenInference `OpenAIInstrumentor().instrument(tracer_provider=)` "
-        "(it records no metrics); openlit `openlit.init(tracer=, meter=, "
-        "pricing_json=<local file>, collect_gpu_stats=False)`. Defaults otherwise (OpenLLMetry "
-        "and openlit record message content by default; the others do not).",
+        "(it records no metrics); openlit `openlit.init(pricing_json=<local file>)`, which "
+        "picks up the global providers (and a global `LoggerProvider` discarding its records, set "
+        "for every configuration: openlit would print its events to the console without one). "
+        "Defaults otherwise (OpenLLMetry and openlit record message content by default; the "
+        "others do not).",
         "- openlit downloads its pricing JSON at `init` unless `pricing_json` points elsewhere: "
         "it gets `benchmarks/openlit_pricing.json` (a local file with the two models used). "
         "Every worker installs an audit hook refusing non-loopback connections and name "
         "lookups, so the whole run is offline.",
-        "- Import + instrument: wall time of importing the instrumentation package and "
+        "- Times are CPU time of the worker process (`time.process_time`, all threads), which "
+        "a busy neighbour disturbs far less than wall-clock time.",
+        "- Import + instrument: CPU time of importing the instrumentation package and "
         "instrumenting (or `openlit.init`), in a fresh subprocess after `openai` and the "
         "OpenTelemetry SDK are imported (the app imports those either way).",
         f"- Peak RSS: `ru_maxrss` of a fresh subprocess after {arguments['rss_calls']:,} "
-        "non-streaming calls (in brackets: after set-up and 100 warm-up calls).",
+        "non-streaming calls (in brackets: after set-up and 100 warm-up calls); measured for "
+        "each configuration and for one baseline per `openai` version (a baseline imports "
+        "nothing of its environment's peer).",
         "- CostSpanProcessor: `on_end` on pre-built `ReadableSpan`s carrying semconv usage "
         "and no cost (the processor prices them, records the cost metric and forwards a copy), "
         "and on spans without GenAI usage (pass-through).",
