@@ -8,7 +8,17 @@ from urllib.parse import urlsplit
 
 from genai_cost.semconv import GenAI
 
-__all__ = ["count", "given", "number", "numbers", "read", "response_attributes", "server_attributes", "strings"]
+__all__ = [
+    "count",
+    "given",
+    "number",
+    "numbers",
+    "read",
+    "request_attributes",
+    "response_attributes",
+    "server_attributes",
+    "strings",
+]
 
 _MAX_COUNT = 2**63 - 1
 _SENTINELS = frozenset({"NotGiven", "Omit", "_NotGiven", "_Omit"})
@@ -100,4 +110,13 @@ def response_attributes(response_id: Any, model: Any, finish_reasons: Sequence[s
         attributes[GenAI.RESPONSE_MODEL] = model
     if finish_reasons:
         attributes[GenAI.RESPONSE_FINISH_REASONS] = list(finish_reasons)
+    return attributes
+
+
+def request_attributes(operation: str, endpoint: Mapping[str, Any], model: Any) -> dict[str, Any]:
+    """What every request's attributes start with: the operation, the endpoint and the requested model."""
+    attributes: dict[str, Any] = {GenAI.OPERATION_NAME: operation, **endpoint}
+    model = given(model)
+    if isinstance(model, str):
+        attributes[GenAI.REQUEST_MODEL] = model
     return attributes

@@ -20,5 +20,6 @@ def instrumented(tracer_provider: TracerProvider, meter_provider: MeterProvider)
 
 
 @pytest.fixture
-def client(fake_openai: FakeOpenAIServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=fake_openai.base_url, api_key="sk-test-tracking", max_retries=0)
+def client(fake_openai: FakeOpenAIServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=fake_openai.base_url, api_key="sk-test-tracking", max_retries=0) as client:
+        yield client

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from genai_cost.instrumentation._attributes import count, given, numbers, read, response_attributes, strings
+from genai_cost.instrumentation._attributes import (
+    count,
+    given,
+    numbers,
+    read,
+    request_attributes,
+    response_attributes,
+    strings,
+)
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.anthropic import content
 from genai_cost.instrumentation.anthropic.endpoint import endpoint_attributes
@@ -38,10 +46,8 @@ def read_messages_request(
     instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Request:
     """``messages.create``/``parse``/``stream`` keyword arguments (the SDK takes no positional ones)."""
-    attributes: dict[str, Any] = {GenAI.OPERATION_NAME: Operation.CHAT, **endpoint_attributes(instance)}
     model = given(kwargs.get("model"))
-    if isinstance(model, str):
-        attributes[GenAI.REQUEST_MODEL] = model
+    attributes = request_attributes(Operation.CHAT, endpoint_attributes(instance), model)
     attributes.update(numbers(kwargs, _REQUEST_NUMBERS))
     stop = strings(kwargs.get("stop_sequences"))
     if stop:

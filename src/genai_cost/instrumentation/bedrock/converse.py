@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from genai_cost.instrumentation._attributes import response_attributes
+from genai_cost.instrumentation._attributes import request_attributes, response_attributes
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.bedrock.bodies import uncached_usage
 from genai_cost.instrumentation.bedrock.clients import endpoint_attributes
@@ -29,10 +29,8 @@ __all__ = [
 
 
 def read_converse_request(client: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
-    attributes: dict[str, Any] = {GenAI.OPERATION_NAME: Operation.CHAT, **endpoint_attributes(client)}
     model = kwargs.get("modelId")
-    if isinstance(model, str):
-        attributes[GenAI.REQUEST_MODEL] = model
+    attributes = request_attributes(Operation.CHAT, endpoint_attributes(client), model)
     # top_k has no Converse field: Anthropic and Nova take it in additionalModelRequestFields.
     attributes.update(request_parameters(kwargs.get("inferenceConfig"), kwargs.get("additionalModelRequestFields")))
     if telemetry.settings.capture_message_content:

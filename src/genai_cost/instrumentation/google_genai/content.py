@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from genai_cost.instrumentation._attributes import count, number, numbers, read, response_attributes, strings
+from genai_cost.instrumentation._attributes import (
+    count,
+    number,
+    numbers,
+    read,
+    request_attributes,
+    response_attributes,
+    strings,
+)
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.google_genai import parts
 from genai_cost.instrumentation.google_genai.endpoint import endpoint_attributes, model_name
@@ -35,10 +43,8 @@ def read_generate_request(
     instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Request:
     """``generate_content``/``generate_content_stream`` keyword arguments (``model``, ``config``)."""
-    attributes: dict[str, Any] = {GenAI.OPERATION_NAME: Operation.GENERATE_CONTENT, **endpoint_attributes(instance)}
     model = model_name(kwargs.get("model"))
-    if model is not None:
-        attributes[GenAI.REQUEST_MODEL] = model
+    attributes = request_attributes(Operation.GENERATE_CONTENT, endpoint_attributes(instance), model)
     config = kwargs.get("config")
     if config is not None:
         attributes.update(numbers(config, _CONFIG_NUMBERS))

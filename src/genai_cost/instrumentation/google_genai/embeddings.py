@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from genai_cost.instrumentation._attributes import count, number, read
+from genai_cost.instrumentation._attributes import count, number, read, request_attributes
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.google_genai.endpoint import endpoint_attributes, model_name
 from genai_cost.semconv import GenAI, Operation
@@ -19,10 +19,8 @@ __all__ = ["read_embed_request", "read_embed_response"]
 
 
 def read_embed_request(instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
-    attributes: dict[str, Any] = {GenAI.OPERATION_NAME: Operation.EMBEDDINGS, **endpoint_attributes(instance)}
     model = model_name(kwargs.get("model"))
-    if model is not None:
-        attributes[GenAI.REQUEST_MODEL] = model
+    attributes = request_attributes(Operation.EMBEDDINGS, endpoint_attributes(instance), model)
     dimensions = number(read(kwargs.get("config"), "output_dimensionality"))
     if dimensions is not None:
         attributes[GenAI.EMBEDDINGS_DIMENSION_COUNT] = dimensions

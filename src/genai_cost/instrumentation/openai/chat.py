@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from genai_cost.instrumentation._attributes import count, given, number, numbers, read, response_attributes, strings
+from genai_cost.instrumentation._attributes import (
+    count,
+    given,
+    number,
+    numbers,
+    read,
+    request_attributes,
+    response_attributes,
+    strings,
+)
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.openai import content
 from genai_cost.instrumentation.openai.endpoint import endpoint_attributes
@@ -74,10 +83,8 @@ def _stream_options(telemetry: Telemetry, kwargs: dict[str, Any]) -> tuple[dict[
 
 
 def _request(operation: str, instance: Any, telemetry: Telemetry, kwargs: dict[str, Any]) -> Request:
-    attributes: dict[str, Any] = {GenAI.OPERATION_NAME: operation, **endpoint_attributes(instance)}
     model = given(kwargs.get("model"))
-    if isinstance(model, str):
-        attributes[GenAI.REQUEST_MODEL] = model
+    attributes = request_attributes(operation, endpoint_attributes(instance), model)
     attributes.update(_sampling_attributes(kwargs))
     kwargs, hide_usage_chunk = _stream_options(telemetry, kwargs)
     return Request(attributes, kwargs, options=hide_usage_chunk)

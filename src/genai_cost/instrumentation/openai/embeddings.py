@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from genai_cost.instrumentation._attributes import count, given, number, read
+from genai_cost.instrumentation._attributes import count, given, number, read, request_attributes
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.openai.chat import reported_cost
 from genai_cost.instrumentation.openai.endpoint import endpoint_attributes
@@ -17,10 +17,8 @@ __all__ = ["read_embeddings_request", "read_embeddings_response"]
 def read_embeddings_request(
     instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Request:
-    attributes: dict[str, Any] = {GenAI.OPERATION_NAME: Operation.EMBEDDINGS, **endpoint_attributes(instance)}
     model = given(kwargs.get("model"))
-    if isinstance(model, str):
-        attributes[GenAI.REQUEST_MODEL] = model
+    attributes = request_attributes(Operation.EMBEDDINGS, endpoint_attributes(instance), model)
     encoding = given(kwargs.get("encoding_format"))
     if isinstance(encoding, str):
         attributes[GenAI.REQUEST_ENCODING_FORMATS] = [encoding]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from genai_cost.instrumentation._attributes import count, given, numbers, read, response_attributes
+from genai_cost.instrumentation._attributes import count, given, numbers, read, request_attributes, response_attributes
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.openai import content
 from genai_cost.instrumentation.openai.chat import reported_cost
@@ -25,10 +25,8 @@ _REQUEST_NUMBERS = (
 def read_responses_request(
     instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Request:
-    attributes: dict[str, Any] = {GenAI.OPERATION_NAME: Operation.CHAT, **endpoint_attributes(instance)}
     model = given(kwargs.get("model"))
-    if isinstance(model, str):
-        attributes[GenAI.REQUEST_MODEL] = model
+    attributes = request_attributes(Operation.CHAT, endpoint_attributes(instance), model)
     attributes.update(numbers(kwargs, _REQUEST_NUMBERS))
     tier = given(kwargs.get("service_tier"))
     if isinstance(tier, str) and tier != "auto":
