@@ -1,13 +1,22 @@
-"""genai-cost: OpenTelemetry instrumentation that shows what every LLM call costs."""
+"""genai-cost: OpenTelemetry instrumentation that shows what every LLM call costs.
+
+The public names are imported on first use, so ``import genai_cost.pricing`` (or the CLI)
+does not pay for the OpenTelemetry SDK and the instrumentors.
+"""
 
 from __future__ import annotations
 
-from genai_cost.instrumentors import instrument, uninstrument
-from genai_cost.pricing import PricingTable
-from genai_cost.processor import CostSpanProcessor
-from genai_cost.tracking import BudgetExceeded, UsageTotals, track_usage
-from genai_cost.usage import Usage
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from genai_cost.version import __version__
+
+if TYPE_CHECKING:
+    from genai_cost.instrumentors import instrument, uninstrument
+    from genai_cost.pricing import PricingTable
+    from genai_cost.processor import CostSpanProcessor
+    from genai_cost.tracking import BudgetExceeded, UsageTotals, track_usage
+    from genai_cost.usage import Usage
 
 __all__ = [
     "BudgetExceeded",
@@ -20,3 +29,27 @@ __all__ = [
     "track_usage",
     "uninstrument",
 ]
+
+_HOMES = {
+    "BudgetExceeded": "genai_cost.tracking",
+    "CostSpanProcessor": "genai_cost.processor",
+    "PricingTable": "genai_cost.pricing",
+    "Usage": "genai_cost.usage",
+    "UsageTotals": "genai_cost.tracking",
+    "instrument": "genai_cost.instrumentors",
+    "track_usage": "genai_cost.tracking",
+    "uninstrument": "genai_cost.instrumentors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'genai_cost' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
