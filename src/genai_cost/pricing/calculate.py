@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from genai_cost.pricing.schema import Charge, PriceEntry
-from genai_cost.usage import Usage
+if TYPE_CHECKING:  # annotations only: importing costing (at instrument time) does not load the schema
+    from genai_cost.pricing.schema import Charge, PriceEntry
+    from genai_cost.usage import Usage
 
 __all__ = ["CostBreakdown", "calculate"]
 
