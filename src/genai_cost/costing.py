@@ -13,13 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genai_cost import tracking
 from genai_cost.metrics import Instruments
-from genai_cost.pricing import PricingTable, calculate
+from genai_cost.pricing.calculate import calculate
 from genai_cost.semconv import CostSource, GenAI, Ours, PricingStatus
 from genai_cost.usage import Usage
+
+if TYPE_CHECKING:
+    from genai_cost.pricing.table import PricingTable
 
 __all__ = ["Cost", "Costing"]
 
@@ -87,6 +90,9 @@ class Costing:
     @property
     def pricing(self) -> PricingTable:
         if self._pricing is None:
+            # Imported with the table on first use: instrument() does not load the pricing modules.
+            from genai_cost.pricing.table import PricingTable
+
             self._pricing = PricingTable.default()
         return self._pricing
 
