@@ -112,6 +112,8 @@ class Metrics:
     UNPRICED_CALLS = "genai_cost.client.unpriced_calls"
     TOKEN_DETAIL = "genai_cost.client.token.detail"
     """Counter of the cached and reasoning parts of input/output tokens, by token type."""
+    OVERFLOW = "otel.metric.overflow"
+    """The attribute of the one series that stands for all series beyond a cardinality limit."""
 
 
 class Operation:

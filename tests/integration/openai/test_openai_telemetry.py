@@ -91,6 +91,26 @@ def test_metrics_for_every_call_even_without_sampled_spans(
     assert metric_points(metric_reader, Metrics.TIME_TO_FIRST_CHUNK)[0].count == 1
 
 
+def test_cached_and_reasoning_parts_are_running_totals(
+    instrumented: OpenAIInstrumentor, metric_reader: InMemoryMetricReader, client: openai.OpenAI
+) -> None:
+    def parts() -> dict[str, int]:
+        points = metric_points(metric_reader, Metrics.TOKEN_DETAIL)
+        assert all(point.attributes[GenAI.REQUEST_MODEL] == "o4-mini" for point in points)
+        return {point.attributes[GenAI.TOKEN_TYPE]: point.value for point in points}
+
+    def call() -> None:
+        client.chat.completions.create(model="o4-mini", messages=MESSAGES, extra_headers=scenario("cached_reasoning"))  # type: ignore[arg-type]
+
+    both = SCENARIOS["cached_reasoning"]
+    assert both.cached_tokens and both.reasoning_tokens
+    call()
+    assert parts() == {TokenType.CACHE_READ: both.cached_tokens, TokenType.REASONING: both.reasoning_tokens}
+    call()
+    call()
+    assert parts() == {TokenType.CACHE_READ: 3 * both.cached_tokens, TokenType.REASONING: 3 * both.reasoning_tokens}
+
+
 def test_metric_attributes_are_low_cardinality(
     instrumented: OpenAIInstrumentor, metric_reader: InMemoryMetricReader, client: openai.OpenAI
 ) -> None:
@@ -106,7 +126,8 @@ def test_metric_attributes_are_low_cardinality(
         GenAI.TOKEN_TYPE,
         Ours.UNPRICED_REASON,
     }
-    for name in (Metrics.OPERATION_DURATION, Metrics.TOKEN_USAGE, Metrics.OPERATION_COST, Metrics.UNPRICED_CALLS):
+    metrics = (Metrics.OPERATION_DURATION, Metrics.TOKEN_USAGE, Metrics.OPERATION_COST, Metrics.UNPRICED_CALLS)
+    for name in (*metrics, Metrics.TOKEN_DETAIL):
         for point in metric_points(metric_reader, name):
             assert set(point.attributes) <= allowed, (name, point.attributes)
 
