@@ -93,9 +93,9 @@ class Instruments:
             description="GenAI calls that could not be priced, by reason.",
         )
 
-    def metric_attributes(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
-        """The low-cardinality subset of a span's attributes, with model names capped."""
-        picked = {name: attributes[name] for name in _METRIC_ATTRIBUTES if name in attributes}
+    def metric_attributes(self, *sources: Mapping[str, Any]) -> dict[str, Any]:
+        """The low-cardinality subset of span attributes (later sources win), with model names capped."""
+        picked = {name: source[name] for source in sources for name in _METRIC_ATTRIBUTES if name in source}
         for name in _MODEL_ATTRIBUTES:
             model = picked.get(name)
             if isinstance(model, str):

@@ -7,6 +7,7 @@ Accounting follows the GenAI semantic conventions: ``input_tokens`` includes cac
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -80,6 +81,8 @@ class Usage:
     @property
     def is_empty(self) -> bool:
         """True when the provider reported no token count at all."""
+        if self.input_tokens is not None or self.output_tokens is not None:  # the usual case, decided at once
+            return False
         return all(getattr(self, name) is None for name in TOKEN_FIELDS)
 
     @property
@@ -114,41 +117,54 @@ def _add(left: int | None, right: int | None) -> int | None:
     return left + right
 
 
-def _count(attributes: Mapping[str, Any], name: str) -> int | None:
-    value = attributes.get(name)
+def _count(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return int(value)
+
+
+# Usage field <- attribute name, per naming scheme, in order of precedence: the first scheme
+# with any count reported is read alone.
+_SCHEMES: tuple[tuple[tuple[str, str], ...], ...] = (
+    (
+        ("input_tokens", GenAI.USAGE_INPUT_TOKENS),
+        ("output_tokens", GenAI.USAGE_OUTPUT_TOKENS),
+        ("cache_read_tokens", GenAI.USAGE_CACHE_READ_INPUT_TOKENS),
+        ("cache_creation_tokens", GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS),
+        ("reasoning_tokens", GenAI.USAGE_REASONING_OUTPUT_TOKENS),
+    ),
+    (
+        ("input_tokens", Legacy.USAGE_PROMPT_TOKENS),
+        ("output_tokens", Legacy.USAGE_COMPLETION_TOKENS),
+    ),
+    (
+        ("input_tokens", OpenInference.TOKEN_COUNT_PROMPT),
+        ("output_tokens", OpenInference.TOKEN_COUNT_COMPLETION),
+        ("cache_read_tokens", OpenInference.TOKEN_COUNT_PROMPT_CACHE_READ),
+        ("cache_creation_tokens", OpenInference.TOKEN_COUNT_PROMPT_CACHE_WRITE),
+        ("input_audio_tokens", OpenInference.TOKEN_COUNT_PROMPT_AUDIO),
+        ("reasoning_tokens", OpenInference.TOKEN_COUNT_COMPLETION_REASONING),
+        ("output_audio_tokens", OpenInference.TOKEN_COUNT_COMPLETION_AUDIO),
+    ),
+)
 
 
 def usage_from_attributes(attributes: Mapping[str, Any]) -> Usage | None:
     """Read token usage written by any known instrumentation; ``None`` when there is none.
 
     Understands the current semconv names, the older ``prompt_tokens``/``completion_tokens``
-    pair, and OpenInference's ``llm.token_count.*``.
+    pair, and OpenInference's ``llm.token_count.*``. Counts that are not finite numbers are
+    ignored.
     """
-    usage = Usage(
-        input_tokens=_count(attributes, GenAI.USAGE_INPUT_TOKENS),
-        output_tokens=_count(attributes, GenAI.USAGE_OUTPUT_TOKENS),
-        cache_read_tokens=_count(attributes, GenAI.USAGE_CACHE_READ_INPUT_TOKENS),
-        cache_creation_tokens=_count(attributes, GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS),
-        reasoning_tokens=_count(attributes, GenAI.USAGE_REASONING_OUTPUT_TOKENS),
-    )
-    if not usage.is_empty:
-        return usage
-    usage = Usage(
-        input_tokens=_count(attributes, Legacy.USAGE_PROMPT_TOKENS),
-        output_tokens=_count(attributes, Legacy.USAGE_COMPLETION_TOKENS),
-    )
-    if not usage.is_empty:
-        return usage
-    usage = Usage(
-        input_tokens=_count(attributes, OpenInference.TOKEN_COUNT_PROMPT),
-        output_tokens=_count(attributes, OpenInference.TOKEN_COUNT_COMPLETION),
-        cache_read_tokens=_count(attributes, OpenInference.TOKEN_COUNT_PROMPT_CACHE_READ),
-        cache_creation_tokens=_count(attributes, OpenInference.TOKEN_COUNT_PROMPT_CACHE_WRITE),
-        input_audio_tokens=_count(attributes, OpenInference.TOKEN_COUNT_PROMPT_AUDIO),
-        reasoning_tokens=_count(attributes, OpenInference.TOKEN_COUNT_COMPLETION_REASONING),
-        output_audio_tokens=_count(attributes, OpenInference.TOKEN_COUNT_COMPLETION_AUDIO),
-    )
-    return None if usage.is_empty else usage
+    get = attributes.get
+    for scheme in _SCHEMES:
+        counts = {
+            field: count
+            for field, name in scheme
+            if (value := get(name)) is not None and (count := _count(value)) is not None
+        }
+        if counts:
+            return Usage(**counts)
+    return None

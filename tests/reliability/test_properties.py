@@ -32,7 +32,7 @@ from genai_cost.instrumentation._core import Invocation, Operation, Telemetry
 from genai_cost.instrumentation.openai.chat import ChunkAccumulator, read_chat_request, read_completion_response
 from genai_cost.metrics import Instruments
 from genai_cost.semconv import GenAI, Ours, PricingStatus
-from genai_cost.tracking import track_usage
+from genai_cost.tracking import active_trackers, track_usage
 
 _MAX_COUNT = 2**63 - 1
 
@@ -164,7 +164,8 @@ def test_generated_payloads_through_extractors_and_lifecycle(usage: Any, model: 
     _SPANS.clear()
     body = wire.chat_completion(model=model, usage=usage)
     with track_usage() as totals:
-        invocation = _TELEMETRY.start(_OPERATION, None, (), {"model": "gpt-4o-mini", "messages": []})
+        request = {"model": "gpt-4o-mini", "messages": []}
+        invocation = _TELEMETRY.start(_OPERATION, None, (), request, active_trackers())
         if stream:
             accumulator = ChunkAccumulator(hide_usage_chunk=False)
             for chunk in wire.chat_chunks(model=model, usage=usage):

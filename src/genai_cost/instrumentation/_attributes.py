@@ -22,6 +22,7 @@ __all__ = [
 
 _MAX_COUNT = 2**63 - 1
 _SENTINELS = frozenset({"NotGiven", "Omit", "_NotGiven", "_Omit"})
+_ABSENT = object()
 
 
 def given(value: Any) -> Any:
@@ -33,12 +34,14 @@ def given(value: Any) -> Any:
 
 def read(obj: Any, name: str) -> Any:
     """An attribute of an SDK object or a key of a plain dict; ``None`` when absent."""
+    if obj is None:
+        return None
     if isinstance(obj, dict):
         return obj.get(name)
-    value = getattr(obj, name, None)
-    # The ABC check is slow: only for a non-dict Mapping that lacks the attribute.
-    if value is None and isinstance(obj, Mapping):
-        return obj.get(name)
+    value = getattr(obj, name, _ABSENT)
+    if value is _ABSENT:
+        # The ABC check is slow: only for an object that lacks the attribute (a non-dict Mapping).
+        return obj.get(name) if isinstance(obj, Mapping) else None
     return value
 
 
@@ -95,8 +98,9 @@ def numbers(source: Any, pairs: Iterable[tuple[str, str]]) -> dict[str, int | fl
     """
     found: dict[str, int | float] = {}
     for key, attribute in pairs:
-        value = number(given(read(source, key)))
-        if value is not None:
+        value = read(source, key)
+        # Most keys are absent: only a present value is checked further.
+        if value is not None and (value := number(given(value))) is not None:
             found[attribute] = value
     return found
 

@@ -113,9 +113,16 @@ class Telemetry:
         self.costing = costing
         self.settings = settings
 
-    def start(self, operation: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation:
+    def start(
+        self,
+        operation: Operation,
+        instance: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        trackers: tuple[tracking.UsageTotals, ...],
+    ) -> Invocation:
         request = operation.read_request(instance, self, args, kwargs)
-        return Invocation(self, operation, request)
+        return Invocation(self, operation, request, trackers)
 
 
 class _Current:
@@ -139,12 +146,18 @@ class Invocation:
 
     __slots__ = ("_done", "_first_chunk", "_started", "_telemetry", "_trackers", "operation", "request", "span")
 
-    def __init__(self, telemetry: Telemetry, operation: Operation, request: Request) -> None:
+    def __init__(
+        self,
+        telemetry: Telemetry,
+        operation: Operation,
+        request: Request,
+        trackers: tuple[tracking.UsageTotals, ...] = (),
+    ) -> None:
         attributes = request.attributes
         self._telemetry = telemetry
         self.operation = operation
         self.request = request
-        self._trackers = tracking.active_trackers()
+        self._trackers = trackers
         self._done = False
         self._first_chunk: float | None = None
         name = f"{attributes.get(GenAI.OPERATION_NAME)} {attributes.get(GenAI.REQUEST_MODEL) or ''}".rstrip()
@@ -214,7 +227,7 @@ class Invocation:
         span.end()
 
         instruments = telemetry.instruments
-        metric_attributes = instruments.metric_attributes({**request_attributes, **attributes})
+        metric_attributes = instruments.metric_attributes(request_attributes, attributes)
         # track_usage first (budgets depend on it): a failing meter must not lose the call there.
         if cost is not None:
             telemetry.costing.settle(
@@ -248,8 +261,9 @@ def _begin(
 ) -> Invocation | None:
     if not is_instrumentation_enabled():
         return None
-    tracking.check_budgets(tracking.active_trackers())
-    return safe(telemetry.start, operation, instance, args, kwargs)
+    trackers = tracking.active_trackers()
+    tracking.check_budgets(trackers)
+    return safe(telemetry.start, operation, instance, args, kwargs, trackers)
 
 
 def sync_wrapper(telemetry: Telemetry, operation: Operation) -> Wrapper:

@@ -64,6 +64,8 @@ def _sampling_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _output_type(response_format: Any) -> str | None:
+    if response_format is None:
+        return None
     if isinstance(response_format, type):  # a pydantic model given to .parse()
         return "json"
     kind = read(given(response_format), "type")
