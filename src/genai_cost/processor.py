@@ -44,7 +44,7 @@ from genai_cost.metrics import Instruments
 from genai_cost.pricing import PricingTable
 from genai_cost.pricing.providers import canonical_provider
 from genai_cost.semconv import GenAI, Legacy, OpenInference, Ours
-from genai_cost.usage import usage_from_attributes
+from genai_cost.usage import Usage, usage_from_attributes
 
 __all__ = ["DEFAULT_MAX_SPANS_PER_TRACE", "CostSpanProcessor"]
 
@@ -55,14 +55,17 @@ DEFAULT_MAX_SPANS_PER_TRACE = 1_000
 
 _OUR_SCOPE = "genai_cost.instrumentation."
 """Instrumentation scope (tracer name) prefix of genai-cost's provider instrumentors' spans."""
-_USAGE_KEYS = (
-    GenAI.USAGE_INPUT_TOKENS,
-    GenAI.USAGE_OUTPUT_TOKENS,
-    Legacy.USAGE_PROMPT_TOKENS,
-    Legacy.USAGE_COMPLETION_TOKENS,
-    OpenInference.TOKEN_COUNT_PROMPT,
-    OpenInference.TOKEN_COUNT_COMPLETION,
+_USAGE_KEYS = frozenset(
+    {
+        GenAI.USAGE_INPUT_TOKENS,
+        GenAI.USAGE_OUTPUT_TOKENS,
+        Legacy.USAGE_PROMPT_TOKENS,
+        Legacy.USAGE_COMPLETION_TOKENS,
+        OpenInference.TOKEN_COUNT_PROMPT,
+        OpenInference.TOKEN_COUNT_COMPLETION,
+    }
 )
+_WATCHED_KEYS = _USAGE_KEYS | {GenAI.USAGE_COST_AMOUNT, Ours.PRICING_STATUS}
 _INPUT_KEYS = (GenAI.USAGE_INPUT_TOKENS, Legacy.USAGE_PROMPT_TOKENS, OpenInference.TOKEN_COUNT_PROMPT)
 _OUTPUT_KEYS = (GenAI.USAGE_OUTPUT_TOKENS, Legacy.USAGE_COMPLETION_TOKENS, OpenInference.TOKEN_COUNT_COMPLETION)
 _MODEL_KEYS = (GenAI.RESPONSE_MODEL, GenAI.REQUEST_MODEL, OpenInference.MODEL_NAME, OpenInference.EMBEDDING_MODEL_NAME)
@@ -105,6 +108,10 @@ class _Call:
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens
 
+    @classmethod
+    def of(cls, usage: Usage, cost: Decimal | None = None) -> _Call:
+        return cls(usage.input_tokens or 0, usage.output_tokens or 0, cost or Decimal(0))
+
 
 class _Trace:
     """Open spans of one trace (span id -> parent span id), their subtree totals, and which
@@ -127,15 +134,15 @@ class _Trace:
 
 
 class _AnnotatedSpan(ReadableSpan):
-    """A copy of an ended span with attributes added; the original is left untouched."""
+    """A copy of an ended span with other attributes; the original is left untouched."""
 
-    def __init__(self, span: ReadableSpan, added: Mapping[str, Any]) -> None:
+    def __init__(self, span: ReadableSpan, attributes: dict[str, Any]) -> None:
         super().__init__(
             name=span.name,
             context=span.context,
             parent=span.parent,
             resource=span.resource,
-            attributes={**(span.attributes or {}), **added},
+            attributes=attributes,
             events=span.events,
             links=span.links,
             kind=span.kind,
@@ -227,17 +234,20 @@ class CostSpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         attributes = span.attributes or {}
-        has_usage = any(key in attributes for key in _USAGE_KEYS)
+        # One pass over the keys in C: a `key in` test on the SDK's BoundedAttributes runs
+        # Python code and raises KeyError inside when the key is absent (~0.5 µs per key).
+        watched = _WATCHED_KEYS.intersection(attributes)
         subtree, counted_elsewhere = self._close(span)
-        added: dict[str, Any] = {}
-        if has_usage and not counted_elsewhere:
-            priced = safe(self._price, span, attributes)
+        annotated: dict[str, Any] | None = None
+        if not counted_elsewhere and not watched.isdisjoint(_USAGE_KEYS):
+            priced = safe(self._price, span, attributes, watched)
             if priced is not None:
-                call, added = priced
+                call, annotated = priced
                 self._credit(span, call)
         if subtree is not None:
-            added.update(subtree.attributes())
-        self._next.on_end(_AnnotatedSpan(span, added) if added else span)
+            annotated = dict(attributes) if annotated is None else annotated
+            annotated.update(subtree.attributes())
+        self._next.on_end(span if annotated is None else _AnnotatedSpan(span, annotated))
 
     def shutdown(self) -> None:
         self._next.shutdown()
@@ -247,32 +257,40 @@ class CostSpanProcessor(SpanProcessor):
 
     # --- pricing ------------------------------------------------------------------------
 
-    def _price(self, span: ReadableSpan, attributes: Mapping[str, Any]) -> tuple[_Call, dict[str, Any]] | None:
-        """The span's contribution to its ancestors, and the cost attributes it still lacks."""
-        amount = attributes.get(GenAI.USAGE_COST_AMOUNT)
-        if isinstance(amount, (int, float)) and not isinstance(amount, bool):  # priced already: the common case
-            tokens = _count(attributes, _INPUT_KEYS), _count(attributes, _OUTPUT_KEYS)
-            return _Call(*tokens, Decimal(repr(float(amount)))), {}  # summed exactly, as written
-        usage = usage_from_attributes(attributes)
+    def _price(
+        self, span: ReadableSpan, attributes: Mapping[str, Any], watched: frozenset[str]
+    ) -> tuple[_Call, dict[str, Any] | None] | None:
+        """The span's contribution to its ancestors, and its attributes with the cost added
+        (``None`` when it was priced already). ``watched``: which of ``_WATCHED_KEYS`` it has."""
+        if GenAI.USAGE_COST_AMOUNT in watched:
+            amount = attributes[GenAI.USAGE_COST_AMOUNT]
+            if isinstance(amount, (int, float)) and not isinstance(amount, bool):  # priced already: the common case
+                tokens = _count(attributes, _INPUT_KEYS), _count(attributes, _OUTPUT_KEYS)
+                return _Call(*tokens, Decimal(repr(float(amount)))), None  # summed exactly, as written
+        if Ours.PRICING_STATUS in watched:  # priced before, without an amount (unknown model)
+            usage = usage_from_attributes(attributes)
+            return None if usage is None else (_Call.of(usage), None)
+        # Copied once (~3 µs for a dozen attributes of an SDK span): every read below is then a
+        # plain dict lookup, and the copy, with the cost added, becomes the forwarded span's.
+        values = dict(attributes)
+        usage = usage_from_attributes(values)
         if usage is None:
             return None
-        if Ours.PRICING_STATUS in attributes:  # priced before, without an amount (unknown model)
-            return _Call(usage.input_tokens or 0, usage.output_tokens or 0, Decimal(0)), {}
-        model = _first(attributes, _MODEL_KEYS)
-        provider = canonical_provider(_first(attributes, _PROVIDER_KEYS))
+        model = _first(values, _MODEL_KEYS)
+        provider = canonical_provider(_first(values, _PROVIDER_KEYS))
         started = span.start_time
-        at = datetime.fromtimestamp(started / 1e9, tz=timezone.utc) if started else None
+        at = datetime.fromtimestamp(started / 1e9, timezone.utc) if started else None
         cost = self._costing.price(usage, model=model, provider=provider, at=at)
         self._costing.settle(
             cost,
             usage,
             provider=provider,
             model=model,
-            metric_attributes=self._instruments.metric_attributes(attributes),
+            metric_attributes=self._instruments.metric_attributes(values),
             succeeded=span.status.status_code is not StatusCode.ERROR,
         )
-        added = {name: value for name, value in cost.attributes().items() if value is not None}
-        return _Call(usage.input_tokens or 0, usage.output_tokens or 0, cost.amount or Decimal(0)), added
+        values.update((name, value) for name, value in cost.attributes().items() if value is not None)
+        return _Call.of(usage, cost.amount), values
 
     # --- rollup -------------------------------------------------------------------------
 

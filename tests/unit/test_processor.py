@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import math
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -9,12 +12,14 @@ from typing import Any
 
 import pytest
 from opentelemetry.context import Context
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanContext, StatusCode, Tracer, set_span_in_context
+from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode, Tracer, set_span_in_context
 from tests.support.telemetry import metric_points
 
 from genai_cost import track_usage
@@ -154,6 +159,49 @@ def test_forwards_a_copy_and_leaves_the_original_untouched() -> None:
     assert dict(original.attributes) == SEMCONV
     assert GenAI.USAGE_COST_AMOUNT in forwarded.attributes
     assert (forwarded.name, forwarded.start_time, forwarded.end_time) == ("llm", 1, 2)
+
+
+def test_the_forwarded_copy_exports_like_the_original_plus_the_cost() -> None:
+    recorder = Recorder()
+    processor = CostSpanProcessor(recorder, pricing=TABLE, meter_provider=MeterProvider())
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": "svc"}), span_limits=SpanLimits(max_span_attributes=6)
+    )
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("peer.instrumentation", "1.2")
+    link = SpanContext(7, 8, is_remote=True)
+    with tracer.start_as_current_span("app"):
+        span = tracer.start_span("llm", kind=SpanKind.CLIENT, links=[Link(link, {"why": "retry"})])
+        span.set_attributes({"dropped.first": 1, "kept": 2, **SEMCONV})  # one over the limit: the oldest is dropped
+        span.add_event("chunk", {"index": 0})
+        span.set_status(StatusCode.ERROR, "boom")
+        span.end()
+    original, forwarded = span, recorder.ended[0]
+    assert forwarded is not original
+    added = {key for key in forwarded.attributes if key not in original.attributes}
+    assert GenAI.USAGE_COST_AMOUNT in added
+
+    def without_added(encoded: dict[str, Any]) -> dict[str, Any]:
+        encoded["attributes"] = {k: v for k, v in encoded["attributes"].items() if k not in added}
+        return encoded
+
+    assert without_added(json.loads(forwarded.to_json())) == json.loads(original.to_json())  # ConsoleSpanExporter
+    (otlp_forwarded, otlp_original) = (encode_spans([s]).resource_spans[0] for s in (forwarded, original))
+    otlp_span = otlp_forwarded.scope_spans[0].spans[0]
+    kept = [kv for kv in otlp_span.attributes if kv.key not in added]
+    del otlp_span.attributes[:]
+    otlp_span.attributes.extend(kept)
+    assert otlp_forwarded == otlp_original
+    assert otlp_span.dropped_attributes_count == 1
+
+
+def test_token_counts_that_are_not_finite_are_ignored(pipeline: Pipeline, caplog: pytest.LogCaptureFixture) -> None:
+    attributes = {**SEMCONV, GenAI.USAGE_INPUT_TOKENS: math.nan, GenAI.USAGE_CACHE_READ_INPUT_TOKENS: math.inf}
+    with pipeline.tracer.start_as_current_span("llm", attributes=attributes):
+        pass
+
+    assert pipeline.span("llm").attributes[GenAI.USAGE_COST_AMOUNT] == pytest.approx(stated_cost(0, 10))
+    assert [record for record in caplog.records if record.levelno >= logging.WARNING] == []
 
 
 @pytest.mark.parametrize(
