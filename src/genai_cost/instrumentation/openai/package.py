@@ -4,4 +4,4 @@ from __future__ import annotations
 
 __all__ = ["_instruments"]
 
-_instruments = ("openai >= 1.0",)
+_instruments: tuple[str, ...] = ("openai >= 1.0",)
