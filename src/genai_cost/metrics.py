@@ -104,19 +104,16 @@ class Instruments:
 
     def record_tokens(self, usage: Usage, attributes: Mapping[str, Any]) -> None:
         """Input/output into the semconv histogram, their non-zero parts into the detail counter."""
-        for token_type, count in (
-            (TokenType.INPUT, usage.input_tokens),
-            (TokenType.OUTPUT, usage.output_tokens),
-        ):
-            if count is not None:
-                self.token_usage.record(count, {**attributes, GenAI.TOKEN_TYPE: token_type})
-        for token_type, count in (
-            (TokenType.CACHE_READ, usage.cache_read_tokens),
-            (TokenType.CACHE_CREATION, usage.cache_creation_tokens),
-            (TokenType.REASONING, usage.reasoning_tokens),
-        ):
-            if count:
-                self._token_parts.add(count, attributes, token_type)
+        if usage.input_tokens is not None:
+            self.token_usage.record(usage.input_tokens, {**attributes, GenAI.TOKEN_TYPE: TokenType.INPUT})
+        if usage.output_tokens is not None:
+            self.token_usage.record(usage.output_tokens, {**attributes, GenAI.TOKEN_TYPE: TokenType.OUTPUT})
+        if usage.cache_read_tokens:
+            self._token_parts.add(usage.cache_read_tokens, attributes, TokenType.CACHE_READ)
+        if usage.cache_creation_tokens:
+            self._token_parts.add(usage.cache_creation_tokens, attributes, TokenType.CACHE_CREATION)
+        if usage.reasoning_tokens:
+            self._token_parts.add(usage.reasoning_tokens, attributes, TokenType.REASONING)
 
     def record_unpriced(self, reason: str, attributes: Mapping[str, Any]) -> None:
         self.unpriced.add(1, {**attributes, Ours.UNPRICED_REASON: reason})

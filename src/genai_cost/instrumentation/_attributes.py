@@ -58,6 +58,8 @@ def count(value: Any) -> int | None:
     Negative, infinite, NaN and beyond-int64 values are not counts: OTLP cannot carry ints
     wider than 64 bits, and a negative count would make totals and costs meaningless.
     """
+    if type(value) is int:  # the usual case, without the checks a float or a bool needs
+        return value if 0 <= value <= _MAX_COUNT else None
     value = number(value)
     if value is None or not 0 <= value <= _MAX_COUNT:
         return None

@@ -134,11 +134,15 @@ def usage_from_openai(usage: Any) -> Usage | None:
     """Usage of a chat or completion response (``prompt_tokens`` include cached tokens)."""
     if usage is None:
         return None
+    input_tokens = count(read(usage, "prompt_tokens"))
+    output_tokens = count(read(usage, "completion_tokens"))
     prompt_details = read(usage, "prompt_tokens_details")
     completion_details = read(usage, "completion_tokens_details")
+    if prompt_details is None and completion_details is None:
+        return Usage(input_tokens=input_tokens, output_tokens=output_tokens)
     return Usage(
-        input_tokens=count(read(usage, "prompt_tokens")),
-        output_tokens=count(read(usage, "completion_tokens")),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
         cache_read_tokens=count(read(prompt_details, "cached_tokens")),
         cache_creation_tokens=count(read(prompt_details, "cache_write_tokens")),
         input_audio_tokens=count(read(prompt_details, "audio_tokens")),
