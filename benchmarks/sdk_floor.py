@@ -1,0 +1,142 @@
+"""What the OpenTelemetry SDK alone costs for the telemetry each instrumentation emits per call.
+
+``python benchmarks/sdk_floor.py`` makes one non-streaming chat call (the real ``openai``
+client over ``mock_openai``'s in-process transport) under genai-cost and under
+opentelemetry-instrumentation-openai-v2 (when installed), captures what each exported (its
+span's name, kind and attributes; one histogram record per histogram point), then replays
+exactly that through a fresh SDK pipeline (``SimpleSpanProcessor`` -> ``InMemorySpanExporter``,
+``MeterProvider`` with an ``InMemoryMetricReader``) with no instrumentation code at all. The
+replay time is the floor below which an instrumentation emitting that telemetry cannot go on
+this machine; whatever an instrumentation adds beyond it is its own code.
+
+Counters are not replayed: genai-cost's only counter on this call is observable (summed in
+process, reported at collection), and openai-v2 emits none. Span attributes are all given at
+start; setting some at the end costs about the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import timeit
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+sys.path.insert(0, str(Path(__file__).parent))
+from mock_openai import client as mock_client
+
+_MESSAGES = [{"role": "user", "content": "Say hello"}]
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """The telemetry of one call."""
+
+    span_name: str
+    span_kind: SpanKind
+    span_attributes: dict[str, Any]
+    histogram_records: list[tuple[str, float, dict[str, Any]]]
+
+
+def _pipeline() -> tuple[TracerProvider, InMemorySpanExporter, MeterProvider, InMemoryMetricReader]:
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    reader = InMemoryMetricReader()
+    return tracer_provider, exporter, MeterProvider(metric_readers=[reader]), reader
+
+
+def capture(instrument: Callable[[TracerProvider, MeterProvider], Callable[[], None]]) -> Emitted:
+    """Instrument, make one chat call, uninstrument; what was exported."""
+    tracer_provider, exporter, meter_provider, reader = _pipeline()
+    uninstrument = instrument(tracer_provider, meter_provider)
+    try:
+        mock_client().chat.completions.create(model="gpt-4o-mini", messages=_MESSAGES)  # type: ignore[arg-type]
+    finally:
+        uninstrument()
+    (span,) = exporter.get_finished_spans()
+    records = []
+    data = reader.get_metrics_data()
+    for resource_metrics in data.resource_metrics if data else ():
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                for point in metric.data.data_points:
+                    if isinstance(point, HistogramDataPoint):
+                        records += [(metric.name, point.sum / point.count, dict(point.attributes))] * point.count
+    return Emitted(span.name, span.kind, dict(span.attributes or {}), records)
+
+
+def replay_seconds(emitted: Emitted, *, number: int, repeat: int) -> float:
+    """Best time per call to emit the same telemetry with the SDK alone."""
+    tracer_provider, exporter, meter_provider, _ = _pipeline()
+    tracer = tracer_provider.get_tracer("floor")
+    meter = meter_provider.get_meter("floor")
+    histograms = {name: meter.create_histogram(name) for name, _, _ in emitted.histogram_records}
+    records = [(histograms[name], value, attributes) for name, value, attributes in emitted.histogram_records]
+
+    def emit() -> None:
+        tracer.start_span(emitted.span_name, kind=emitted.span_kind, attributes=emitted.span_attributes).end()
+        for histogram, value, attributes in records:
+            histogram.record(value, attributes)
+
+    times = []
+    for _ in range(repeat):
+        times.append(timeit.timeit(emit, number=number) / number)
+        exporter.clear()
+    return min(times)
+
+
+def _genai_cost(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Callable[[], None]:
+    from genai_cost.instrumentation.openai import OpenAIInstrumentor
+
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    return instrumentor.uninstrument
+
+
+def _openai_v2(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Callable[[], None]:
+    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    return instrumentor.uninstrument  # type: ignore[no-any-return]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--number", type=int, default=2000, help="replays per timing")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating timings per instrumentation")
+    args = parser.parse_args(argv)
+
+    emitted = {"genai-cost": capture(_genai_cost)}
+    try:
+        emitted["openai-v2"] = capture(_openai_v2)
+    except ImportError as error:
+        print(f"openai-v2 not measured: {error}", file=sys.stderr)
+    best: dict[str, list[float]] = {name: [] for name in emitted}
+    for _ in range(args.rounds):
+        for name, telemetry in emitted.items():
+            best[name].append(replay_seconds(telemetry, number=args.number, repeat=1))
+
+    print(f"{'instrumentation':<16} {'span attrs':>10} {'histogram records':>18} {'SDK floor µs (min / median)':>28}")
+    for name, telemetry in emitted.items():
+        floor = f"{min(best[name]) * 1e6:.1f} / {statistics.median(best[name]) * 1e6:.1f}"
+        print(f"{name:<16} {len(telemetry.span_attributes):>10} {len(telemetry.histogram_records):>18} {floor:>28}")
+    if "openai-v2" in best:
+        ratio = min(best["genai-cost"]) / min(best["openai-v2"])
+        print(f"genai-cost / openai-v2 floor: {ratio:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
