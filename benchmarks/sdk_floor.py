@@ -7,7 +7,9 @@ span's name, kind and attributes; one histogram record per histogram point), the
 exactly that through a fresh SDK pipeline (``SimpleSpanProcessor`` -> ``InMemorySpanExporter``,
 ``MeterProvider`` with an ``InMemoryMetricReader``) with no instrumentation code at all. The
 replay time is the floor below which an instrumentation emitting that telemetry cannot go on
-this machine; whatever an instrumentation adds beyond it is its own code.
+this machine. Next to it, the same run times each instrumentation's wrapper around
+``Completions.create`` called directly with a prebuilt ``ChatCompletion`` (no HTTP, no
+parsing): floor plus the instrumentation's own code, so the difference is its own code.
 
 Counters are not replayed: genai-cost's only counter on this call is observable (summed in
 process, reported at collection), and openai-v2 emits none. Span attributes are all given at
@@ -96,6 +98,35 @@ def replay_seconds(emitted: Emitted, *, number: int, repeat: int) -> float:
     return min(times)
 
 
+def wrapper_seconds(
+    instrument: Callable[[TracerProvider, MeterProvider], Callable[[], None]], *, number: int, repeat: int
+) -> float:
+    """Best time per call of the instrumentation's wrapper around a call that returns at once, minus that call."""
+    from openai.resources.chat.completions import Completions
+
+    sdk = mock_client()
+    result = sdk.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=_MESSAGES).parse()  # type: ignore[arg-type]
+    arguments = {"model": "gpt-4o-mini", "messages": _MESSAGES}
+
+    def returns_at_once(*args: Any, **kwargs: Any) -> Any:
+        return result
+
+    tracer_provider, exporter, meter_provider, _ = _pipeline()
+    uninstrument = instrument(tracer_provider, meter_provider)
+    try:
+        wrapper = Completions.__dict__["create"]._self_wrapper  # wrapt's FunctionWrapper, for every peer here
+        times = []
+        for _ in range(repeat):
+            times.append(
+                timeit.timeit(lambda: wrapper(returns_at_once, sdk.chat.completions, (), arguments), number=number)
+            )
+            exporter.clear()
+    finally:
+        uninstrument()
+    bare = timeit.timeit(lambda: returns_at_once(**arguments), number=number)
+    return (min(times) - bare) / number
+
+
 def _genai_cost(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Callable[[], None]:
     from genai_cost.instrumentation.openai import OpenAIInstrumentor
 
@@ -118,23 +149,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=7, help="alternating timings per instrumentation")
     args = parser.parse_args(argv)
 
-    emitted = {"genai-cost": capture(_genai_cost)}
-    try:
-        emitted["openai-v2"] = capture(_openai_v2)
-    except ImportError as error:
-        print(f"openai-v2 not measured: {error}", file=sys.stderr)
-    best: dict[str, list[float]] = {name: [] for name in emitted}
+    instrumentations = {"genai-cost": _genai_cost, "openai-v2": _openai_v2}
+    emitted = {}
+    for name, instrument in instrumentations.items():
+        try:
+            emitted[name] = capture(instrument)
+        except ImportError as error:
+            print(f"{name} not measured: {error}", file=sys.stderr)
+    floors: dict[str, list[float]] = {name: [] for name in emitted}
+    wrappers: dict[str, list[float]] = {name: [] for name in emitted}
     for _ in range(args.rounds):
         for name, telemetry in emitted.items():
-            best[name].append(replay_seconds(telemetry, number=args.number, repeat=1))
+            floors[name].append(replay_seconds(telemetry, number=args.number, repeat=1))
+            wrappers[name].append(wrapper_seconds(instrumentations[name], number=args.number, repeat=1))
 
-    print(f"{'instrumentation':<16} {'span attrs':>10} {'histogram records':>18} {'SDK floor µs (min / median)':>28}")
+    def us(values: list[float]) -> str:
+        return f"{min(values) * 1e6:.1f} / {statistics.median(values) * 1e6:.1f}"
+
+    print("µs per non-streaming chat call, min / median over rounds")
+    header = ("instrumentation", "span attrs", "histograms", "SDK floor", "wrapper", "own code")
+    print(f"{header[0]:<16} {header[1]:>10} {header[2]:>10} {header[3]:>16} {header[4]:>16} {header[5]:>9}")
     for name, telemetry in emitted.items():
-        floor = f"{min(best[name]) * 1e6:.1f} / {statistics.median(best[name]) * 1e6:.1f}"
-        print(f"{name:<16} {len(telemetry.span_attributes):>10} {len(telemetry.histogram_records):>18} {floor:>28}")
-    if "openai-v2" in best:
-        ratio = min(best["genai-cost"]) / min(best["openai-v2"])
-        print(f"genai-cost / openai-v2 floor: {ratio:.2f}x")
+        own = (min(wrappers[name]) - min(floors[name])) * 1e6
+        print(
+            f"{name:<16} {len(telemetry.span_attributes):>10} {len(telemetry.histogram_records):>10} "
+            f"{us(floors[name]):>16} {us(wrappers[name]):>16} {own:>9.1f}"
+        )
+    if len(emitted) == 2:
+        for label, figures in (("SDK floor", floors), ("wrapper", wrappers)):
+            print(f"genai-cost / openai-v2, {label}: {min(figures['genai-cost']) / min(figures['openai-v2']):.2f}x")
     return 0
 
 
