@@ -237,13 +237,14 @@ class CostSpanProcessor(SpanProcessor):
         # One pass over the keys in C: a `key in` test on the SDK's BoundedAttributes runs
         # Python code and raises KeyError inside when the key is absent (~0.5 µs per key).
         watched = _WATCHED_KEYS.intersection(attributes)
-        subtree, counted_elsewhere = self._close(span)
+        trace, parent, subtree, counted_elsewhere = self._close(span)
         annotated: dict[str, Any] | None = None
         if not counted_elsewhere and not watched.isdisjoint(_USAGE_KEYS):
             priced = safe(self._price, span, attributes, watched)
             if priced is not None:
                 call, annotated = priced
-                self._credit(span, call)
+                if trace is not None:
+                    self._credit(trace, parent, call)
         if subtree is not None:
             annotated = dict(attributes) if annotated is None else annotated
             annotated.update(subtree.attributes())
@@ -289,7 +290,7 @@ class CostSpanProcessor(SpanProcessor):
             metric_attributes=self._instruments.metric_attributes(values),
             succeeded=span.status.status_code is not StatusCode.ERROR,
         )
-        values.update((name, value) for name, value in cost.attributes().items() if value is not None)
+        values.update({name: value for name, value in cost.attributes().items() if value is not None})
         return _Call.of(usage, cost.amount), values
 
     # --- rollup -------------------------------------------------------------------------
@@ -315,8 +316,9 @@ class CostSpanProcessor(SpanProcessor):
             if ours:
                 trace.ours.add(span_id)
 
-    def _close(self, span: ReadableSpan) -> tuple[_Subtree | None, bool]:
-        """Forget an ended span; return its subtree totals and whether its call is counted elsewhere.
+    def _close(self, span: ReadableSpan) -> tuple[_Trace | None, int | None, _Subtree | None, bool]:
+        """Forget an ended span. Returns its trace and parent span id (``None`` when untracked),
+        its subtree totals, and whether its call is counted elsewhere.
 
         A span's usage is counted elsewhere when a span below it already contributed (an
         aggregate, or an outer span of a doubly instrumented call) or when it runs inside one
@@ -325,12 +327,12 @@ class CostSpanProcessor(SpanProcessor):
         """
         context = span.context
         if context is None:
-            return None, False
+            return None, None, None, False
         trace_id = context.trace_id
         with self._lock:
             trace = self._traces.get(trace_id)
             if trace is None:
-                return None, False
+                return None, None, None, False
             trace.parents.pop(context.span_id, None)
             trace.ours.discard(context.span_id)
             subtree = trace.subtrees.pop(context.span_id, None)
@@ -338,19 +340,16 @@ class CostSpanProcessor(SpanProcessor):
             inside_ours = any(ancestor in trace.ours for ancestor in trace.ancestors(parent)) if trace.ours else False
             if not trace.parents:
                 del self._traces[trace_id]
-        return subtree, subtree is not None or inside_ours
+        return trace, parent, subtree, subtree is not None or inside_ours
 
-    def _credit(self, span: ReadableSpan, call: _Call) -> None:
-        """Add a call's cost and tokens to every open ancestor of its span."""
-        context = span.context
-        if context is None:
-            return
-        trace_id = context.trace_id
+    def _credit(self, trace: _Trace, parent: int | None, call: _Call) -> None:
+        """Add a call's cost and tokens to every ancestor still open, from ``parent`` up.
+
+        ``trace`` may have been dropped meanwhile (its last span ended, or evicted): then
+        nothing is open in it, or nobody reads it again.
+        """
         with self._lock:
-            trace = self._traces.get(trace_id)
-            if trace is None:
-                return
-            for ancestor in trace.ancestors(_same_trace_parent(trace_id, span.parent)):
+            for ancestor in trace.ancestors(parent):
                 totals = trace.subtrees.get(ancestor)
                 if totals is None:
                     totals = trace.subtrees[ancestor] = _Subtree()
