@@ -266,11 +266,19 @@ def _extras_section(extras: Mapping[str, Any], skipped: Mapping[str, str]) -> li
     if processor is None:
         lines.append("- CostSpanProcessor throughput: n/a (not built yet).")
     else:
+        floor = processor.get("histogram_record_floor")
         for kind, rate in processor.items():
+            if kind == "histogram_record_floor":
+                continue
             lines.append(
                 f"- CostSpanProcessor.on_end, {kind.replace('_', ' ')}: "
                 f"{rate['median']:,.0f} spans/s median, {rate['max']:,.0f} best "
-                f"(one thread, pre-built ReadableSpans, next processor discards)."
+                f"(one thread, pre-built SDK spans, next processor discards)."
+            )
+        if floor is not None:
+            lines.append(
+                f"- Floor for a span the processor prices: one cost `Histogram.record` with the same "
+                f"metric attributes alone runs {floor['median']:,.0f}/s median, {floor['max']:,.0f} best."
             )
     pricing = extras.get("pricing")
     if pricing:
@@ -326,9 +334,13 @@ def _method(arguments: Mapping[str, Any], calls: Mapping[Run, Sequence[Mapping[s
         "and 100 warm-up calls); measured for "
         "each configuration and for one baseline per `openai` version (a baseline imports "
         "nothing of its environment's peer).",
-        "- CostSpanProcessor: `on_end` on pre-built `ReadableSpan`s carrying semconv usage "
-        "and no cost (the processor prices them, records the cost metric and forwards a copy), "
-        "and on spans without GenAI usage (pass-through).",
+        "- CostSpanProcessor: `on_end` on spans made beforehand by the SDK as a peer "
+        "instrumentation makes them (opentelemetry-instrumentation-openai-v2's attributes), each "
+        "under an app span of its trace that is open while it ends (so the rollup credits it; "
+        "only the LLM spans' `on_end` is timed): usage and no cost under semconv, "
+        "`prompt_tokens`/`completion_tokens` or OpenInference names (the processor prices "
+        "them, records the cost metric and forwards a copy), usage with a cost already, and "
+        "spans without GenAI usage (pass-through). Kinds interleaved, 5 repeats.",
         *(f"- {note}." for note in notes),
         "",
     ]

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["main"]
 
@@ -264,80 +264,116 @@ def _rss(config: str, options: dict[str, Any]) -> dict[str, Any]:
     return {"warm_mib": warm_kb / 1024, "peak_mib": peak_kb / 1024}
 
 
-def _best_rate(run: Callable[[], int], repeats: int) -> dict[str, float]:
-    rates = []
-    for _ in range(repeats):
-        started = _clock()
-        count = run()
-        rates.append(count / (_clock() - started))
-    return {"median": median(rates), "max": max(rates)}
-
-
 def _processor(config: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Spans/s through ``CostSpanProcessor.on_end``, and the floor: one cost ``Histogram.record``.
+
+    The spans are made by the SDK as a peer instrumentation makes them (attributes in the SDK's
+    ``BoundedAttributes``), each LLM span under an app span of its trace that is open while the
+    LLM span ends (so the rollup credits it); only the LLM spans' ``on_end`` is timed.
+    """
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
-    from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
+    from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+    from opentelemetry.trace import SpanKind, set_span_in_context
 
+    from genai_cost.metrics import Instruments
     from genai_cost.processor import CostSpanProcessor
-    from genai_cost.semconv import GenAI, Operation, Ours, PricingStatus, Provider
+    from genai_cost.semconv import GenAI, Legacy, OpenInference, Operation, Ours, PricingStatus, Provider
 
-    class Discard(SpanProcessor):  # type: ignore[misc]
+    class Discard(SpanProcessor):
         def on_end(self, span: ReadableSpan) -> None:
             pass
 
-    resource = Resource.create({"service.name": "benchmark"})  # shared, as a provider's spans
+    tracer_provider = TracerProvider()
+    app = tracer_provider.get_tracer("app")
+    peer = tracer_provider.get_tracer("opentelemetry.instrumentation.openai_v2")
 
-    def spans(count: int, attributes: dict[str, Any]) -> list[ReadableSpan]:
-        return [
-            ReadableSpan(
-                name=f"chat {_MODEL}",
-                context=SpanContext(index + 1, index + 1, False, TraceFlags(1)),
-                kind=SpanKind.CLIENT,
-                resource=resource,
-                attributes=attributes,
-                start_time=1_700_000_000_000_000_000 + index,
-                end_time=1_700_000_000_100_000_000 + index,
+    def calls(count: int, attributes: dict[str, Any]) -> list[tuple[Span, Span]]:
+        """``count`` ended (app span, LLM span under it) pairs, one trace each."""
+        pairs = []
+        for _ in range(count):
+            parent = app.start_span("invoke_agent")
+            child = peer.start_span(
+                f"chat {_MODEL}", context=set_span_in_context(parent), kind=SpanKind.CLIENT, attributes=attributes
             )
-            for index in range(count)
-        ]
+            child.end()
+            parent.end()
+            pairs.append((cast(Span, parent), cast(Span, child)))  # the SDK's spans
+        return pairs
 
-    usage = {
+    response = {  # what opentelemetry-instrumentation-openai-v2 writes besides the usage
         GenAI.OPERATION_NAME: Operation.CHAT,
         GenAI.PROVIDER_NAME: Provider.OPENAI,
         GenAI.REQUEST_MODEL: _MODEL,
         GenAI.RESPONSE_MODEL: "gpt-4o-mini-2024-07-18",
+        GenAI.RESPONSE_ID: "chatcmpl-benchmark",
+        GenAI.RESPONSE_FINISH_REASONS: ("stop",),
+        GenAI.SERVER_ADDRESS: "api.openai.com",
+        GenAI.SERVER_PORT: 443,
+    }
+    semconv = {
+        **response,
         GenAI.USAGE_INPUT_TOKENS: 1200,
         GenAI.USAGE_OUTPUT_TOKENS: 300,
         GenAI.USAGE_CACHE_READ_INPUT_TOKENS: 200,
     }
-    count = int(options["spans"])
-    processor = CostSpanProcessor(Discard(), meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    legacy = {**response, Legacy.USAGE_PROMPT_TOKENS: 1200, Legacy.USAGE_COMPLETION_TOKENS: 300}
+    openinference = {
+        OpenInference.PROVIDER: Provider.OPENAI,
+        OpenInference.MODEL_NAME: "gpt-4o-mini-2024-07-18",
+        OpenInference.TOKEN_COUNT_PROMPT: 1200,
+        OpenInference.TOKEN_COUNT_COMPLETION: 300,
+        OpenInference.TOKEN_COUNT_PROMPT_CACHE_READ: 200,
+        OpenInference.TOKEN_COUNT_TOTAL: 1500,
+    }
     priced = {
-        **usage,
+        **semconv,
         GenAI.USAGE_COST_AMOUNT: 0.000315,
         GenAI.USAGE_COST_CURRENCY: "USD",
         Ours.PRICING_STATUS: PricingStatus.PRICED,
     }
+    count, repeats = int(options["spans"]), int(options["repeats"])
     kinds = {
-        "unpriced_genai_span": spans(count, usage),
-        "genai_span_priced_already": spans(count, priced),
-        "non_genai_span": spans(count, {"http.request.method": "GET"}),
+        "unpriced_genai_span": calls(count, semconv),
+        "unpriced_genai_span_with_prompt_completion_tokens": calls(count, legacy),
+        "unpriced_openinference_span": calls(count, openinference),
+        "genai_span_priced_already": calls(count, priced),
+        "non_genai_span": calls(count, {"http.request.method": "GET", "url.full": "http://inventory/items"}),
     }
-    for batch in kinds.values():  # warm-up: caches, first pricing table load
-        for span in batch[:100]:
-            processor.on_end(span)
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    processor = CostSpanProcessor(Discard(), meter_provider=meter_provider)
 
-    def run(batch: list[ReadableSpan]) -> Callable[[], int]:
-        def consume() -> int:
-            for span in batch:
-                processor.on_end(span)
-            return len(batch)
+    def seconds(pairs: list[tuple[Span, Span]]) -> float:
+        elapsed = 0.0
+        for start in range(0, len(pairs), 1000):
+            batch = pairs[start : start + 1000]
+            for parent, _ in batch:
+                processor.on_start(parent)
+            started = _clock()
+            for _, child in batch:
+                processor.on_end(child)
+            elapsed += _clock() - started
+            for parent, _ in batch:
+                processor.on_end(parent)
+        return elapsed
 
-        return consume
+    instruments = Instruments(meter_provider, model_limit=1000)
+    metric_attributes = instruments.metric_attributes(semconv)
 
-    return {name: _best_rate(run(batch), int(options["repeats"])) for name, batch in kinds.items()}
+    def floor_seconds() -> float:
+        started = _clock()
+        for _ in range(count):
+            instruments.cost.record(0.000315, metric_attributes)
+        return _clock() - started
+
+    for pairs in kinds.values():  # warm-up: caches, first pricing table load
+        seconds(pairs[:100])
+    rates: dict[str, list[float]] = {name: [] for name in [*kinds, "histogram_record_floor"]}
+    for _ in range(repeats):  # kinds interleaved, so a busy neighbour disturbs them alike
+        for name, pairs in kinds.items():
+            rates[name].append(len(pairs) / seconds(pairs))
+        rates["histogram_record_floor"].append(count / floor_seconds())
+    return {name: {"median": median(values), "max": max(values)} for name, values in rates.items()}
 
 
 def _pricing(config: str, options: dict[str, Any]) -> dict[str, Any]:
