@@ -36,7 +36,7 @@ from genai_cost.config import get_settings
 from genai_cost.pricing.calculate import CostBreakdown, calculate
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.loader import check_layer, load_file, split_table
-from genai_cost.pricing.match import EXACT_RANK, PREFIX_RANK, REGEX_RANK, Exact, Prefix, Regex
+from genai_cost.pricing.match import EXACT_RANK, PREFIX_RANK, REGEX_RANK, Clause, Exact, Prefix, Regex, parse_match
 from genai_cost.pricing.normalize import candidate_names, strip_date_suffix
 from genai_cost.pricing.providers import (
     FALLBACKS,
@@ -62,31 +62,58 @@ _Candidates = tuple[tuple[float, PriceEntry], ...]
 _Rank = tuple[int, int]
 
 
+class _Slot:
+    """One entry of a bucket; a bundled one is parsed the first time a lookup hits it.
+
+    Decoding a provider's block parses only the match clauses (to index them): parsing all
+    109 OpenAI entries took ~4 ms of the first lookup, where one or two are used.
+    """
+
+    __slots__ = ("_entry", "_raw")
+
+    def __init__(self, entry: PriceEntry | None = None, raw: Mapping[str, object] | None = None) -> None:
+        self._entry = entry
+        self._raw = raw
+
+    def get(self) -> PriceEntry:
+        entry = self._entry
+        if entry is None:  # two threads may both parse it: the results are equal
+            entry = self._entry = parse_entry(self._raw, check_regex=False)
+        return entry
+
+
 class _Bucket:
     """The entries of one provider (or of no provider), indexed by clause kind."""
 
     __slots__ = ("entries", "exact", "prefix", "prefix_lengths", "regex")
 
     def __init__(self) -> None:
-        self.entries: list[PriceEntry] = []
-        self.exact: dict[str, list[PriceEntry]] = {}
-        self.prefix: dict[str, list[PriceEntry]] = {}
+        self.entries: list[_Slot] = []
+        self.exact: dict[str, list[_Slot]] = {}
+        self.prefix: dict[str, list[_Slot]] = {}
         self.prefix_lengths: list[int] = []
         """Distinct prefix lengths, longest first."""
-        self.regex: list[tuple[Regex, PriceEntry]] = []
+        self.regex: list[tuple[Regex, _Slot]] = []
 
     def add(self, entry: PriceEntry) -> None:
-        self.entries.append(entry)
-        for leaf in entry.match.leaves():
+        self._index(entry.match, _Slot(entry))
+
+    def add_bundled(self, raw: Mapping[str, object]) -> None:
+        """A bundled entry (generated and validated by ``sync``), parsed when first hit."""
+        self._index(parse_match(raw["match"], check=False), _Slot(raw=raw))
+
+    def _index(self, clause: Clause, slot: _Slot) -> None:
+        self.entries.append(slot)
+        for leaf in clause.leaves():
             if isinstance(leaf, Exact):
-                self.exact.setdefault(leaf.value, []).append(entry)
+                self.exact.setdefault(leaf.value, []).append(slot)
             elif isinstance(leaf, Prefix):
-                self.prefix.setdefault(leaf.value, []).append(entry)
+                self.prefix.setdefault(leaf.value, []).append(slot)
                 if len(leaf.value) not in self.prefix_lengths:
                     self.prefix_lengths.append(len(leaf.value))
                     self.prefix_lengths.sort(reverse=True)
             else:
-                self.regex.append((leaf, entry))
+                self.regex.append((leaf, slot))
 
     def hits(self, name: str) -> list[tuple[_Rank, PriceEntry]]:
         """Entries matching ``name``, most specific first.
@@ -94,15 +121,15 @@ class _Bucket:
         Stops as soon as a hit without ``valid_from`` is found: it prices every call, so the
         less specific entries after it could never be used (and their regexes need not run).
         """
-        found = [((EXACT_RANK, 0), e) for e in self.exact.get(name, ())]
+        found = [((EXACT_RANK, 0), slot.get()) for slot in self.exact.get(name, ())]
         if _settled(found):
             return found
         for length in self.prefix_lengths:
             if length <= len(name):
-                found.extend(((PREFIX_RANK, length), e) for e in self.prefix.get(name[:length], ()))
+                found.extend(((PREFIX_RANK, length), slot.get()) for slot in self.prefix.get(name[:length], ()))
                 if _settled(found):
                     return found
-        found.extend(((REGEX_RANK, 0), e) for clause, e in self.regex if clause.is_match(name))
+        found.extend(((REGEX_RANK, 0), slot.get()) for clause, slot in self.regex if clause.is_match(name))
         return found
 
 
@@ -203,7 +230,9 @@ class PricingTable:
         order = {provider: i for i, provider in enumerate((None, *PROVIDER_ORDER))}
         buckets = sorted(self._buckets.items(), key=lambda item: order[item[0]])
         return tuple(
-            entry for _, bucket in buckets for entry in sorted(bucket.entries, key=lambda e: self._layer.get(e.id, 0))
+            entry
+            for _, bucket in buckets
+            for entry in sorted((slot.get() for slot in bucket.entries), key=lambda e: self._layer.get(e.id, 0))
         )
 
     def __len__(self) -> int:
@@ -223,9 +252,8 @@ class PricingTable:
                 if block is not None:
                     bucket = self._buckets.setdefault(provider, _Bucket())
                     for raw in json.loads(block):
-                        entry = parse_entry(raw, check_regex=False)
-                        if entry.id not in self._layer:
-                            bucket.add(entry)
+                        if raw["id"] not in self._layer:
+                            bucket.add_bundled(raw)
         return self._buckets.get(provider)
 
     def _remember(self, key: tuple[str | None, str], candidates: _Candidates) -> _Candidates:
