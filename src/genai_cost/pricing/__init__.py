@@ -13,9 +13,9 @@ loading); they come with the table itself, on the first priced call or at the st
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from genai_cost._lazy import lazy_names
 from genai_cost.pricing.calculate import CostBreakdown, calculate
 
 if TYPE_CHECKING:
@@ -42,14 +42,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'genai_cost.pricing' has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(globals(), _HOMES)
