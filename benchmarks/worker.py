@@ -7,7 +7,9 @@
   client over the in-process mock transport;
 * ``rss``: peak RSS (``ru_maxrss``) after N non-streaming calls;
 * ``processor``: ``CostSpanProcessor.on_end`` throughput on pre-built spans;
-* ``pricing``: one price lookup with genai-cost's table vs ``genai_prices.calc_price``.
+* ``pricing``: one price lookup with genai-cost's table vs ``genai_prices.calc_price``;
+* ``loop``: N calls of one operation after a warm-up, timing nothing (``instructions.py``
+  runs it under callgrind).
 
 Every configuration gets the same SDK set-up: a ``TracerProvider`` whose spans go through a
 ``BatchSpanProcessor`` to an exporter that only counts them, and a ``MeterProvider`` with an
@@ -18,6 +20,7 @@ non-loopback network connection, so a configuration that tries to go online fail
 
 from __future__ import annotations
 
+import gc
 import json
 import resource
 import socket
@@ -402,8 +405,28 @@ def _pricing(config: str, options: dict[str, Any]) -> dict[str, Any]:
     return {"genai-cost": ours_us, "genai-prices": theirs_us, "models": len(bench_pricing.CALLS)}
 
 
+def _loop(config: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Warm up, then ``count`` untimed calls of one operation: run under an instruction counter.
+
+    The heap is frozen after the warm-up: a full collection walks every object the app ever
+    made, so when one happens to fall inside the counted calls it moves the count by more than
+    a call costs; frozen, collections see only what the calls allocate.
+    """
+    _, client, _ = _set_up(config)
+    operation = _OPERATIONS[options["operation"]]
+    chunks = 0
+    for _ in range(20):
+        chunks = operation(client)
+    gc.collect()
+    gc.freeze()
+    for _ in range(int(options["count"])):
+        operation(client)
+    return {"chunks": chunks}
+
+
 _TASKS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "calls": _calls,
+    "loop": _loop,
     "rss": _rss,
     "processor": _processor,
     "pricing": _pricing,
