@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -63,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=100, help="calls per counted run")
     parser.add_argument("--jobs", type=int, default=2, help="valgrind runs at once")
     parser.add_argument("--venvs", type=Path, default=None)
+    parser.add_argument("--output", type=Path, default=None, help="also write the table here (markdown)")
     arguments = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         parser.error("valgrind is not installed (Debian: apt-get install valgrind)")
@@ -85,9 +87,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
 
-    print(f"Instructions per call (callgrind, {arguments.calls} calls after 20 warm-up calls)\n")
-    print("| configuration | chat | added | stream (chunks) | added | added per chunk |")
-    print("|---|---|---|---|---|---|")
+    command = "python -m benchmarks.instructions " + " ".join(sys.argv[1:] if argv is None else argv)
+    lines = [
+        "# Instructions per call",
+        "",
+        f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `{command.strip()}`"
+        f" (callgrind; {arguments.calls} calls counted after 20 warm-up calls, heap frozen after the warm-up).",
+        "",
+        "| configuration | chat | added | stream (chunks) | added | added per chunk |",
+        "|---|---|---|---|---|---|",
+    ]
     added: dict[str, tuple[float, float]] = {}
     for label, _, env in runs:
         chat, _ = counted[label, "chat"]
@@ -95,20 +104,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         base_chat, _ = counted[f"baseline@{env}", "chat"]
         base_stream, _ = counted[f"baseline@{env}", "stream"]
         if label.startswith("baseline@"):
-            print(f"| {label} | {chat:,.0f} | — | {stream:,.0f} ({chunks}) | — | — |")
+            lines.append(f"| {label} | {chat:,.0f} | — | {stream:,.0f} ({chunks}) | — | — |")
             continue
         added[label] = (chat - base_chat, stream - base_stream)
         per_chunk = (stream - base_stream) / chunks
-        print(
+        lines.append(
             f"| {label} | {chat:,.0f} | {chat - base_chat:,.0f} | {stream:,.0f} ({chunks}) "
             f"| {stream - base_stream:,.0f} | {per_chunk:,.0f} |"
         )
     ours = added.get("genai-cost")
     if ours is not None:
-        print()
+        lines.append("")
         for label, (chat, stream) in added.items():
             if label != "genai-cost":
-                print(f"- genai-cost / {label}: chat {ours[0] / chat:.2f}x, stream {ours[1] / stream:.2f}x")
+                lines.append(f"- genai-cost / {label}: chat {ours[0] / chat:.2f}x, stream {ours[1] / stream:.2f}x")
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    if arguments.output is not None:
+        arguments.output.write_text(text)
     return 0
 
 
