@@ -11,16 +11,13 @@ import logging
 import sys
 from collections.abc import Collection, Iterator, Sequence
 from functools import partial
-from importlib import metadata
 from types import ModuleType
 from typing import Any, NamedTuple
 
 import wrapt
-from opentelemetry.instrumentation.dependencies import DependencyConflict
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.trace import get_tracer
-from packaging.requirements import Requirement
 
 from genai_cost.config import get_settings
 from genai_cost.costing import Costing
@@ -54,19 +51,6 @@ class Wrap(NamedTuple):
             yield f"Async{self.cls}", True
 
 
-def _installed_version(name: str) -> str:
-    """``importlib.metadata.version(name)``, reading only the metadata's header lines."""
-    distribution = metadata.distribution(name)
-    text = distribution.read_text("METADATA") or distribution.read_text("PKG-INFO") or ""
-    for line in text.splitlines():
-        if not line:  # the end of the headers: the description follows
-            break
-        key, _, value = line.partition(":")
-        if key.strip().lower() == "version":
-            return value.strip()
-    return str(distribution.version)
-
-
 def _classes(module: ModuleType, row: Wrap) -> Iterator[tuple[type, bool]]:
     """The row's classes that this SDK version has (and that own the method), with is-async."""
     for cls_name, is_async in row.targets():
@@ -88,23 +72,6 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return self._instruments
-
-    def _check_dependency_conflicts(self) -> DependencyConflict | None:
-        """The first requirement of ``_instruments`` the installed SDK does not meet, if any.
-
-        Same verdict as ``BaseInstrumentor``'s check, which reads versions with
-        ``importlib.metadata.version()``: that parses the whole METADATA file, and openai's
-        embeds its README (~2 ms of ``instrument()``); the version is in the first lines.
-        """
-        for dependency in self.instrumentation_dependencies():
-            requirement = Requirement(dependency)
-            try:
-                installed = _installed_version(requirement.name)
-            except metadata.PackageNotFoundError:
-                return DependencyConflict(dependency)
-            if not requirement.specifier.contains(installed):
-                return DependencyConflict(dependency, f"{requirement.name} {installed}")
-        return None
 
     def _telemetry(self, **kwargs: Any) -> Telemetry:
         """Tracer, instruments, costing and settings from ``instrument()``'s keyword arguments."""
