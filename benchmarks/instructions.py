@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -29,7 +28,16 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from benchmarks.peers import CONFIGURATIONS, ENVIRONMENTS, REPO, compile_sources, default_venv_root, ensure_environment
+from benchmarks.peers import (
+    CONFIGURATIONS,
+    ENVIRONMENTS,
+    REPO,
+    compile_sources,
+    default_venv_root,
+    ensure_environment,
+    worker_command,
+    worker_env,
+)
 
 __all__ = ["main"]
 
@@ -39,12 +47,11 @@ _COLLECTED = re.compile(r"Collected : (\d+)")
 
 def _instructions(python: Path, config: str, operation: str, count: int) -> tuple[int, int]:
     """(instructions of the whole run, chunks per stream)."""
-    options = json.dumps({"operation": operation, "count": count})
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
-    command += [str(python), "-m", "benchmarks.worker", "loop", config, options]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": "0"}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=3600)
+    command += worker_command(python, "loop", config, {"operation": operation, "count": count})
+    done = subprocess.run(
+        command, cwd=REPO, env=worker_env(), capture_output=True, text=True, check=False, timeout=3600
+    )
     found = _COLLECTED.search(done.stderr)
     if done.returncode != 0 or found is None:
         raise RuntimeError(f"loop {config} {operation} failed ({done.returncode}):\n{done.stderr[-3000:]}")

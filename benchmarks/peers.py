@@ -18,7 +18,6 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,8 @@ __all__ = [
     "default_venv_root",
     "ensure_environment",
     "run_worker",
+    "worker_command",
+    "worker_env",
 ]
 
 logger = logging.getLogger(__name__)
@@ -169,22 +170,27 @@ def compile_sources(python: Path) -> None:
     )
 
 
-def run_worker(python: Path, task: str, config: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Run ``benchmarks.worker`` in a fresh interpreter and return the JSON it prints."""
-    command: Sequence[str] = [
-        str(python),
-        "-m",
-        "benchmarks.worker",
-        task,
-        config,
-        json.dumps(options),
-    ]
+def worker_command(python: Path, task: str, config: str, options: dict[str, Any]) -> list[str]:
+    """The command line running one ``benchmarks.worker`` task (run it with :func:`worker_env`, in ``REPO``)."""
+    return [str(python), "-m", "benchmarks.worker", task, config, json.dumps(options)]
+
+
+def worker_env() -> dict[str, str]:
+    """The environment every worker runs in."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": "0"}
     # Import times are measured as users see them: with bytecode caches (pip writes them for
     # installed packages; our editable sources get theirs from compile_sources()).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", None)
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=1800)
+    return env
+
+
+def run_worker(python: Path, task: str, config: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Run ``benchmarks.worker`` in a fresh interpreter and return the JSON it prints."""
+    command = worker_command(python, task, config, options)
+    done = subprocess.run(
+        command, cwd=REPO, env=worker_env(), capture_output=True, text=True, check=False, timeout=1800
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{task} {config} failed ({done.returncode}):\n{done.stderr[-4000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
