@@ -151,7 +151,7 @@ class Invocation:
         telemetry: Telemetry,
         operation: Operation,
         request: Request,
-        trackers: tuple[tracking.UsageTotals, ...] = (),
+        trackers: tuple[tracking.UsageTotals, ...],
     ) -> None:
         attributes = request.attributes
         self._telemetry = telemetry

@@ -105,7 +105,8 @@ def telemetry(tracer_provider: TracerProvider, meter_provider: MeterProvider) ->
 
 def _invocation(telemetry: Telemetry) -> Invocation:
     operation = Operation(lambda *a: Request({}, {}), lambda result: Response())
-    return Invocation(telemetry, operation, Request({GenAI.OPERATION_NAME: "chat", GenAI.REQUEST_MODEL: "m"}, {}))
+    request = Request({GenAI.OPERATION_NAME: "chat", GenAI.REQUEST_MODEL: "m"}, {})
+    return Invocation(telemetry, operation, request, trackers=())
 
 
 def _proxy(telemetry: Telemetry, stream: FakeStream) -> tuple[Any, CountingAccumulator]:

@@ -11,7 +11,6 @@ from typing import Any
 
 from genai_cost.instrumentation._attributes import (
     count,
-    given,
     numbers,
     read,
     request_attributes,
@@ -46,8 +45,7 @@ def read_messages_request(
     instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Request:
     """``messages.create``/``parse``/``stream`` keyword arguments (the SDK takes no positional ones)."""
-    model = given(kwargs.get("model"))
-    attributes = request_attributes(Operation.CHAT, endpoint_attributes(instance), model)
+    attributes = request_attributes(Operation.CHAT, endpoint_attributes(instance), kwargs.get("model"))
     attributes.update(numbers(kwargs, _REQUEST_NUMBERS))
     stop = strings(kwargs.get("stop_sequences"))
     if stop:

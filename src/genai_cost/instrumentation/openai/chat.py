@@ -85,8 +85,7 @@ def _stream_options(telemetry: Telemetry, kwargs: dict[str, Any]) -> tuple[dict[
 
 
 def _request(operation: str, instance: Any, telemetry: Telemetry, kwargs: dict[str, Any]) -> Request:
-    model = given(kwargs.get("model"))
-    attributes = request_attributes(operation, endpoint_attributes(instance), model)
+    attributes = request_attributes(operation, endpoint_attributes(instance), kwargs.get("model"))
     attributes.update(_sampling_attributes(kwargs))
     kwargs, hide_usage_chunk = _stream_options(telemetry, kwargs)
     return Request(attributes, kwargs, options=hide_usage_chunk)

@@ -17,8 +17,7 @@ __all__ = ["read_embeddings_request", "read_embeddings_response"]
 def read_embeddings_request(
     instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Request:
-    model = given(kwargs.get("model"))
-    attributes = request_attributes(Operation.EMBEDDINGS, endpoint_attributes(instance), model)
+    attributes = request_attributes(Operation.EMBEDDINGS, endpoint_attributes(instance), kwargs.get("model"))
     encoding = given(kwargs.get("encoding_format"))
     if isinstance(encoding, str):
         attributes[GenAI.REQUEST_ENCODING_FORMATS] = [encoding]

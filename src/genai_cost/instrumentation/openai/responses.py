@@ -25,8 +25,7 @@ _REQUEST_NUMBERS = (
 def read_responses_request(
     instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Request:
-    model = given(kwargs.get("model"))
-    attributes = request_attributes(Operation.CHAT, endpoint_attributes(instance), model)
+    attributes = request_attributes(Operation.CHAT, endpoint_attributes(instance), kwargs.get("model"))
     attributes.update(numbers(kwargs, _REQUEST_NUMBERS))
     tier = given(kwargs.get("service_tier"))
     if isinstance(tier, str) and tier != "auto":
