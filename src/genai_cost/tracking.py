@@ -15,8 +15,8 @@ import inspect
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar, Token
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
@@ -219,7 +219,9 @@ class track_usage:
     """Total tokens, requests and cost of every LLM call made inside a block.
 
     Use as ``with``/``async with`` (yields :class:`UsageTotals`) or as a decorator (totals of
-    every call of the function accumulate in ``.usage``). ``budget_usd`` calls
+    every call of the function accumulate in ``.usage``); a decorated generator counts the calls
+    made while it runs, step by step, not those of the code iterating it. One object may be
+    entered in several threads or tasks at once. ``budget_usd`` calls
     ``on_budget_exceeded(usage)`` once when crossed; with ``hard=True`` the next LLM call
     started inside the block raises :class:`BudgetExceeded` instead of being sent.
     """
@@ -235,19 +237,22 @@ class track_usage:
         if budget is not None and (not budget.is_finite() or budget < 0):
             raise ValueError(f"budget_usd must be a non-negative number, got {budget_usd!r}")
         self.usage = UsageTotals(budget_usd=budget, on_budget_exceeded=on_budget_exceeded, hard=hard)
-        self._tokens: list[Token[tuple[UsageTotals, ...]]] = []
 
-    def _push(self) -> Token[tuple[UsageTotals, ...]]:
-        return _active.set((*_active.get(), self.usage))
-
+    # Entering adds the totals to the current context's active blocks and leaving removes them
+    # again, from whichever context leaves: no per-object state, so threads and tasks sharing
+    # one object cannot pop each other's entries (ContextVar tokens are bound to one context).
     def __enter__(self) -> UsageTotals:
-        self._tokens.append(self._push())
+        _active.set((*_active.get(), self.usage))
         return self.usage
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        _active.reset(self._tokens.pop())
+        active = _active.get()
+        for index in range(len(active) - 1, -1, -1):
+            if active[index] is self.usage:
+                _active.set(active[:index] + active[index + 1 :])
+                return
 
     async def __aenter__(self) -> UsageTotals:
         return self.__enter__()
@@ -258,32 +263,82 @@ class track_usage:
         self.__exit__(exc_type, exc, tb)
 
     def __call__(self, func: F) -> F:
+        if inspect.isasyncgenfunction(func):
+
+            @functools.wraps(func)
+            def run_async_generator(*args: Any, **kwargs: Any) -> Any:
+                return self._async_steps(func(*args, **kwargs))
+
+            return run_async_generator  # type: ignore[return-value]
+
+        if inspect.isgeneratorfunction(func):
+
+            @functools.wraps(func)
+            def run_generator(*args: Any, **kwargs: Any) -> Any:
+                return (yield from self._steps(func(*args, **kwargs)))
+
+            return run_generator  # type: ignore[return-value]
+
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                token = self._push()
-                try:
+                with self:
                     return await func(*args, **kwargs)
-                finally:
-                    _active.reset(token)
 
             return run_async  # type: ignore[return-value]
 
         @functools.wraps(func)
         def run(*args: Any, **kwargs: Any) -> Any:
-            token = self._push()
-            try:
+            with self:
                 return func(*args, **kwargs)
-            finally:
-                _active.reset(token)
 
         return run  # type: ignore[return-value]
 
+    # A generator's body runs in its consumer's context, between the consumer's own steps: the
+    # block is active only while the generator itself runs (each send, throw and close).
+    def _steps(self, generator: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
+        step: Callable[[Any], Any] = generator.send
+        value: Any = None
+        while True:
+            with self:
+                try:
+                    item = step(value)
+                except StopIteration as stop:
+                    return stop.value
+            try:
+                value, step = (yield item), generator.send
+            except GeneratorExit:
+                with self:
+                    generator.close()
+                raise
+            except BaseException as error:
+                value, step = error, generator.throw
+
+    async def _async_steps(self, generator: AsyncGenerator[Any, Any]) -> AsyncGenerator[Any, Any]:
+        step: Callable[[Any], Awaitable[Any]] = generator.asend
+        value: Any = None
+        while True:
+            with self:
+                try:
+                    item = await step(value)
+                except StopAsyncIteration:
+                    return
+            try:
+                value, step = (yield item), generator.asend
+            except GeneratorExit:
+                with self:
+                    await generator.aclose()
+                raise
+            except BaseException as error:
+                value, step = error, generator.athrow
+
 
 def active_trackers() -> tuple[UsageTotals, ...]:
-    """The ``track_usage`` blocks active in the current context, outermost first."""
-    return _active.get()
+    """The ``track_usage`` blocks active in the current context, outermost first, each once
+    (a block entered again inside itself, e.g. a recursive decorated function, counts a call once)."""
+    active = _active.get()
+    return active if len(active) < 2 else tuple(dict.fromkeys(active))
 
 
 def check_budgets(trackers: tuple[UsageTotals, ...]) -> None:
