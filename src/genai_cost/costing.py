@@ -8,7 +8,6 @@ so the cost metric and ``track_usage`` blocks see every priced call exactly once
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from genai_cost import tracking
+from genai_cost._fork import fork_safe_lock
 from genai_cost.metrics import Instruments
 from genai_cost.pricing.calculate import calculate
 from genai_cost.semconv import CostSource, GenAI, Ours, PricingStatus
@@ -85,7 +85,7 @@ class Costing:
         self._pricing = pricing
         self._warned_models: set[tuple[str | None, str]] = set()
         self._failure_logged = False
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self)
 
     @property
     def pricing(self) -> PricingTable:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation, get_meter
 
+from genai_cost._fork import fork_safe_lock
 from genai_cost.semconv import GenAI, Metrics, Ours, TokenType
 from genai_cost.usage import Usage
 from genai_cost.version import __version__
@@ -34,7 +34,7 @@ class ModelNameLimiter:
     def __init__(self, limit: int) -> None:
         self._limit = limit
         self._seen: set[str] = set()
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self)
 
     def __call__(self, model: str) -> str:
         if model in self._seen:
@@ -144,7 +144,7 @@ class _RunningTotals:
 
     def __init__(self) -> None:
         self._totals: dict[tuple[tuple[str, Any], ...], int] = {}
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self)
 
     def add(self, count: int, attributes: Mapping[str, Any], token_type: str) -> None:
         key = (*attributes.items(), (GenAI.TOKEN_TYPE, token_type))

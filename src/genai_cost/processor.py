@@ -26,7 +26,6 @@ ancestor: its own cost still reaches the tracked spans above it, the cost below 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -37,6 +36,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanContext, StatusCode
 
+from genai_cost._fork import fork_safe_lock
 from genai_cost.config import get_settings
 from genai_cost.costing import Costing
 from genai_cost.instrumentation._core import safe
@@ -211,7 +211,7 @@ class CostSpanProcessor(SpanProcessor):
         self._max_traces = max_traces if max_traces is not None else settings.rollup_max_traces
         self._max_spans_per_trace = max_spans_per_trace
         self._traces: dict[int, _Trace] = {}
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self)
         self.evicted_traces = 0
         """Traces dropped from the rollup because ``max_traces`` were open at once."""
         self.untracked_spans = 0

@@ -14,13 +14,14 @@ import functools
 import inspect
 import json
 import logging
-import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from genai_cost._fork import fork_safe_lock
 
 if TYPE_CHECKING:
     from genai_cost.costing import Cost
@@ -107,7 +108,7 @@ class UsageTotals:
         self._on_budget_exceeded = on_budget_exceeded
         self._hard = hard
         self.budget_exceeded = False
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self)
 
     @property
     def total_tokens(self) -> int:

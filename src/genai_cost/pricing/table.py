@@ -27,11 +27,12 @@ import json
 import logging
 import math
 import os
-import threading
+import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 
+from genai_cost._fork import fork_safe_lock
 from genai_cost.config import get_settings
 from genai_cost.pricing.calculate import CostBreakdown, calculate
 from genai_cost.pricing.errors import PricingError
@@ -164,7 +165,7 @@ class PricingTable:
         self._pending = dict(bundled or {})
         self._aliases = {k.strip().lower(): v for k, v in (aliases or {}).items()}
         self._cache: dict[tuple[str | None, str], _Candidates] = {}
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self)
 
     # --- construction -------------------------------------------------------------------
 
@@ -338,7 +339,7 @@ def _bundled_blocks() -> dict[str | None, bytes]:
     return blocks
 
 
-_default_lock = threading.Lock()
+_default_lock = fork_safe_lock(sys.modules[__name__], "_default_lock")
 _default: list[PricingTable] = []
 
 
