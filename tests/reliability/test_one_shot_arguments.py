@@ -43,12 +43,13 @@ class Servers:
     google: Any
     bedrock: Any
 
-    def bodies(self) -> list[Any]:
-        """Every request body received so far, by any of the servers, as data."""
-        received = [json.loads(request["body"] or b"{}") for request in self.openai.requests]
-        for server in (self.anthropic, self.google, self.bedrock):
-            received += [request.json() for request in server.requests]
-        return received
+    def bodies(self) -> list[list[Any]]:
+        """The request bodies each server received so far, as data."""
+        received = [[json.loads(request["body"] or b"{}") for request in self.openai.requests]]
+        return received + [[request.json() for request in server.requests] for server in self.http_servers()]
+
+    def http_servers(self) -> tuple[Any, ...]:
+        return self.anthropic, self.google, self.bedrock
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +84,11 @@ def _openai_responses(servers: Servers) -> Any:
     return sdk.responses.create(model="gpt-4o-mini", input=[item])  # type: ignore[list-item]
 
 
+def _openai_completion(servers: Servers) -> Any:
+    sdk = openai.OpenAI(base_url=servers.openai.base_url, api_key="sk-test", max_retries=0)
+    return sdk.completions.create(model="gpt-3.5-turbo-instruct", prompt=once(9906, 11))
+
+
 def _anthropic(**arguments: Any) -> Call:
     def call(servers: Servers) -> Any:
         sdk = anthropic.Anthropic(base_url=servers.anthropic.origin, api_key="sk-ant-test", max_retries=0)
@@ -106,13 +112,14 @@ def _tool_result_turns() -> list[Any]:
     ]
 
 
-def _google(servers: Servers) -> Any:
-    sdk = genai.Client(
-        api_key="AIza-test", http_options=genai.types.HttpOptions(base_url=servers.google.origin, timeout=5_000)
-    )
-    contents = [{"role": "user", "parts": once({"text": "Hello"}, {"text": " there"})}]
-    config = {"system_instruction": {"parts": once({"text": "Be brief."})}}
-    return sdk.models.generate_content(model="gemini-2.5-flash", contents=contents, config=config)  # type: ignore[arg-type]
+def _google(contents: Callable[[], Any]) -> Call:
+    def call(servers: Servers) -> Any:
+        options = genai.types.HttpOptions(base_url=servers.google.origin, timeout=5_000)
+        sdk = genai.Client(api_key="AIza-test", http_options=options)
+        config = {"system_instruction": {"parts": once({"text": "Be brief."})}}
+        return sdk.models.generate_content(model="gemini-2.5-flash", contents=contents(), config=config)  # type: ignore[arg-type]
+
+    return call
 
 
 def _bedrock(servers: Servers) -> Any:
@@ -138,20 +145,24 @@ CASES = [
     pytest.param(_anthropic(messages=_tool_result_turns), AnthropicInstrumentor, id="anthropic-tool-use-and-result"),
     pytest.param(_anthropic(messages=lambda: once({"role": "user", "content": "Hi"})), AnthropicInstrumentor,
                  id="anthropic-messages"),
-    pytest.param(_google, GoogleGenAIInstrumentor, id="google-parts-and-system-parts"),
+    pytest.param(_openai_completion, OpenAIInstrumentor, id="openai-completions-prompt"),
+    pytest.param(_google(lambda: [{"role": "user", "parts": once({"text": "Hello"}, {"text": " there"})}]),
+                 GoogleGenAIInstrumentor, id="google-parts-and-system-parts"),
+    pytest.param(_google(lambda: once({"role": "user", "parts": [{"text": "Hello"}]})), GoogleGenAIInstrumentor,
+                 id="google-contents"),
     pytest.param(_bedrock, BedrockInstrumentor, id="bedrock-converse"),
 ]  # fmt: skip
 
 
 def _observed(call: Call, servers: Servers) -> tuple[type | None, list[Any]]:
     """The exception class the app got (if any) and the bodies the servers received."""
-    already = len(servers.bodies())
+    already = [len(bodies) for bodies in servers.bodies()]
     error: type | None = None
     try:
         call(servers)
     except Exception as raised:  # the reference run decides whether failing is the SDK's answer
         error = type(raised)
-    return error, servers.bodies()[already:]
+    return error, [body for count, bodies in zip(already, servers.bodies(), strict=True) for body in bodies[count:]]
 
 
 @pytest.mark.parametrize(("call", "instrumentor"), CASES)
