@@ -190,7 +190,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import genai_cost
 from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
 
-bedrock_origin, vertex_origin = sys.argv[1:]
+bedrock_origin, vertex_origin, cycles = sys.argv[1], sys.argv[2], int(sys.argv[3])
 warnings = []
 handler = logging.Handler(logging.WARNING)
 handler.emit = lambda record: warnings.append(record.getMessage())
@@ -200,6 +200,9 @@ tracer_provider = TracerProvider()
 tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
 instrumentor = AnthropicInstrumentor()
 report = {"imported_before": "anthropic" in sys.modules, "warnings": warnings}
+for _ in range(cycles - 1):
+    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=MeterProvider())
+    instrumentor.uninstrument()
 instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=MeterProvider())
 
 import anthropic
@@ -242,10 +245,13 @@ def fake_anthropic() -> Iterator[FakeHTTPServer]:
         yield server
 
 
-def test_copied_beta_functions_get_no_second_layer(fake_anthropic: FakeHTTPServer) -> None:
+@pytest.mark.slow  # a fresh interpreter importing anthropic: ~3 s idle, ~10 s on a loaded machine
+@pytest.mark.parametrize("cycles", [1, 2], ids=["instrumented", "instrumented-uninstrumented-instrumented"])
+def test_copied_beta_functions_get_no_second_layer(cycles: int, fake_anthropic: FakeHTTPServer) -> None:
+    """Instrumented before ``import anthropic`` (``cycles`` times, uninstrumented in between)."""
     with fake_bedrock.server() as bedrock:
         run = subprocess.run(
-            [sys.executable, "-c", _BEFORE_IMPORT, bedrock.origin, fake_anthropic.origin],
+            [sys.executable, "-c", _BEFORE_IMPORT, bedrock.origin, fake_anthropic.origin, str(cycles)],
             capture_output=True,
             text=True,
             timeout=60,
