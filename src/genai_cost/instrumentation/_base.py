@@ -3,6 +3,12 @@
 A provider instrumentor only lists its ``(module, class, method, Operation)`` rows and its
 ``_instruments``; this class wraps the sync class and its ``Async`` twin for every row, and
 unwraps the same rows.
+
+Each SDK function gets one genai-cost layer (:func:`wrap_once`), placed right above the
+function itself, below any other instrumentation's wrapt layers: their unwrap (which removes
+the top layer) then removes their own. A class that copied an already wrapped function (as
+``anthropic.lib.bedrock``/``vertex`` do) holds our layer already and gets no second one.
+:func:`unwrap_ours` removes our layer only, wherever it sits.
 """
 
 from __future__ import annotations
@@ -16,23 +22,25 @@ from typing import Any, NamedTuple
 
 import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.trace import get_tracer
 
 from genai_cost.config import get_settings
 from genai_cost.costing import Costing
-from genai_cost.instrumentation._core import Operation, Telemetry, async_wrapper, sync_wrapper
+from genai_cost.instrumentation._core import Operation, Telemetry, Wrapper, async_wrapper, sync_wrapper
 from genai_cost.metrics import Instruments
 from genai_cost.version import __version__
 
-__all__ = ["GenAIInstrumentor", "Wrap"]
+__all__ = ["GenAIInstrumentor", "Wrap", "unwrap_ours", "wrap_once"]
 
 logger = logging.getLogger(__name__)
 
 # wrapt 2 wrappers derive from BaseObjectProxy, not from ObjectProxy (its pure-Python subclass).
-_ANY_PROXY: type = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
+_ANY_PROXY: Any = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
 
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
+
+_OURS = "_genai_cost_layer"
+"""The attribute that marks our wrapper functions: a wrapt layer whose ``_self_wrapper`` has it is ours."""
 
 
 # A NamedTuple rather than a frozen dataclass: defining the class costs ~0.1 ms instead of ~1 ms.
@@ -52,11 +60,69 @@ class Wrap(NamedTuple):
 
 
 def _classes(module: ModuleType, row: Wrap) -> Iterator[tuple[type, bool]]:
-    """The row's classes that this SDK version has (and that own the method), with is-async."""
+    """The row's classes that this SDK version has and that define the method, with is-async."""
     for cls_name, is_async in row.targets():
         cls = getattr(module, cls_name, None)
-        if isinstance(cls, type) and hasattr(cls, row.method):
+        if isinstance(cls, type) and row.method in cls.__dict__:
             yield cls, is_async
+
+
+# opentelemetry's unwrap() reads the class attribute with getattr(), which binds the layer below
+# to None: our layer can sit in a class as a BoundFunctionWrapper.
+_FUNCTION_WRAPPERS = (wrapt.FunctionWrapper, wrapt.BoundFunctionWrapper)
+
+
+def _is_ours(layer: Any) -> bool:
+    # Only a function wrapper has a _self_wrapper of its own; other proxies forward the lookup.
+    return isinstance(layer, _FUNCTION_WRAPPERS) and getattr(layer._self_wrapper, _OURS, False) is True
+
+
+def _layers(owner: type, name: str) -> list[Any]:
+    """The wrapt proxies stacked on ``owner.name``, outermost first."""
+    layers: list[Any] = []
+    layer: Any = owner.__dict__.get(name)
+    while isinstance(layer, _ANY_PROXY):
+        layers.append(layer)
+        layer = layer.__wrapped__
+    return layers
+
+
+def wrap_once(owner: type, name: str, wrapper: Wrapper) -> None:
+    """Put our layer on ``owner.name`` right above the function itself, unless it is there already."""
+    layers = _layers(owner, name)
+    if any(_is_ours(layer) for layer in layers):
+        return
+    # A bound method reads attributes from its function: the mark goes there.
+    setattr(getattr(wrapper, "__func__", wrapper), _OURS, True)
+    if not layers:
+        setattr(owner, name, wrapt.FunctionWrapper(owner.__dict__[name], wrapper))
+        return
+    _warn_wrapped_by_another(owner, name)
+    innermost = layers[-1]
+    innermost.__wrapped__ = wrapt.FunctionWrapper(innermost.__wrapped__, wrapper)
+
+
+def unwrap_ours(owner: type, name: str) -> None:
+    """Remove our layer from ``owner.name``, wherever it sits among other instrumentations' layers."""
+    above = None
+    for layer in _layers(owner, name):
+        if _is_ours(layer):
+            if above is None:
+                setattr(owner, name, layer.__wrapped__)
+            else:
+                above.__wrapped__ = layer.__wrapped__
+            return
+        above = layer
+
+
+def _warn_wrapped_by_another(owner: type, name: str) -> None:
+    target = f"{owner.__module__}.{owner.__qualname__}.{name}"
+    logger.warning(
+        "genai-cost: %s is already wrapped by another instrumentation; both will create spans. "
+        "Disable one (OTEL_PYTHON_DISABLED_INSTRUMENTATIONS) or keep it and add only "
+        "genai_cost.CostSpanProcessor to price its spans.",
+        target,
+    )
 
 
 class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -92,24 +158,12 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if self._active is not telemetry:  # uninstrumented (or instrumented anew) since
             return
         for cls, is_async in _classes(module, row):
-            self._warn_if_wrapped_by_another(cls, row.method)
             factory = async_wrapper if is_async else sync_wrapper
-            wrapt.wrap_function_wrapper(cls, row.method, factory(telemetry, row.operation))
+            wrap_once(cls, row.method, factory(telemetry, row.operation))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._active = None
         for row in self._wraps:
             module = sys.modules.get(row.module)
             for cls, _is_async in _classes(module, row) if module is not None else ():
-                unwrap(cls, row.method)
-
-    def _warn_if_wrapped_by_another(self, cls: type, method: str) -> None:
-        if not isinstance(cls.__dict__.get(method), _ANY_PROXY):
-            return
-        target = f"{cls.__module__}.{cls.__qualname__}.{method}"
-        logger.warning(
-            "genai-cost: %s is already wrapped by another instrumentation; both will create spans. "
-            "Disable one (OTEL_PYTHON_DISABLED_INSTRUMENTATIONS) or keep it and add only "
-            "genai_cost.CostSpanProcessor to price its spans.",
-            target,
-        )
+                unwrap_ours(cls, row.method)

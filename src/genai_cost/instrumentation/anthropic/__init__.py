@@ -28,7 +28,9 @@ def _event_accumulator(request: Request) -> EventAccumulator:
 _MESSAGES = Operation(read_messages_request, read_message_response, result_wrapper(_event_accumulator))
 _STREAM_HELPER = Operation(read_messages_request, read_message_response, wrap_stream_manager)
 
-# Bedrock's and Vertex's beta resources copy the first-party functions into their own classes.
+# Bedrock's and Vertex's beta resources copy the first-party functions into their own classes:
+# each class is listed, and a copy made after wrapping (instrumented before the import) holds
+# our layer already, so it is not wrapped twice.
 _MODULES = (
     "anthropic.resources.messages.messages",
     "anthropic.resources.beta.messages.messages",

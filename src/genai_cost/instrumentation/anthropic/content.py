@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from genai_cost.instrumentation._attributes import given, read
-from genai_cost.instrumentation.openai.content import Message, message, messages_json, text_part
+from genai_cost.instrumentation._attributes import read
+from genai_cost.instrumentation.openai.content import Message, message, messages_json, readable_items, text_part
 
 __all__ = ["input_messages", "system_instructions"]
 
@@ -20,7 +20,7 @@ __all__ = ["input_messages", "system_instructions"]
 def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
-    return "".join(text for block in content or () if isinstance(text := read(block, "text"), str))
+    return "".join(text for block in readable_items(content) if isinstance(text := read(block, "text"), str))
 
 
 def _part(block: Any) -> dict[str, Any]:
@@ -41,17 +41,16 @@ def _part(block: Any) -> dict[str, Any]:
 
 def _message(raw: Any) -> Message:
     content = read(raw, "content")
-    parts = [text_part(content)] if isinstance(content, str) else [_part(block) for block in content or ()]
+    parts = [text_part(content)] if isinstance(content, str) else [_part(block) for block in readable_items(content)]
     return message(read(raw, "role"), parts)
 
 
 def input_messages(messages: Any) -> str | None:
     """``gen_ai.input.messages`` of a Messages request's ``messages``."""
-    messages = given(messages)
-    return messages_json([_message(raw) for raw in messages] if isinstance(messages, (list, tuple)) else [])
+    return messages_json([_message(raw) for raw in readable_items(messages)])
 
 
 def system_instructions(system: Any) -> str | None:
     """``gen_ai.system_instructions`` of the ``system`` prompt (a string or text blocks)."""
-    text = _text(given(system))
+    text = _text(system)
     return messages_json([text_part(text)]) if text else None

@@ -11,10 +11,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-import wrapt
-from opentelemetry.instrumentation.utils import unwrap
-
-from genai_cost.instrumentation._base import GenAIInstrumentor
+from genai_cost.instrumentation._base import GenAIInstrumentor, unwrap_ours, wrap_once
 from genai_cost.instrumentation._core import Operation, sync_wrapper
 from genai_cost.instrumentation.bedrock.clients import BedrockClients
 from genai_cost.instrumentation.bedrock.converse import (
@@ -63,10 +60,12 @@ class BedrockInstrumentor(GenAIInstrumentor):
         operations = _operations(capture_content=telemetry.settings.capture_message_content)
         wrappers = {name: sync_wrapper(telemetry, operation) for name, operation in operations.items()}
         self._clients = BedrockClients(wrappers)
-        wrapt.wrap_function_wrapper("botocore.session", "Session.create_client", self._clients.create_client)
+        from botocore.session import Session
+
+        wrap_once(Session, "create_client", self._clients.create_client)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         from botocore.session import Session
 
-        unwrap(Session, "create_client")
+        unwrap_ours(Session, "create_client")
         self._clients.restore()

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from genai_cost.instrumentation.openai.content import Message, message, messages_json, text_part
+from genai_cost.instrumentation.openai.content import Message, message, messages_json, readable_items, text_part
 
 __all__ = ["converse_messages", "converse_output", "system_json", "tool_call"]
 
@@ -25,7 +25,8 @@ def tool_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
 
 
 def _texts(blocks: Any) -> str:
-    return "".join(b["text"] for b in blocks if isinstance(b, Mapping) and isinstance(b.get("text"), str))
+    texts = (block.get("text") for block in readable_items(blocks) if isinstance(block, Mapping))
+    return "".join(text for text in texts if isinstance(text, str))
 
 
 def _part(block: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -34,7 +35,7 @@ def _part(block: Mapping[str, Any]) -> dict[str, Any] | None:
     if isinstance(use := block.get("toolUse"), Mapping):
         return tool_call(use.get("toolUseId"), use.get("name"), use.get("input"))
     if isinstance(result := block.get("toolResult"), Mapping):
-        response = text_part(_texts(result.get("content") or ()))["content"]
+        response = text_part(_texts(result.get("content")))["content"]
         return {"type": "tool_call_response", "id": result.get("toolUseId"), "response": response}
     if isinstance(reasoning := block.get("reasoningContent"), Mapping):
         text = (
@@ -49,18 +50,18 @@ def _part(block: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def _message(raw: Any, finish_reason: Any = None) -> Message:
     blocks = raw.get("content") if isinstance(raw, Mapping) else None
-    parts = [part for block in blocks or () if isinstance(block, Mapping) and (part := _part(block))]
+    parts = [part for block in readable_items(blocks) if isinstance(block, Mapping) and (part := _part(block))]
     return message(raw.get("role") if isinstance(raw, Mapping) else None, parts, finish_reason)
 
 
 def converse_messages(messages: Any) -> str | None:
     """``gen_ai.input.messages`` of a Converse ``messages`` list."""
-    return messages_json([_message(raw) for raw in messages] if isinstance(messages, list) else [])
+    return messages_json([_message(raw) for raw in readable_items(messages)])
 
 
 def system_json(system: Any) -> str | None:
     """``gen_ai.system_instructions`` of a Converse ``system`` list."""
-    text = _texts(system) if isinstance(system, list) else ""
+    text = _texts(system)
     return messages_json([text_part(text)]) if text else None
 
 

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from genai_cost.instrumentation._attributes import read
-from genai_cost.instrumentation.openai.content import Message, message, messages_json, text_part
+from genai_cost.instrumentation.openai.content import Message, message, messages_json, readable_items, text_part
 
 __all__ = ["input_messages", "system_instructions"]
 
@@ -50,7 +50,7 @@ def _message(item: Any) -> Message:
     if parts is None:  # a bare part or string is a user turn of its own
         return message("user", [_part(item)])
     role = read(item, "role")
-    return message("assistant" if role == "model" else role or "user", [_part(part) for part in parts])
+    return message("assistant" if role == "model" else role or "user", [_part(part) for part in readable_items(parts)])
 
 
 def input_messages(contents: Any) -> str | None:
@@ -65,5 +65,8 @@ def system_instructions(config: Any) -> str | None:
     if instruction is None:
         return None
     parts = read(instruction, "parts")
-    items = parts if parts is not None else instruction if isinstance(instruction, (list, tuple)) else [instruction]
+    if parts is not None:
+        items = readable_items(parts)
+    else:
+        items = instruction if isinstance(instruction, (list, tuple)) else [instruction]
     return messages_json([_part(item) for item in items])

@@ -5,6 +5,10 @@ follows the GenAI semconv message schema: ``[{"role": ..., "parts": [{"type": "t
 "content": ...}, {"type": "tool_call", ...}], "finish_reason": ...}]``. Every text is capped
 at :data:`MAX_TEXT_CHARS` and at most :data:`MAX_MESSAGES` (the latest) messages are kept, so
 one huge prompt cannot blow up a span; the JSON always stays valid.
+
+Capture never consumes or mutates the app's arguments: where the SDK declares ``Iterable[...]``
+the app may pass a generator, which the SDK iterates to build the request. Only lists and
+tuples (:func:`readable_items`) are walked; any other iterable is left unread.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ __all__ = [
     "completion_input",
     "message",
     "messages_json",
+    "readable_items",
     "responses_input",
     "responses_output",
     "text_part",
@@ -33,6 +38,11 @@ MAX_MESSAGES = 32
 _TRUNCATED = "...[truncated]"
 
 Message = dict[str, Any]
+
+
+def readable_items(value: Any) -> list[Any] | tuple[Any, ...]:
+    """``value`` if it is a list or tuple, else ``()``: a one-shot iterator is never iterated."""
+    return value if isinstance(value, (list, tuple)) else ()
 
 
 def _clip(text: str) -> str:
@@ -56,7 +66,7 @@ def _content_parts(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [text_part(content)]
     parts = []
-    for part in content if isinstance(content, (list, tuple)) else ():
+    for part in readable_items(content):
         kind = read(part, "type")
         text = read(part, "text")
         if isinstance(text, str):
@@ -82,7 +92,7 @@ def _chat_message(raw: Any, finish_reason: Any = None) -> Message:
         response = {"type": "tool_call_response", "id": read(raw, "tool_call_id"), "response": "".join(texts)}
         return message(role, [response])
     parts = _content_parts(read(raw, "content"))
-    for call in given(read(raw, "tool_calls")) or ():
+    for call in readable_items(read(raw, "tool_calls")):
         function = read(call, "function")
         parts.append(_tool_call(read(call, "id"), read(function, "name"), read(function, "arguments")))
     return message(role, parts, finish_reason)
@@ -100,13 +110,13 @@ def choice_output(choice: Any) -> Message:
 
 def chat_input(messages: Any) -> list[Message]:
     """Chat completions ``messages`` (dicts or SDK objects)."""
-    return [_chat_message(raw) for raw in messages] if isinstance(messages, (list, tuple)) else []
+    return [_chat_message(raw) for raw in readable_items(messages)]
 
 
 def completion_input(prompt: Any) -> list[Message]:
     """A legacy completions ``prompt``: a string or a list of strings."""
     prompt = given(prompt)
-    prompts = [prompt] if isinstance(prompt, str) else prompt if isinstance(prompt, list) else []
+    prompts = [prompt] if isinstance(prompt, str) else readable_items(prompt)
     return [message("user", [text_part(text)]) for text in prompts if isinstance(text, str)]
 
 
@@ -116,7 +126,7 @@ def responses_input(value: Any) -> list[Message]:
     if isinstance(value, str):
         return [message("user", [text_part(value)])]
     messages = []
-    for item in value if isinstance(value, list) else ():
+    for item in readable_items(value):
         kind = read(item, "type")
         if kind == "function_call_output":
             output = read(item, "output")
