@@ -1,10 +1,13 @@
 """openai 1.x support: run the cross-version subset in a venv that has ``openai>=1.60,<2``.
 
-The venv sees the current interpreter's packages (``--system-site-packages``: pytest,
-OpenTelemetry, pydantic, httpx) and shadows only ``openai``; this repository is installed in it
-with ``pip install --no-deps -e``. It is cached under ``$GENAI_COST_TEST_VENVS`` (default
-``~/.cache/genai-cost/test-venvs``), keyed by the requirement and the Python version, so a
-fresh machine builds it once (about a minute with a package index at hand).
+The venv sees the current environment's packages (pytest, OpenTelemetry, pydantic, httpx) and
+shadows only ``openai``; this repository is installed in it with ``pip install --no-deps -e``.
+``--system-site-packages`` alone is not enough: when the tests run in a venv, a venv made from
+it gets the *base* interpreter's site-packages, so a ``.pth`` file adds the current
+environment's site-packages (behind the venv's own, where openai 1.x is). It is cached under
+``$GENAI_COST_TEST_VENVS`` (default ``~/.cache/genai-cost/test-venvs``), keyed by the
+requirement, the Python version and that environment, so a fresh machine builds it once
+(about a minute with a package index at hand).
 """
 
 from __future__ import annotations
@@ -43,21 +46,34 @@ def _openai_version(python: Path) -> str | None:
     return found.stdout.strip() if found.returncode == 0 else None
 
 
+def _site_packages(python: Path | str) -> str:
+    return _run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", timeout=60).stdout.strip()
+
+
+def _sees_this_environment(python: Path) -> bool:
+    return _run(python, "-c", "import opentelemetry.sdk, pytest, genai_cost", timeout=60).returncode == 0
+
+
 def _venv(requirement: str) -> Path:
-    key = hashlib.sha256(f"{requirement}|{sys.version}|{REPO}".encode()).hexdigest()[:12]
+    here = _site_packages(sys.executable)
+    key = hashlib.sha256(f"{requirement}|{sys.version}|{REPO}|{here}".encode()).hexdigest()[:12]
     home = _venv_root() / f"openai-{requirement.split(',')[-1].strip('<>=')}-{key}"
     python = home / "bin" / "python"
-    if (_openai_version(python) or "").startswith("1."):
+    if (_openai_version(python) or "").startswith("1.") and _sees_this_environment(python):
         return python
     shutil.rmtree(home, ignore_errors=True)
+    done = _run(sys.executable, "-m", "venv", home, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # addsitedir also runs that directory's .pth files (editable installs, namespace packages).
+    Path(_site_packages(python), "outer-environment.pth").write_text(f"import site; site.addsitedir({here!r})\n")
     steps = [
-        (sys.executable, "-m", "venv", "--system-site-packages", home),
         (python, "-m", "pip", "install", "-q", "--disable-pip-version-check", requirement),
         (python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "-e", REPO),
     ]
     for step in steps:
         done = _run(*step, timeout=300)
         assert done.returncode == 0, f"{step}: {done.stdout}\n{done.stderr}"
+    assert _sees_this_environment(python)
     return python
 
 
