@@ -92,12 +92,12 @@ class HeldResponse:
             connection.wait_for_client_to_leave()
 
 
-def held_body(ending: str) -> HeldResponse:
+def held_body(ending: str, body: bytes = BODY) -> HeldResponse:
     """An invoke_model response with a content-length, its body split in two halves."""
-    lines = ["HTTP/1.1 200 OK", "content-type: application/json", f"content-length: {len(BODY)}",
+    lines = ["HTTP/1.1 200 OK", "content-type: application/json", f"content-length: {len(body)}",
              "connection: close", *(f"{name}: {value}" for name, value in HEADERS.items())]  # fmt: skip
-    half = len(BODY) // 2
-    return HeldResponse(("\r\n".join(lines) + "\r\n\r\n").encode(), [BODY[:half], BODY[half:]], ending, Connection.send)
+    half = len(body) // 2
+    return HeldResponse(("\r\n".join(lines) + "\r\n\r\n").encode(), [body[:half], body[half:]], ending, Connection.send)
 
 
 def held_events(operation: str, ending: str) -> HeldResponse:
@@ -147,6 +147,7 @@ def _read_raw(body: Any) -> Iterator[bytes]:
 READS: dict[str, Callable[[Any], Any]] = {
     "read": lambda body: [body.read()],
     "read(n)": lambda body: iter(lambda: body.read(10), b""),
+    "read(length)": lambda body: [body.read(len(BODY))],  # every byte, but never the empty read
     "readinto": _read_into,
     "iter_lines": lambda body: body.iter_lines(),
     "iter_chunks": lambda body: body.iter_chunks(16),
@@ -155,6 +156,8 @@ READS: dict[str, Callable[[Any], Any]] = {
     "with": _read_raw,
 }
 """Every way an app reads a ``StreamingBody``: name -> the pieces it reads, lazily."""
+BROKEN_READS = [name for name in READS if name != "read(length)"]
+"""Reads of a broken body: ``read(length)`` of a body closed early returns what came, no error."""
 ENDINGS = ["complete", "reset", "close", "stall"]
 FAULTS = ENDINGS[1:]
 
@@ -228,7 +231,7 @@ def test_invoke_model_body_read_by_the_app(telemetry: Telemetry, faults: FaultSe
 
 
 @pytest.mark.parametrize("ending", FAULTS)
-@pytest.mark.parametrize("read", READS)
+@pytest.mark.parametrize("read", BROKEN_READS)
 def test_invoke_model_body_broken_midway(telemetry: Telemetry, faults: FaultServer, read: str, ending: str) -> None:
     seen = _same_outcome(telemetry, faults, lambda: held_body(ending), ending,
                          lambda client: _invoke(client)["body"], READS[read])  # fmt: skip
@@ -248,6 +251,31 @@ def test_invoke_model_body_closed_unread(telemetry: Telemetry, faults: FaultServ
     span = telemetry.only_span()
     assert span.status.is_unset
     _assert_usage(span)
+
+
+@pytest.mark.parametrize("read", ["read", "read(length)", "iter_lines"])
+def test_invoke_model_span_ends_at_the_last_byte(telemetry: Telemetry, faults: FaultServer, read: str) -> None:
+    script = held_body("complete")
+    with telemetry.instrumented(instrumentor=BedrockInstrumentor()):
+        body = _invoke(_client(faults, script, "complete"))["body"]
+        assert not telemetry.finished()
+        script.release()
+        list(READS[read](body))
+        span = telemetry.only_span()  # the app still holds the body
+        body.close()
+    _assert_usage(span)
+    assert (span.attributes or {})[GenAI.RESPONSE_FINISH_REASONS] == ("end_turn",)
+
+
+def test_invoke_model_body_too_large_to_parse(telemetry: Telemetry, faults: FaultServer) -> None:
+    """A body above the 1 MiB parse limit is not kept whole: its usage comes from the headers."""
+    large = json.dumps({**_INVOKE.body, "padding": "x" * (2 << 20)}).encode()
+    seen = _same_outcome(telemetry, faults, lambda: held_body("complete", large), "complete",
+                         lambda client: _invoke(client)["body"], lambda body: body.iter_chunks(1 << 16))  # fmt: skip
+    assert b"".join(seen.pieces) == large
+    span = telemetry.only_span()
+    _assert_usage(span)
+    assert GenAI.RESPONSE_FINISH_REASONS not in (span.attributes or {})
 
 
 STREAMS = {
