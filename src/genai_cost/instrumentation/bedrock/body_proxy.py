@@ -18,11 +18,11 @@ shares (:class:`~genai_cost.instrumentation._stream._StreamProxy`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from botocore.response import StreamingBody
 
-from genai_cost.instrumentation._core import Invocation, Response, log_failure, safe
+from genai_cost.instrumentation._core import Response, log_failure, safe
 from genai_cost.instrumentation._stream import _StreamProxy
 
 __all__ = ["BodyAccumulator", "StreamingBodyProxy"]
@@ -53,9 +53,10 @@ def _reads_to_end(amt: int | None, data: bytes) -> bool:
 class StreamingBodyProxy(_StreamProxy):
     """The app's ``StreamingBody``, whose reads also feed a :class:`BodyAccumulator`."""
 
-    def __init__(self, body: Any, invocation: Invocation, accumulator: BodyAccumulator) -> None:
-        super().__init__(body, invocation, accumulator)
-        self._self_body = accumulator
+    @property
+    def _self_body(self) -> BodyAccumulator:
+        # The shared constructor keeps it as a plain Accumulator; it is given a BodyAccumulator.
+        return cast(BodyAccumulator, self._self_accumulator)
 
     def _self_seen(self, data: bytes, at_end: bool) -> None:
         if self._self_invocation.done:
