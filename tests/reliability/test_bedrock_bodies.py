@@ -11,6 +11,7 @@ call's span must end, with usage or as an error.
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -265,6 +266,23 @@ def test_invoke_model_span_ends_at_the_last_byte(telemetry: Telemetry, faults: F
         body.close()
     _assert_usage(span)
     assert (span.attributes or {})[GenAI.RESPONSE_FINISH_REASONS] == ("end_turn",)
+
+
+def test_invoke_model_body_dropped_unread(telemetry: Telemetry, faults: FaultServer) -> None:
+    """A body the app never reads still ends its call (by the next call at the latest), from the headers."""
+    scripts = [held_body("complete"), held_body("complete")]
+    with telemetry.instrumented(instrumentor=BedrockInstrumentor()):
+        _invoke(_client(faults, scripts[0], "complete"))  # the result, body and all, dropped at once
+        gc.collect()
+        body = _invoke(_client(faults, scripts[1], "complete"))["body"]
+        scripts[1].release()
+        body.read()
+    scripts[0].release()
+    dropped, read = telemetry.finished()
+    assert dropped.status.is_unset
+    _assert_usage(dropped)
+    assert GenAI.RESPONSE_FINISH_REASONS not in (dropped.attributes or {})
+    assert (read.attributes or {})[GenAI.RESPONSE_FINISH_REASONS] == ("end_turn",)
 
 
 def test_invoke_model_body_too_large_to_parse(telemetry: Telemetry, faults: FaultServer) -> None:
