@@ -11,8 +11,8 @@ been read to its end, is closed, fails, or is dropped.
 botocore's helpers over ``read`` (``iter_chunks``, ``iter_lines``, iteration) run with the
 proxy as ``self``, so their reads pass through it too. ``with body as raw`` hands out the
 raw urllib3 stream, whose reads the proxy cannot see: the call then ends at the block's exit
-with what the headers say. A body dropped unread is left to the finalizer every stream proxy
-shares (:class:`~genai_cost.instrumentation._stream._StreamProxy`).
+with what the headers say. A body dropped unread is handled as an abandoned stream is, by the
+stream proxy this one extends (:mod:`genai_cost.instrumentation._stream`).
 """
 
 from __future__ import annotations
