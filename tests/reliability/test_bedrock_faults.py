@@ -46,7 +46,6 @@ FAILURES = [
     pytest.param(_aws_error(400, "ValidationException", "bad model"), id="400"),
     pytest.param(wire.reset_before_response(), id="reset"),
     pytest.param(wire.stall(), id="timeout"),
-    pytest.param(wire.raw_reply(b'{"output": {'), id="malformed-json"),
 ]
 
 
@@ -61,7 +60,8 @@ def _call(faults: FaultServer, script: Script) -> Callable[[], Any]:
         )  # fmt: skip
 
         def add_fault(request: Any, **kwargs: Any) -> None:
-            request.headers.update(headers)
+            for name, value in headers.items():  # botocore's HTTPHeaders has no update()
+                request.headers[name] = value
 
         client.meta.events.register("before-sign.bedrock-runtime", add_fault)
         response = client.converse(modelId=MODEL, messages=[{"role": "user", "content": [{"text": "Hello"}]}])
@@ -80,6 +80,12 @@ def test_bedrock_failure_reaches_the_app_unchanged(telemetry: Telemetry, faults:
     seen = _same_outcome(telemetry, _call(faults, script))
     assert seen.error is not None
     assert_failed(telemetry.only_span(), seen.error[0])
+
+
+def test_bedrock_malformed_json_reaches_the_app_unchanged(telemetry: Telemetry, faults: FaultServer) -> None:
+    """botocore answers an unparsable body with an empty result, not an error: so does the app."""
+    seen = _same_outcome(telemetry, _call(faults, wire.raw_reply(b'{"output": {')))
+    assert_answered(telemetry.only_span(), seen.error)
 
 
 @pytest.mark.parametrize(

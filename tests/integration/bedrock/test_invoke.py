@@ -103,7 +103,8 @@ def test_invoke_model_embeddings(bedrock: Any, span_exporter: InMemorySpanExport
 
 def test_unknown_model_is_not_priced_as_zero(bedrock: Any, span_exporter: InMemorySpanExporter) -> None:
     model = "cohere.command-r-v1:0"
-    bedrock.invoke_model(modelId=model, body=json.dumps({"message": "Say hello", "max_tokens": 64, "p": 0.75}))
+    body = json.dumps({"message": "Say hello", "max_tokens": 64, "p": 0.75})
+    bedrock.invoke_model(modelId=model, body=body)["body"].read()
 
     attributes = only_span(span_exporter).attributes or {}
     assert attributes[GenAI.OPERATION_NAME] == "chat"

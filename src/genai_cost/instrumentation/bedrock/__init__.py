@@ -21,9 +21,9 @@ from genai_cost.instrumentation.bedrock.converse import (
 )
 from genai_cost.instrumentation.bedrock.invoke import (
     InvokeChunkAccumulator,
-    buffer_body,
     read_invoke_headers,
     read_invoke_request,
+    watch_body,
 )
 from genai_cost.instrumentation.bedrock.package import _instruments
 from genai_cost.instrumentation.bedrock.streams import event_stream_wrapper
@@ -43,7 +43,7 @@ def _operations(*, capture_content: bool) -> dict[str, Operation]:
         "converse_stream": Operation(
             read_converse_request, read_converse, event_stream_wrapper("stream", converse_events)
         ),
-        "invoke_model": Operation(read_invoke_request, read_invoke_headers, buffer_body),
+        "invoke_model": Operation(read_invoke_request, read_invoke_headers, watch_body),
         "invoke_model_with_response_stream": Operation(
             read_invoke_request, read_invoke_headers, event_stream_wrapper("body", InvokeChunkAccumulator)
         ),

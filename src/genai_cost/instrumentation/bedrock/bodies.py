@@ -27,6 +27,7 @@ from genai_cost.usage import Usage
 
 __all__ = [
     "INVOCATION_METRICS",
+    "MAX_PARSED_BODY",
     "finish_reasons",
     "json_body",
     "operation_for",
@@ -38,7 +39,8 @@ __all__ = [
 
 INVOCATION_METRICS = "amazon-bedrock-invocationMetrics"
 
-_MAX_PARSED_BODY = 1 << 20
+MAX_PARSED_BODY = 1 << 20
+"""The largest body parsed for usage; a larger one is left to the headers."""
 _REASON_KEYS = ("stop_reason", "stopReason", "finish_reason", "completionReason")
 _REASON_LISTS = ("results", "outputs", "generations", "choices")
 _HEADER_PREFIX = "x-amzn-bedrock-"
@@ -46,7 +48,7 @@ _HEADER_PREFIX = "x-amzn-bedrock-"
 
 def json_body(body: Any) -> dict[str, Any] | None:
     """A JSON object body given as bytes or str (up to 1 MiB); ``None`` for anything else."""
-    if not isinstance(body, (bytes, bytearray, str)) or len(body) > _MAX_PARSED_BODY:
+    if not isinstance(body, (bytes, bytearray, str)) or len(body) > MAX_PARSED_BODY:
         return None
     try:
         parsed = json.loads(body)

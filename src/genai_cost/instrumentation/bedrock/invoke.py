@@ -1,21 +1,22 @@
 """InvokeModel and InvokeModelWithResponseStream: request attributes, body usage, stream chunks.
 
-``invoke_model`` returns its body as a ``StreamingBody`` that can be read once. We read it and
-hand the app a new ``StreamingBody`` over the same bytes, so the app reads exactly what it
-would have read. Usage comes from the model family's body (see :mod:`.bodies`), else from the
-``x-amzn-bedrock-*-token-count`` headers.
+``invoke_model`` returns its body as a ``StreamingBody`` the app reads after the call
+returns. The app keeps that body, behind a proxy that sees the bytes it reads (see
+:mod:`.body_proxy`): the span ends when the body has been read, closed, failed or dropped.
+Usage comes from the model family's body when it was read whole (see :mod:`.bodies`), else
+from the ``x-amzn-bedrock-*-token-count`` headers, which Bedrock sends with every response.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from typing import Any
 
 from genai_cost.instrumentation._attributes import response_attributes
-from genai_cost.instrumentation._core import Invocation, Request, Response, Telemetry
+from genai_cost.instrumentation._core import Invocation, Request, Response, Telemetry, safe
 from genai_cost.instrumentation.bedrock.bodies import (
     INVOCATION_METRICS,
+    MAX_PARSED_BODY,
     finish_reasons,
     json_body,
     operation_for,
@@ -29,7 +30,13 @@ from genai_cost.instrumentation.bedrock.streams import metadata_attributes
 from genai_cost.semconv import GenAI
 from genai_cost.usage import Usage
 
-__all__ = ["InvokeChunkAccumulator", "buffer_body", "read_invoke_headers", "read_invoke_request"]
+__all__ = [
+    "InvokeBodyAccumulator",
+    "InvokeChunkAccumulator",
+    "read_invoke_headers",
+    "read_invoke_request",
+    "watch_body",
+]
 
 # Chunks worth parsing besides the first: the ones that can carry usage or a finish reason.
 _MARKERS = (INVOCATION_METRICS.encode(), b"stop_reason", b"stopReason", b"finish_reason", b"completionReason")
@@ -66,26 +73,57 @@ def read_invoke_headers(result: Any) -> Response:
     return _response(None, usage_from_headers(_headers(result)), metadata_attributes(result))
 
 
-def buffer_body(result: Any, invocation: Invocation, request: Request) -> Any:
-    """Read the body, give the app a fresh ``StreamingBody`` over the same bytes, finish."""
+def watch_body(result: Any, invocation: Invocation, request: Request) -> Any:
+    """Give the app its own ``StreamingBody`` behind a proxy that finishes the call."""
     from botocore.response import StreamingBody
 
+    from genai_cost.instrumentation.bedrock.body_proxy import StreamingBodyProxy
+
     body = result.get("body") if isinstance(result, dict) else None
-    if body is None:
+    if not isinstance(body, StreamingBody):
         return None
-    try:
-        data = body.read()
-    except Exception as error:
-        # The connection broke mid-body: the app's own read of the same body fails too.
-        invocation.fail(error)
-        return result
-    result["body"] = StreamingBody(io.BytesIO(data), len(data))
-    parsed = json_body(data)
-    usage = usage_from_body(parsed) if parsed is not None else None
-    if usage is None:
-        usage = usage_from_headers(_headers(result))
-    invocation.finish(_response(parsed, usage, metadata_attributes(result)))
+    result["body"] = StreamingBodyProxy(body, invocation, InvokeBodyAccumulator(result))
     return result
+
+
+class InvokeBodyAccumulator:
+    """Keeps the bytes the app reads (up to :data:`MAX_PARSED_BODY`) to parse the whole body."""
+
+    __slots__ = ("_at_end", "_attributes", "_headers", "_length", "_pieces", "_size")
+
+    def __init__(self, result: Mapping[str, Any]) -> None:
+        self._headers = _headers(result)
+        self._attributes = metadata_attributes(result)
+        length = self._headers.get("content-length") if isinstance(self._headers, Mapping) else None
+        self._length = int(length) if isinstance(length, str) and length.isdigit() else None
+        self._pieces: list[bytes] | None = []
+        self._size = 0
+        self._at_end = False
+
+    def add(self, data: bytes) -> bool:
+        self._size += len(data)
+        if self._pieces is not None:
+            if self._size > MAX_PARSED_BODY:
+                self._pieces = None  # too large to parse: the headers will do
+            elif data:
+                self._pieces.append(data)
+        return True
+
+    def end(self) -> None:
+        self._at_end = True
+
+    @property
+    def complete(self) -> bool:
+        return self._at_end or self._size == self._length
+
+    def result(self) -> Response:
+        # One piece (the usual ``read()``) is joined without a copy.
+        parsed = json_body(b"".join(self._pieces)) if self.complete and self._pieces is not None else None
+        # A body we fail to read must not hide the headers' counts.
+        usage = safe(usage_from_body, parsed) if parsed is not None else None
+        if usage is None:
+            usage = usage_from_headers(self._headers)
+        return _response(parsed, usage, dict(self._attributes))
 
 
 class InvokeChunkAccumulator:
