@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation, get_meter
+from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation, get_meter_provider
 
 from genai_cost.semconv import GenAI, Metrics, Ours, TokenType
 from genai_cost.usage import Usage
@@ -47,11 +49,17 @@ class ModelNameLimiter:
 
 
 class Instruments:
-    """Histograms and the unpriced-call counter, created once per meter provider."""
+    """Histograms, the token detail counter and the unpriced-call counter on one meter provider.
+
+    Every instrumentor and ``CostSpanProcessor`` builds its own; on one meter provider they
+    share the same instruments (the SDK hands back the instrument already registered under a
+    name) and the same token detail totals.
+    """
 
     def __init__(self, meter_provider: MeterProvider | None = None, *, model_limit: int) -> None:
-        meter: Meter = get_meter(
-            "genai_cost", __version__, meter_provider, schema_url="https://opentelemetry.io/schemas/1.37.0"
+        provider = meter_provider if meter_provider is not None else get_meter_provider()
+        meter: Meter = provider.get_meter(
+            "genai_cost", __version__, schema_url="https://opentelemetry.io/schemas/1.37.0"
         )
         self._limit_model = ModelNameLimiter(model_limit)
         self.token_usage = meter.create_histogram(
@@ -80,13 +88,7 @@ class Instruments:
         )
         # The semconv histogram only knows input/output; cache-hit and reasoning shares need the
         # parts too. A separate counter keeps sum(gen_ai.client.token.usage) an honest total.
-        self._token_parts = _RunningTotals()
-        meter.create_observable_counter(
-            Metrics.TOKEN_DETAIL,
-            callbacks=[self._token_parts.observe],
-            unit="{token}",
-            description="Cached and reasoning tokens (parts of the input and output token counts).",
-        )
+        self._token_parts = _token_parts(provider, meter)
         self.unpriced = meter.create_counter(
             Metrics.UNPRICED_CALLS,
             unit="{call}",
@@ -134,6 +136,41 @@ _MAX_SERIES = 2000
 _OVERFLOW: tuple[tuple[str, Any], ...] = ((Metrics.OVERFLOW, True),)
 
 
+_totals_by_provider: weakref.WeakKeyDictionary[MeterProvider, _RunningTotals] = weakref.WeakKeyDictionary()
+"""The token detail totals of each meter provider (a provider that is gone takes its totals along)."""
+_totals_lock = threading.Lock()
+
+
+def _token_parts(provider: MeterProvider, meter: Meter) -> _RunningTotals:
+    """The one set of token detail totals of ``provider``, and its observable counter.
+
+    The SDK keeps only the first callback registered under a name: each instrumentor creating
+    its own counter would leave every other one's totals unreported.
+    """
+    with _totals_lock:
+        totals = _totals_by_provider.get(provider)
+        if totals is None:
+            totals = _totals_by_provider[provider] = _RunningTotals()
+            meter.create_observable_counter(
+                Metrics.TOKEN_DETAIL,
+                callbacks=[totals.observe],
+                unit="{token}",
+                description="Cached and reasoning tokens (parts of the input and output token counts).",
+            )
+    return totals
+
+
+def _reset_locks_in_child() -> None:
+    """A forked child starts with free locks: a parent thread may have held one at the fork."""
+    global _totals_lock
+    _totals_lock = threading.Lock()
+    for totals in list(_totals_by_provider.values()):
+        totals.reset_lock()
+
+
+os.register_at_fork(after_in_child=_reset_locks_in_child)
+
+
 class _RunningTotals:
     """Token counts summed per attribute set, reported by an observable counter at collection.
 
@@ -154,6 +191,9 @@ class _RunningTotals:
                 key = (*_OVERFLOW, (GenAI.TOKEN_TYPE, token_type))
                 total = self._totals.get(key)
             self._totals[key] = (total or 0) + count
+
+    def reset_lock(self) -> None:
+        self._lock = threading.Lock()
 
     def observe(self, options: CallbackOptions) -> Iterable[Observation]:
         with self._lock:
