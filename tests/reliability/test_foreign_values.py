@@ -1,0 +1,234 @@
+"""One validation rule for token counts and cost amounts, whoever reads them.
+
+``CostSpanProcessor`` reads other instrumentations' spans: a token count that is negative,
+fractional, a bool, NaN, infinite, ``1e300`` or wider than int64 is not a count, and a pre-set
+cost amount that is NaN, infinite or negative is not an amount (the span is priced here
+instead). Nothing of them reaches the exported attributes, the cost metric, the parent's
+``genai_cost.subtree.*`` totals or ``track_usage``. Subtree token sums stop at the int64
+limit, and the OTLP encoder keeps them. The same values sent by a server reach the processor
+through openai-v2's spans, and our own instrumentor's extractors, over the real SDK.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from tests.reliability.support import wire
+from tests.reliability.support.checks import assert_valid_attributes
+from tests.reliability.support.fault_server import FaultServer
+from tests.reliability.support.harness import client, pricing_table, stated_cost
+from tests.support.telemetry import metric_points
+
+from genai_cost import track_usage
+from genai_cost.instrumentation.openai import OpenAIInstrumentor
+from genai_cost.processor import CostSpanProcessor
+from genai_cost.semconv import CostSource, GenAI, Legacy, Metrics, OpenInference, Ours
+from genai_cost.tracking import UsageTotals
+
+INT64_MAX = 2**63 - 1
+LLM_SPAN = "chat gpt-4o-mini"
+CALL = {GenAI.PROVIDER_NAME: "openai", GenAI.REQUEST_MODEL: "gpt-4o-mini"}
+
+
+class Pipeline:
+    """A plain tracer (standing for another instrumentation) through ``CostSpanProcessor``."""
+
+    def __init__(self) -> None:
+        self.spans = InMemorySpanExporter()
+        self.reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.reader], shutdown_on_exit=False)
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(
+            CostSpanProcessor(SimpleSpanProcessor(self.spans), pricing_table(), self.meter_provider)
+        )
+        self.tracer = self.tracer_provider.get_tracer("other-instrumentation")
+
+    def calls_under_a_request(self, *calls: dict[str, Any]) -> UsageTotals:
+        """One ``request`` span with one LLM span per attribute set below it, inside ``track_usage``."""
+        with track_usage() as usage, self.tracer.start_as_current_span("request"):
+            for attributes in calls:
+                self.tracer.start_span(LLM_SPAN, kind=SpanKind.CLIENT, attributes={**CALL, **attributes}).end()
+        return usage
+
+    def span(self, name: str) -> ReadableSpan:
+        [span] = [span for span in self.spans.get_finished_spans() if span.name == name]
+        return span
+
+    def cost_points(self) -> list[float]:
+        return [point.sum for point in metric_points(self.reader, Metrics.OPERATION_COST)]
+
+
+@pytest.fixture
+def pipeline() -> Pipeline:
+    return Pipeline()
+
+
+def _encoded_attributes(span: ReadableSpan) -> dict[str, Any]:
+    """The span's attributes as the OTLP encoder writes them (what a collector receives)."""
+    [resource_spans] = encode_spans([span]).resource_spans
+    [scope_spans] = resource_spans.scope_spans
+    [encoded] = scope_spans.spans
+    return {item.key: getattr(item.value, item.value.WhichOneof("value")) for item in encoded.attributes}
+
+
+NOT_COUNTS = [
+    pytest.param(-1_000_000, id="negative"),
+    pytest.param(math.nan, id="nan"),
+    pytest.param(math.inf, id="inf"),
+    pytest.param(1e300, id="float-1e300"),
+    pytest.param(12.5, id="fractional"),
+    pytest.param(True, id="bool"),
+    pytest.param(2**63, id="beyond-int64"),
+    pytest.param(-1.0, id="negative-float"),
+]
+INPUT_NAMES = [
+    pytest.param((GenAI.USAGE_INPUT_TOKENS, GenAI.USAGE_OUTPUT_TOKENS), id="semconv"),
+    pytest.param((Legacy.USAGE_PROMPT_TOKENS, Legacy.USAGE_COMPLETION_TOKENS), id="legacy"),
+    pytest.param((OpenInference.TOKEN_COUNT_PROMPT, OpenInference.TOKEN_COUNT_COMPLETION), id="openinference"),
+]
+
+
+@pytest.mark.parametrize("names", INPUT_NAMES)
+@pytest.mark.parametrize("value", NOT_COUNTS)
+def test_a_value_that_is_not_a_count_is_ignored(pipeline: Pipeline, names: tuple[str, str], value: Any) -> None:
+    input_name, output_name = names
+    usage = pipeline.calls_under_a_request({input_name: value, output_name: 10})
+
+    expected = stated_cost(input_tokens=0, cached=0, output_tokens=10)
+    llm, request = pipeline.span(LLM_SPAN), pipeline.span("request")
+    assert (llm.attributes or {})[GenAI.USAGE_COST_AMOUNT] == float(expected)
+    assert pipeline.cost_points() == [float(expected)]
+    subtree = request.attributes or {}
+    assert (subtree[Ours.SUBTREE_INPUT_TOKENS], subtree[Ours.SUBTREE_OUTPUT_TOKENS]) == (0, 10)
+    assert subtree[Ours.SUBTREE_COST_AMOUNT] == float(expected)
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_cost) == (0, 10, expected)
+    assert_valid_attributes(request)
+
+
+def test_an_integral_float_is_a_count(pipeline: Pipeline) -> None:
+    usage = pipeline.calls_under_a_request({GenAI.USAGE_INPUT_TOKENS: 120.0, GenAI.USAGE_OUTPUT_TOKENS: 10})
+
+    assert (usage.prompt_tokens, usage.completion_tokens) == (120, 10)
+    assert usage.total_cost == stated_cost(input_tokens=120, cached=0, output_tokens=10)
+
+
+NOT_AMOUNTS = [
+    pytest.param(math.nan, id="nan"),
+    pytest.param(math.inf, id="inf"),
+    pytest.param(-5.0, id="negative"),
+    pytest.param(-5, id="negative-int"),
+    pytest.param(True, id="bool"),
+]
+
+
+@pytest.mark.parametrize("amount", NOT_AMOUNTS)
+def test_a_preset_amount_that_is_not_an_amount_is_priced_here(pipeline: Pipeline, amount: Any) -> None:
+    tokens = {GenAI.USAGE_INPUT_TOKENS: 120, GenAI.USAGE_OUTPUT_TOKENS: 10}
+    usage = pipeline.calls_under_a_request({**tokens, GenAI.USAGE_COST_AMOUNT: amount})
+
+    expected = stated_cost(input_tokens=120, cached=0, output_tokens=10)
+    llm = pipeline.span(LLM_SPAN).attributes or {}
+    assert (llm[GenAI.USAGE_COST_AMOUNT], llm[GenAI.USAGE_COST_SOURCE]) == (float(expected), CostSource.LOCAL)
+    assert (pipeline.span("request").attributes or {})[Ours.SUBTREE_COST_AMOUNT] == float(expected)
+    assert pipeline.cost_points() == [float(expected)]
+    assert usage.total_cost == expected
+
+
+def test_a_valid_preset_amount_is_kept_and_rolled_up(pipeline: Pipeline) -> None:
+    tokens = {GenAI.USAGE_INPUT_TOKENS: 120, GenAI.USAGE_OUTPUT_TOKENS: 10}
+    usage = pipeline.calls_under_a_request({**tokens, GenAI.USAGE_COST_AMOUNT: 0.25})
+
+    assert (pipeline.span(LLM_SPAN).attributes or {})[GenAI.USAGE_COST_AMOUNT] == 0.25
+    assert (pipeline.span("request").attributes or {})[Ours.SUBTREE_COST_AMOUNT] == 0.25
+    assert pipeline.cost_points() == []  # whoever priced it recorded it
+    assert usage.total_cost == Decimal(0)
+
+
+def test_subtree_token_sums_saturate_at_int64_and_are_encoded(pipeline: Pipeline) -> None:
+    huge = {GenAI.USAGE_INPUT_TOKENS: INT64_MAX, GenAI.USAGE_OUTPUT_TOKENS: INT64_MAX}
+    pipeline.calls_under_a_request(huge, huge, {GenAI.USAGE_INPUT_TOKENS: 5, GenAI.USAGE_OUTPUT_TOKENS: 5})
+
+    request = pipeline.span("request")
+    subtree = request.attributes or {}
+    assert (subtree[Ours.SUBTREE_INPUT_TOKENS], subtree[Ours.SUBTREE_OUTPUT_TOKENS]) == (INT64_MAX, INT64_MAX)
+    assert subtree[Ours.SUBTREE_CALLS] == 3
+    assert math.isfinite(subtree[Ours.SUBTREE_COST_AMOUNT])
+    encoded = _encoded_attributes(request)
+    assert (encoded[Ours.SUBTREE_INPUT_TOKENS], encoded[Ours.SUBTREE_OUTPUT_TOKENS]) == (INT64_MAX, INT64_MAX)
+    assert encoded[Ours.SUBTREE_CALLS] == 3
+
+
+HOSTILE_USAGE = [
+    pytest.param({"prompt_tokens": -1_000_000, "completion_tokens": 10}, id="negative"),
+    pytest.param({"prompt_tokens": 1e300, "completion_tokens": 10}, id="float-1e300"),
+    pytest.param({"prompt_tokens": 2**64, "completion_tokens": 10}, id="beyond-int64"),
+]
+
+
+@pytest.fixture
+def openai_v2(pipeline: Pipeline) -> Iterator[None]:
+    try:
+        module = importlib.import_module("opentelemetry.instrumentation.openai_v2")
+    except ModuleNotFoundError as exc:
+        pytest.skip(f"openai-v2 cannot be imported here: {exc}")
+    instrumentor = module.OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=pipeline.tracer_provider, meter_provider=pipeline.meter_provider)
+    yield
+    instrumentor.uninstrument()
+
+
+def _chat(faults: FaultServer, usage: dict[str, Any]) -> None:
+    client(faults.base_url).chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "Hello"}],
+        extra_headers=faults.headers(wire.json_reply(wire.chat_completion(usage=usage))),
+    )
+
+
+@pytest.mark.usefixtures("openai_v2")
+@pytest.mark.parametrize("server_usage", HOSTILE_USAGE)
+def test_hostile_usage_through_openai_v2_spans(
+    pipeline: Pipeline, faults: FaultServer, server_usage: dict[str, Any]
+) -> None:
+    with track_usage() as usage:
+        _chat(faults, server_usage)
+
+    expected = stated_cost(input_tokens=0, cached=0, output_tokens=10)
+    assert (pipeline.span(LLM_SPAN).attributes or {})[GenAI.USAGE_COST_AMOUNT] == float(expected)
+    assert pipeline.cost_points() == [float(expected)]
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_cost) == (0, 10, expected)
+
+
+@pytest.mark.parametrize("server_usage", HOSTILE_USAGE)
+def test_hostile_usage_through_our_extractors(
+    pipeline: Pipeline, faults: FaultServer, server_usage: dict[str, Any]
+) -> None:
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=pipeline.tracer_provider, meter_provider=pipeline.meter_provider, pricing=pricing_table()
+    )
+    try:
+        with track_usage() as usage:
+            _chat(faults, server_usage)
+    finally:
+        instrumentor.uninstrument()
+
+    expected = stated_cost(input_tokens=0, cached=0, output_tokens=10)
+    span = pipeline.span(LLM_SPAN)
+    assert_valid_attributes(span)
+    attributes = span.attributes or {}
+    assert GenAI.USAGE_INPUT_TOKENS not in attributes
+    assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected)
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_cost) == (0, 10, expected)
