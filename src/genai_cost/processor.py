@@ -19,7 +19,7 @@ instrumentation's, of a call genai-cost already priced).
 
 Values read from another instrumentation's span pass the rule every reader shares
 (:func:`genai_cost.usage.token_count`, :func:`genai_cost.usage.cost_amount`): a token count
-that is negative, fractional, not finite or wider than int64 is ignored, and a span whose
+that is negative, not finite or wider than int64 is ignored, and a span whose
 pre-set cost amount is not an amount (NaN, infinite, negative) is priced here instead.
 Subtree token sums stop at the int64 limit (OTLP's integer), with one warning.
 

@@ -38,13 +38,13 @@ def token_count(value: object) -> int | None:
 
     The one rule every reader applies (our extractors, ``CostSpanProcessor`` reading another
     instrumentation's span, ``track_usage``): a count is a non-negative integer within int64.
-    An integral float from loose JSON (``5.0``) counts; a bool, a string, a negative or
-    fractional number, NaN, infinity and anything wider than int64 (``1e300``) do not.
+    A float from loose JSON (``5.0``) is truncated; a bool, a string, a negative number, NaN,
+    infinity and anything wider than int64 (``1e300``) are not counts.
     """
     if type(value) is int:  # the usual case, without the checks a float or a bool needs
         return value if 0 <= value <= MAX_COUNT else None
     if isinstance(value, float):
-        return int(value) if value.is_integer() and 0 <= value <= MAX_COUNT else None
+        return int(value) if 0 <= value <= MAX_COUNT else None  # NaN fails the comparison
     if isinstance(value, int) and not isinstance(value, bool):
         return int(value) if 0 <= value <= MAX_COUNT else None
     return None

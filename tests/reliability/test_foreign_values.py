@@ -1,7 +1,7 @@
 """One validation rule for token counts and cost amounts, whoever reads them.
 
 ``CostSpanProcessor`` reads other instrumentations' spans: a token count that is negative,
-fractional, a bool, NaN, infinite, ``1e300`` or wider than int64 is not a count, and a pre-set
+a bool, NaN, infinite, ``1e300`` or wider than int64 is not a count (a float is truncated), and a pre-set
 cost amount that is NaN, infinite or negative is not an amount (the span is priced here
 instead). Nothing of them reaches the exported attributes, the cost metric, the parent's
 ``genai_cost.subtree.*`` totals or ``track_usage``. Subtree token sums stop at the int64
@@ -88,7 +88,6 @@ NOT_COUNTS = [
     pytest.param(math.nan, id="nan"),
     pytest.param(math.inf, id="inf"),
     pytest.param(1e300, id="float-1e300"),
-    pytest.param(12.5, id="fractional"),
     pytest.param(True, id="bool"),
     pytest.param(2**63, id="beyond-int64"),
     pytest.param(-1.0, id="negative-float"),
@@ -117,8 +116,8 @@ def test_a_value_that_is_not_a_count_is_ignored(pipeline: Pipeline, names: tuple
     assert_valid_attributes(request)
 
 
-def test_an_integral_float_is_a_count(pipeline: Pipeline) -> None:
-    usage = pipeline.calls_under_a_request({GenAI.USAGE_INPUT_TOKENS: 120.0, GenAI.USAGE_OUTPUT_TOKENS: 10})
+def test_a_float_count_from_loose_json_is_truncated(pipeline: Pipeline) -> None:
+    usage = pipeline.calls_under_a_request({GenAI.USAGE_INPUT_TOKENS: 120.0, GenAI.USAGE_OUTPUT_TOKENS: 10.7})
 
     assert (usage.prompt_tokens, usage.completion_tokens) == (120, 10)
     assert usage.total_cost == stated_cost(input_tokens=120, cached=0, output_tokens=10)
