@@ -6,7 +6,8 @@ whose ``.completion`` is the billed ``ChatCompletion``. The app gets that except
 the span is ERROR with ``error.type``, and carries the call's tokens and cost; the cost metric
 is recorded, and ``track_usage`` counts a failed request with its tokens and cost (so a hard
 budget sees it). Sync, async, and the ``with_raw_response`` path (the error comes from
-``raw.parse()``).
+``raw.parse()``); and ``CostSpanProcessor`` counts another instrumentation's ERROR span that
+reports usage the same way.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Any
 import openai
 import pydantic
 import pytest
-from opentelemetry.trace import StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from tests.reliability.support import wire
+from tests.reliability.support.archive import Archive
 from tests.reliability.support.checks import assert_valid_attributes, error_type_of
 from tests.reliability.support.fault_server import FaultServer
 from tests.reliability.support.harness import Telemetry, async_client, client, stated_cost
@@ -134,3 +136,27 @@ def test_a_failure_without_a_billed_response_stays_without_cost(telemetry: Telem
     assert GenAI.USAGE_INPUT_TOKENS not in attributes
     assert telemetry.points(Metrics.OPERATION_COST) == []
     assert (usage.failed_requests, usage.total_cost, usage.total_tokens) == (1, Decimal(0), 0)
+
+
+def test_a_failed_foreign_span_with_usage_counts_its_billed_tokens(archive: Archive) -> None:
+    """The processor's sibling: another instrumentation's ERROR span that reports usage was billed."""
+    telemetry = Telemetry(archive, cost_processor=True)
+    tracer = telemetry.tracer_provider.get_tracer("other-instrumentation")
+    attributes = {
+        GenAI.PROVIDER_NAME: "openai",
+        GenAI.REQUEST_MODEL: "gpt-4o-mini",
+        GenAI.USAGE_INPUT_TOKENS: 120,
+        GenAI.USAGE_CACHE_READ_INPUT_TOKENS: 100,
+        GenAI.USAGE_OUTPUT_TOKENS: 30,
+    }
+    with track_usage() as usage:
+        span = tracer.start_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=attributes)
+        span.set_status(Status(StatusCode.ERROR, "LengthFinishReasonError"))
+        span.end()
+
+    assert (telemetry.only_span().attributes or {})[GenAI.USAGE_COST_AMOUNT] == float(COST)
+    assert [point.sum for point in telemetry.points(Metrics.OPERATION_COST)] == [float(COST)]
+    assert (usage.successful_requests, usage.failed_requests) == (0, 1)
+    assert (usage.prompt_tokens, usage.prompt_tokens_cached, usage.completion_tokens) == (120, 100, 30)
+    assert usage.total_cost == COST
+    telemetry.collect()

@@ -6,17 +6,21 @@ cost amount that is NaN, infinite or negative is not an amount (the span is pric
 instead). Nothing of them reaches the exported attributes, the cost metric, the parent's
 ``genai_cost.subtree.*`` totals or ``track_usage``. Subtree token sums stop at the int64
 limit, and the OTLP encoder keeps them. The same values sent by a server reach the processor
-through openai-v2's spans, and our own instrumentor's extractors, over the real SDK.
+through openai-v2's spans, and our own instrumentor's extractors, over the real SDK; counts our
+extractors sum from reported parts (Anthropic's uncached input + cache, Gemini's prompt + tool
+use) saturate at int64 too.
 """
 
 from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+import anthropic
+import httpx2
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.metrics import MeterProvider
@@ -25,6 +29,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from tests.integration.google_genai.helpers import client as gemini_client
 from tests.reliability.support import wire
 from tests.reliability.support.checks import assert_valid_attributes
 from tests.reliability.support.fault_server import FaultServer
@@ -32,6 +37,8 @@ from tests.reliability.support.harness import client, pricing_table, stated_cost
 from tests.support.telemetry import metric_points
 
 from genai_cost import track_usage
+from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
+from genai_cost.instrumentation.google_genai import GoogleGenAIInstrumentor
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
 from genai_cost.processor import CostSpanProcessor
 from genai_cost.semconv import CostSource, GenAI, Legacy, Metrics, OpenInference, Ours
@@ -231,3 +238,62 @@ def test_hostile_usage_through_our_extractors(
     assert GenAI.USAGE_INPUT_TOKENS not in attributes
     assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected)
     assert (usage.prompt_tokens, usage.completion_tokens, usage.total_cost) == (0, 10, expected)
+
+
+def _anthropic_message(usage: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+            "content": [{"type": "text", "text": "Hi."}], "stop_reason": "end_turn", "stop_sequence": None,
+            "usage": usage}  # fmt: skip
+
+
+def _gemini_response(usage: dict[str, Any]) -> dict[str, Any]:
+    candidate = {"content": {"parts": [{"text": "Hi."}], "role": "model"}, "finishReason": "STOP", "index": 0}
+    return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": "gemini-2.5-flash"}
+
+
+def _call_anthropic(faults: FaultServer) -> None:
+    usage = {"input_tokens": INT64_MAX, "cache_read_input_tokens": 10, "output_tokens": 5}
+    sdk = anthropic.Anthropic(base_url=faults.root_url, api_key="sk-ant-test", max_retries=0)
+    sdk.messages.create(
+        model="claude-haiku-4-5",
+        max_tokens=16,
+        messages=[{"role": "user", "content": "Hello"}],
+        extra_headers=faults.headers(wire.json_reply(_anthropic_message(usage))),
+    )
+
+
+def _call_gemini(faults: FaultServer) -> None:
+    usage = {"promptTokenCount": INT64_MAX, "toolUsePromptTokenCount": 5, "cachedContentTokenCount": 10,
+             "candidatesTokenCount": INT64_MAX, "thoughtsTokenCount": 5}  # fmt: skip
+    with httpx2.Client() as http:
+        gemini = gemini_client(faults.root_url, "gemini", http=http)
+        config = {"http_options": {"headers": faults.headers(wire.json_reply(_gemini_response(usage)))}}
+        gemini.models.generate_content(model="gemini-2.5-flash", contents="Hello", config=config)
+
+
+@pytest.mark.parametrize(
+    ("instrumentor", "call"),
+    [
+        pytest.param(AnthropicInstrumentor, _call_anthropic, id="anthropic-uncached-plus-cache"),
+        pytest.param(GoogleGenAIInstrumentor, _call_gemini, id="gemini-prompt-plus-tool-use"),
+    ],
+)
+def test_extractor_sums_saturate_at_int64(
+    pipeline: Pipeline, faults: FaultServer, instrumentor: type[Any], call: Callable[[FaultServer], None]
+) -> None:
+    """Our extractors' siblings: a semconv count that is a sum of reported parts stays within int64."""
+    instance = instrumentor()
+    instance.instrument(
+        tracer_provider=pipeline.tracer_provider, meter_provider=pipeline.meter_provider, pricing=pricing_table()
+    )
+    try:
+        call(faults)
+    finally:
+        instance.uninstrument()
+
+    [span] = pipeline.spans.get_finished_spans()
+    assert_valid_attributes(span)
+    attributes = span.attributes or {}
+    assert attributes[GenAI.USAGE_INPUT_TOKENS] == INT64_MAX
+    assert attributes[GenAI.USAGE_CACHE_READ_INPUT_TOKENS] == 10
+    assert _encoded_attributes(span)[GenAI.USAGE_INPUT_TOKENS] == INT64_MAX
