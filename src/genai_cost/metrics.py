@@ -8,7 +8,7 @@ import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation, get_meter_provider
+from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation, get_meter, get_meter_provider
 
 from genai_cost.semconv import GenAI, Metrics, Ours, TokenType
 from genai_cost.usage import Usage
@@ -53,13 +53,12 @@ class Instruments:
 
     Every instrumentor and ``CostSpanProcessor`` builds its own; on one meter provider they
     share the same instruments (the SDK hands back the instrument already registered under a
-    name) and the same token detail totals.
+    name) and the same token detail totals (:class:`_SharedTotals`).
     """
 
     def __init__(self, meter_provider: MeterProvider | None = None, *, model_limit: int) -> None:
-        provider = meter_provider if meter_provider is not None else get_meter_provider()
-        meter: Meter = provider.get_meter(
-            "genai_cost", __version__, schema_url="https://opentelemetry.io/schemas/1.37.0"
+        meter: Meter = get_meter(
+            "genai_cost", __version__, meter_provider, schema_url="https://opentelemetry.io/schemas/1.37.0"
         )
         self._limit_model = ModelNameLimiter(model_limit)
         self.token_usage = meter.create_histogram(
@@ -88,7 +87,7 @@ class Instruments:
         )
         # The semconv histogram only knows input/output; cache-hit and reasoning shares need the
         # parts too. A separate counter keeps sum(gen_ai.client.token.usage) an honest total.
-        self._token_parts = _token_parts(provider, meter)
+        self._token_parts = _shared_totals.of(meter_provider, meter)
         self.unpriced = meter.create_counter(
             Metrics.UNPRICED_CALLS,
             unit="{call}",
@@ -136,39 +135,50 @@ _MAX_SERIES = 2000
 _OVERFLOW: tuple[tuple[str, Any], ...] = ((Metrics.OVERFLOW, True),)
 
 
-_totals_by_provider: weakref.WeakKeyDictionary[MeterProvider, _RunningTotals] = weakref.WeakKeyDictionary()
-"""The token detail totals of each meter provider (a provider that is gone takes its totals along)."""
-_totals_lock = threading.Lock()
+class _SharedTotals:
+    """One set of token detail totals, and one observable counter, per meter provider.
 
-
-def _token_parts(provider: MeterProvider, meter: Meter) -> _RunningTotals:
-    """The one set of token detail totals of ``provider``, and its observable counter.
-
-    The SDK keeps only the first callback registered under a name: each instrumentor creating
-    its own counter would leave every other one's totals unreported.
+    The SDK keeps only the first callback registered under a name: an instrumentor (or
+    ``CostSpanProcessor``) creating its own counter would leave every other one's totals
+    unreported. The global meter provider has one set whether it was asked for before the
+    SDK was configured (the API's proxy: ``CostSpanProcessor`` built by the distro) or after
+    (the instrumentors). Other providers are held weakly: one that is gone takes its totals along.
     """
-    with _totals_lock:
-        totals = _totals_by_provider.get(provider)
-        if totals is None:
-            totals = _totals_by_provider[provider] = _RunningTotals()
-            meter.create_observable_counter(
-                Metrics.TOKEN_DETAIL,
-                callbacks=[totals.observe],
-                unit="{token}",
-                description="Cached and reasoning tokens (parts of the input and output token counts).",
-            )
-    return totals
+
+    def __init__(self) -> None:
+        self._global: _RunningTotals | None = None
+        self._by_provider: weakref.WeakKeyDictionary[MeterProvider, _RunningTotals] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def of(self, meter_provider: MeterProvider | None, meter: Meter) -> _RunningTotals:
+        """The totals of ``meter_provider`` (``None``: the global one), whose ``meter`` gets the counter."""
+        provider = None if meter_provider is get_meter_provider() else meter_provider
+        with self._lock:
+            totals = self._global if provider is None else self._by_provider.get(provider)
+            if totals is None:
+                totals = _RunningTotals()
+                meter.create_observable_counter(
+                    Metrics.TOKEN_DETAIL,
+                    callbacks=[totals.observe],
+                    unit="{token}",
+                    description="Cached and reasoning tokens (parts of the input and output token counts).",
+                )
+                if provider is None:
+                    self._global = totals
+                else:
+                    self._by_provider[provider] = totals
+        return totals
+
+    def reset_locks_in_child(self) -> None:
+        """A forked child starts with free locks: a parent thread may have held one at the fork."""
+        self._lock = threading.Lock()
+        for totals in (self._global, *self._by_provider.values()):
+            if totals is not None:
+                totals.reset_lock()
 
 
-def _reset_locks_in_child() -> None:
-    """A forked child starts with free locks: a parent thread may have held one at the fork."""
-    global _totals_lock
-    _totals_lock = threading.Lock()
-    for totals in list(_totals_by_provider.values()):
-        totals.reset_lock()
-
-
-os.register_at_fork(after_in_child=_reset_locks_in_child)
+_shared_totals = _SharedTotals()
+os.register_at_fork(after_in_child=_shared_totals.reset_locks_in_child)
 
 
 class _RunningTotals:

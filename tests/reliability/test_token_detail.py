@@ -10,6 +10,11 @@ all land in the one counter, with ``CostSpanProcessor`` (the distro's order) bui
 from __future__ import annotations
 
 import gc
+import json
+import os
+import subprocess
+import sys
+import textwrap
 import weakref
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -31,6 +36,7 @@ from tests.support.fake_anthropic import fake_anthropic_server
 from tests.support.fake_google_genai import fake_google_genai_server
 from tests.support.telemetry import metric_points
 
+import genai_cost
 from genai_cost.demo.fake_openai import FakeOpenAIServer
 from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
 from genai_cost.instrumentation.bedrock import BedrockInstrumentor
@@ -123,3 +129,64 @@ def test_shared_totals_do_not_keep_a_meter_provider_alive() -> None:
     gc.collect()
 
     assert gone() is None
+
+
+# What ``opentelemetry-instrument`` does: the distro's configurator builds CostSpanProcessor
+# before the SDK sets the global meter provider (its instruments go through the API's proxy),
+# then the instrumentors instrument with the global providers.
+_DISTRO_ORDER = textwrap.dedent(
+    """
+    import json, sys
+    import anthropic, openai
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
+    from genai_cost.instrumentation.openai import OpenAIInstrumentor
+    from genai_cost.processor import CostSpanProcessor
+
+    processor = CostSpanProcessor(SimpleSpanProcessor(InMemorySpanExporter()))
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(processor)
+    for instrumentor in (AnthropicInstrumentor(), OpenAIInstrumentor()):
+        instrumentor.instrument(tracer_provider=tracer_provider)
+
+    openai_url, anthropic_url = sys.argv[1:]
+    messages = [{"role": "user", "content": "Hello"}]
+    openai.OpenAI(base_url=openai_url, api_key="sk-test", max_retries=0).chat.completions.create(
+        model="gpt-4o-mini", messages=messages, extra_headers={"x-fake-scenario": "cached_reasoning"})
+    anthropic.Anthropic(base_url=anthropic_url, api_key="sk-ant-test", max_retries=0).messages.create(
+        model="claude-haiku-4-5", max_tokens=64, messages=messages, extra_headers={"x-fake-scenario": "cached"})
+    points = [point for resource in reader.get_metrics_data().resource_metrics for scope in resource.scope_metrics
+              for metric in scope.metrics if metric.name == "genai_cost.client.token.detail"
+              for point in metric.data.data_points]
+    print(json.dumps(sorted([point.attributes["gen_ai.provider.name"], point.attributes["gen_ai.token.type"],
+                             point.value] for point in points)))
+    """
+)
+
+
+@pytest.mark.slow  # a subprocess importing both SDKs: seconds on a loaded machine
+def test_global_meter_provider_configured_after_the_processor() -> None:
+    source = os.path.dirname(os.path.dirname(genai_cost.__file__))
+    env = {**os.environ, "PYTHONPATH": source}
+    with FakeOpenAIServer() as fake_openai, fake_anthropic_server() as fake_anthropic:
+        run = subprocess.run(
+            [sys.executable, "-c", _DISTRO_ORDER, fake_openai.base_url, fake_anthropic.origin],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+
+    assert json.loads(run.stdout) == [
+        ["anthropic", TokenType.CACHE_READ, 2000],
+        ["openai", TokenType.CACHE_READ, 1920],
+        ["openai", TokenType.REASONING, 320],
+    ]
