@@ -43,6 +43,7 @@ from genai_cost.instrumentation.openai import OpenAIInstrumentor
 from genai_cost.processor import CostSpanProcessor
 from genai_cost.semconv import CostSource, GenAI, Legacy, Metrics, OpenInference, Ours
 from genai_cost.tracking import UsageTotals
+from genai_cost.usage import cost_amount, token_count
 
 INT64_MAX = 2**63 - 1
 LLM_SPAN = "chat gpt-4o-mini"
@@ -297,3 +298,45 @@ def test_extractor_sums_saturate_at_int64(
     assert attributes[GenAI.USAGE_INPUT_TOKENS] == INT64_MAX
     assert attributes[GenAI.USAGE_CACHE_READ_INPUT_TOKENS] == 10
     assert _encoded_attributes(span)[GenAI.USAGE_INPUT_TOKENS] == INT64_MAX
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(0, 0, id="zero"),
+        pytest.param(INT64_MAX, INT64_MAX, id="int64-max"),
+        pytest.param(12.9, 12, id="float-truncated"),
+        pytest.param(2**63, None, id="int64-max-plus-one"),
+        pytest.param(float(2**63), None, id="float-int64-max-plus-one"),
+        pytest.param(-1, None, id="negative"),
+        pytest.param(math.nan, None, id="nan"),
+        pytest.param(-math.inf, None, id="minus-inf"),
+        pytest.param(False, None, id="bool"),
+        pytest.param("12", None, id="string"),
+        pytest.param(Decimal(12), None, id="decimal"),
+    ],
+)
+def test_token_count_rule(value: Any, expected: int | None) -> None:
+    assert token_count(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(0.1, Decimal("0.1"), id="float-by-repr"),
+        pytest.param(0, Decimal(0), id="zero"),
+        pytest.param("0.002", Decimal("0.002"), id="numeric-string"),
+        pytest.param(Decimal("1.5"), Decimal("1.5"), id="decimal"),
+        pytest.param(-0.01, None, id="negative"),
+        pytest.param(math.inf, None, id="inf"),
+        pytest.param(math.nan, None, id="nan"),
+        pytest.param("NaN", None, id="nan-string"),
+        pytest.param("sNaN", None, id="signalling-nan-string"),
+        pytest.param("1e400", None, id="beyond-float"),
+        pytest.param("cheap", None, id="not-a-number"),
+        pytest.param(True, None, id="bool"),
+        pytest.param(None, None, id="none"),
+    ],
+)
+def test_cost_amount_rule(value: Any, expected: Decimal | None) -> None:
+    assert cost_amount(value) == expected
