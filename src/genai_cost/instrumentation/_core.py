@@ -4,7 +4,9 @@ A provider describes a wrapped SDK method with an :class:`Operation`: how to rea
 and how to read the response or wrap a stream. Everything else happens here: start the
 CLIENT span with the request attributes (samplers see them), run the SDK call with the span
 current, then on success extract, price, record metrics and end; on failure set
-``error.type`` and the ERROR status, end, and re-raise the SDK's exception unchanged.
+``error.type`` and the ERROR status (still pricing the billed response an exception may carry,
+:attr:`Operation.read_error`), end, and re-raise the SDK's exception unchanged. A call is
+priced at the prices in force when it started, as ``CostSpanProcessor`` prices spans.
 Only exceptions from the SDK call reach the app: our own failures are logged and skipped.
 """
 
