@@ -11,7 +11,7 @@ from typing import Any
 from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation, get_meter, get_meter_provider
 
 from genai_cost.semconv import GenAI, Metrics, Ours, TokenType
-from genai_cost.usage import Usage
+from genai_cost.usage import MAX_COUNT, Usage
 from genai_cost.version import __version__
 
 __all__ = ["OTHER_MODEL", "Instruments", "ModelNameLimiter"]
@@ -186,7 +186,8 @@ class _RunningTotals:
 
     These parts are only ever read as totals, so a dict update per call replaces a synchronous
     counter's SDK measurement (~15 µs). Beyond ``_MAX_SERIES`` attribute sets, counts fold into
-    one overflow set, as the SDK does.
+    one overflow set, as the SDK does. A total stops at the int64 limit: the OTLP encoder
+    fails the whole export on a wider integer.
     """
 
     def __init__(self) -> None:
@@ -200,7 +201,7 @@ class _RunningTotals:
             if total is None and len(self._totals) >= _MAX_SERIES:
                 key = (*_OVERFLOW, (GenAI.TOKEN_TYPE, token_type))
                 total = self._totals.get(key)
-            self._totals[key] = (total or 0) + count
+            self._totals[key] = min((total or 0) + count, MAX_COUNT)  # OTLP sends int64
 
     def reset_lock(self) -> None:
         self._lock = threading.Lock()

@@ -22,6 +22,7 @@ from typing import Any
 import anthropic
 import httpx2
 import pytest
+from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -37,13 +38,13 @@ from tests.reliability.support.harness import client, pricing_table, stated_cost
 from tests.support.telemetry import metric_points
 
 from genai_cost import track_usage
+from genai_cost import usage as rules
 from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
 from genai_cost.instrumentation.google_genai import GoogleGenAIInstrumentor
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
 from genai_cost.processor import CostSpanProcessor
 from genai_cost.semconv import CostSource, GenAI, Legacy, Metrics, OpenInference, Ours
 from genai_cost.tracking import UsageTotals
-from genai_cost.usage import cost_amount, token_count
 
 INT64_MAX = 2**63 - 1
 LLM_SPAN = "chat gpt-4o-mini"
@@ -317,7 +318,7 @@ def test_extractor_sums_saturate_at_int64(
     ],
 )
 def test_token_count_rule(value: Any, expected: int | None) -> None:
-    assert token_count(value) == expected
+    assert rules.token_count(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -339,4 +340,22 @@ def test_token_count_rule(value: Any, expected: int | None) -> None:
     ],
 )
 def test_cost_amount_rule(value: Any, expected: Decimal | None) -> None:
-    assert cost_amount(value) == expected
+    assert rules.cost_amount(value) == expected
+
+
+def test_token_detail_totals_saturate_and_the_metrics_encode(pipeline: Pipeline, faults: FaultServer) -> None:
+    """The metric sibling of the rollup: a running total wider than int64 failed the whole OTLP export."""
+    huge = {"prompt_tokens": INT64_MAX, "completion_tokens": 10, "prompt_tokens_details": {"cached_tokens": INT64_MAX}}
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=pipeline.tracer_provider, meter_provider=pipeline.meter_provider, pricing=pricing_table()
+    )
+    try:
+        _chat(faults, huge)
+        _chat(faults, huge)
+    finally:
+        instrumentor.uninstrument()
+
+    [cache_read] = metric_points(pipeline.reader, Metrics.TOKEN_DETAIL)
+    assert cache_read.value == INT64_MAX
+    encode_metrics(pipeline.reader.get_metrics_data()).SerializeToString()
