@@ -43,11 +43,9 @@ def token_count(value: object) -> int | None:
     """
     if type(value) is int:  # the usual case, without the checks a float or a bool needs
         return value if 0 <= value <= MAX_COUNT else None
-    if isinstance(value, float):
-        return int(value) if 0 <= value <= MAX_COUNT else None  # NaN fails the comparison
-    if isinstance(value, int) and not isinstance(value, bool):
-        return int(value) if 0 <= value <= MAX_COUNT else None
-    return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value) if 0 <= value <= MAX_COUNT else None  # NaN fails the comparison
 
 
 def cost_amount(value: object) -> Decimal | None:
