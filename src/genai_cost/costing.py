@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from genai_cost import tracking
@@ -19,7 +19,7 @@ from genai_cost._fork import fork_safe_lock
 from genai_cost.metrics import Instruments
 from genai_cost.pricing.calculate import calculate
 from genai_cost.semconv import CostSource, GenAI, Ours, PricingStatus
-from genai_cost.usage import Usage
+from genai_cost.usage import Usage, cost_amount
 
 if TYPE_CHECKING:
     from genai_cost.pricing.table import PricingTable
@@ -67,14 +67,8 @@ _UNKNOWN_MODEL = Cost(PricingStatus.UNKNOWN_MODEL)
 _PRICING_FAILED = Cost(PricingStatus.ERROR)
 
 
-def _provider_amount(value: object) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() and amount >= 0 else None
+def _datetime(epoch_ns: int | None) -> datetime | None:
+    return None if epoch_ns is None else datetime.fromtimestamp(epoch_ns / 1e9, timezone.utc)
 
 
 class Costing:
@@ -102,17 +96,19 @@ class Costing:
         *,
         model: str | None,
         provider: str | None,
-        at: datetime | None = None,
+        started_ns: int | None = None,
         provider_cost: object = None,
     ) -> Cost:
-        """Price one call. A cost reported by the provider wins over the local table."""
-        reported = _provider_amount(provider_cost)
+        """Price one call at the prices in force when it started (``started_ns``: ns since the
+        epoch, as ``time.time_ns()`` and span start times; default now). A cost reported by the
+        provider wins over the local table."""
+        reported = None if provider_cost is None else cost_amount(provider_cost)
         if reported is not None:
             return Cost(PricingStatus.PROVIDER, reported, source=CostSource.PROVIDER)
         if usage is None or usage.is_empty:
             return _NO_USAGE
         try:
-            entry = self.pricing.match(model, provider=provider, at=at) if model else None
+            entry = self.pricing.match(model, provider=provider, at=_datetime(started_ns)) if model else None
             breakdown = None if entry is None else calculate(usage, entry)
         except Exception:
             self._log_failure()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation, get_meter
+from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation, get_meter, get_meter_provider
 
 from genai_cost._fork import fork_safe_lock
 from genai_cost.semconv import GenAI, Metrics, Ours, TokenType
-from genai_cost.usage import Usage
+from genai_cost.usage import MAX_COUNT, Usage
 from genai_cost.version import __version__
 
 __all__ = ["OTHER_MODEL", "Instruments", "ModelNameLimiter"]
@@ -47,7 +48,12 @@ class ModelNameLimiter:
 
 
 class Instruments:
-    """Histograms and the unpriced-call counter, created once per meter provider."""
+    """Histograms, the token detail counter and the unpriced-call counter on one meter provider.
+
+    Every instrumentor and ``CostSpanProcessor`` builds its own; on one meter provider they
+    share the same instruments (the SDK hands back the instrument already registered under a
+    name) and the same token detail totals (:class:`_SharedTotals`).
+    """
 
     def __init__(self, meter_provider: MeterProvider | None = None, *, model_limit: int) -> None:
         meter: Meter = get_meter(
@@ -80,13 +86,7 @@ class Instruments:
         )
         # The semconv histogram only knows input/output; cache-hit and reasoning shares need the
         # parts too. A separate counter keeps sum(gen_ai.client.token.usage) an honest total.
-        self._token_parts = _RunningTotals()
-        meter.create_observable_counter(
-            Metrics.TOKEN_DETAIL,
-            callbacks=[self._token_parts.observe],
-            unit="{token}",
-            description="Cached and reasoning tokens (parts of the input and output token counts).",
-        )
+        self._token_parts = _shared_totals.of(meter_provider, meter)
         self.unpriced = meter.create_counter(
             Metrics.UNPRICED_CALLS,
             unit="{call}",
@@ -134,12 +134,51 @@ _MAX_SERIES = 2000
 _OVERFLOW: tuple[tuple[str, Any], ...] = ((Metrics.OVERFLOW, True),)
 
 
+class _SharedTotals:
+    """One set of token detail totals, and one observable counter, per meter provider.
+
+    The SDK keeps only the first callback registered under a name: an instrumentor (or
+    ``CostSpanProcessor``) creating its own counter would leave every other one's totals
+    unreported. The global meter provider has one set whether it was asked for before the
+    SDK was configured (the API's proxy: ``CostSpanProcessor`` built by the distro) or after
+    (the instrumentors). Other providers are held weakly: one that is gone takes its totals along.
+    """
+
+    def __init__(self) -> None:
+        self._global: _RunningTotals | None = None
+        self._by_provider: weakref.WeakKeyDictionary[MeterProvider, _RunningTotals] = weakref.WeakKeyDictionary()
+        self._lock = fork_safe_lock(self)
+
+    def of(self, meter_provider: MeterProvider | None, meter: Meter) -> _RunningTotals:
+        """The totals of ``meter_provider`` (``None``: the global one), whose ``meter`` gets the counter."""
+        provider = None if meter_provider is get_meter_provider() else meter_provider
+        with self._lock:
+            totals = self._global if provider is None else self._by_provider.get(provider)
+            if totals is None:
+                totals = _RunningTotals()
+                meter.create_observable_counter(
+                    Metrics.TOKEN_DETAIL,
+                    callbacks=[totals.observe],
+                    unit="{token}",
+                    description="Cached and reasoning tokens (parts of the input and output token counts).",
+                )
+                if provider is None:
+                    self._global = totals
+                else:
+                    self._by_provider[provider] = totals
+        return totals
+
+
+_shared_totals = _SharedTotals()
+
+
 class _RunningTotals:
     """Token counts summed per attribute set, reported by an observable counter at collection.
 
     These parts are only ever read as totals, so a dict update per call replaces a synchronous
     counter's SDK measurement (~15 µs). Beyond ``_MAX_SERIES`` attribute sets, counts fold into
-    one overflow set, as the SDK does.
+    one overflow set, as the SDK does. A total stops at the int64 limit: the OTLP encoder
+    fails the whole export on a wider integer.
     """
 
     def __init__(self) -> None:
@@ -153,7 +192,7 @@ class _RunningTotals:
             if total is None and len(self._totals) >= _MAX_SERIES:
                 key = (*_OVERFLOW, (GenAI.TOKEN_TYPE, token_type))
                 total = self._totals.get(key)
-            self._totals[key] = (total or 0) + count
+            self._totals[key] = min((total or 0) + count, MAX_COUNT)  # OTLP sends int64
 
     def observe(self, options: CallbackOptions) -> Iterable[Observation]:
         with self._lock:

@@ -17,6 +17,12 @@ below it already was (a framework span around an SDK span of the same call) or w
 inside one of genai-cost's own LLM spans (the SDK's native span, or another
 instrumentation's, of a call genai-cost already priced).
 
+Values read from another instrumentation's span pass the rule every reader shares
+(:func:`genai_cost.usage.token_count`, :func:`genai_cost.usage.cost_amount`): a token count
+that is negative, not finite or wider than int64 is ignored, and a span whose
+pre-set cost amount is not an amount (NaN, infinite, negative) is priced here instead.
+Subtree token sums stop at the int64 limit (OTLP's integer), with one warning.
+
 Only spans that end before their ancestor count towards its subtree. Memory is bounded:
 at most ``max_traces`` traces are tracked (the oldest is dropped beyond it) with at most
 ``max_spans_per_trace`` open spans each (a span beyond that cap is not tracked as an
@@ -27,7 +33,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -44,7 +49,7 @@ from genai_cost.metrics import Instruments
 from genai_cost.pricing import PricingTable
 from genai_cost.pricing.providers import canonical_provider
 from genai_cost.semconv import GenAI, Legacy, OpenInference, Ours
-from genai_cost.usage import Usage, usage_from_attributes
+from genai_cost.usage import MAX_AMOUNT, MAX_COUNT, Usage, cost_amount, token_count, usage_from_attributes
 
 __all__ = ["DEFAULT_MAX_SPANS_PER_TRACE", "CostSpanProcessor"]
 
@@ -83,15 +88,21 @@ class _Subtree:
         self.output_tokens = 0
         self.calls = 0
 
-    def add(self, call: _Call) -> None:
+    def add(self, call: _Call) -> bool:
+        """Add one call; False when a token sum reached int64 and stays there (saturated)."""
         self.cost += call.cost
         self.input_tokens += call.input_tokens
         self.output_tokens += call.output_tokens
         self.calls += 1
+        if self.input_tokens <= MAX_COUNT and self.output_tokens <= MAX_COUNT:
+            return True
+        self.input_tokens = min(self.input_tokens, MAX_COUNT)
+        self.output_tokens = min(self.output_tokens, MAX_COUNT)
+        return False
 
     def attributes(self) -> dict[str, Any]:
         return {
-            Ours.SUBTREE_COST_AMOUNT: float(self.cost),
+            Ours.SUBTREE_COST_AMOUNT: float(min(self.cost, MAX_AMOUNT)),
             Ours.SUBTREE_INPUT_TOKENS: self.input_tokens,
             Ours.SUBTREE_OUTPUT_TOKENS: self.output_tokens,
             Ours.SUBTREE_CALLS: self.calls,
@@ -167,10 +178,11 @@ class _AnnotatedSpan(ReadableSpan):
 
 
 def _count(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> int:
+    """The first of ``keys`` that holds a token count (by the one rule), else 0."""
     for key in keys:
         value = attributes.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
+        if value is not None and (tokens := token_count(value)) is not None:
+            return tokens
     return 0
 
 
@@ -216,6 +228,7 @@ class CostSpanProcessor(SpanProcessor):
         """Traces dropped from the rollup because ``max_traces`` were open at once."""
         self.untracked_spans = 0
         """Spans not tracked as ancestors because their trace had ``max_spans_per_trace`` open."""
+        self._saturation_logged = False
 
     @property
     def tracked_traces(self) -> int:
@@ -264,10 +277,11 @@ class CostSpanProcessor(SpanProcessor):
         """The span's contribution to its ancestors, and its attributes with the cost added
         (``None`` when it was priced already). ``watched``: which of ``_WATCHED_KEYS`` it has."""
         if GenAI.USAGE_COST_AMOUNT in watched:
-            amount = attributes[GenAI.USAGE_COST_AMOUNT]
-            if isinstance(amount, (int, float)) and not isinstance(amount, bool):  # priced already: the common case
+            # Priced already (the common case), unless the amount is no amount: then priced here.
+            amount = cost_amount(attributes[GenAI.USAGE_COST_AMOUNT])
+            if amount is not None:
                 tokens = _count(attributes, _INPUT_KEYS), _count(attributes, _OUTPUT_KEYS)
-                return _Call(*tokens, Decimal(repr(float(amount)))), None  # summed exactly, as written
+                return _Call(*tokens, amount), None
         if Ours.PRICING_STATUS in watched:  # priced before, without an amount (unknown model)
             usage = usage_from_attributes(attributes)
             return None if usage is None else (_Call.of(usage), None)
@@ -279,9 +293,7 @@ class CostSpanProcessor(SpanProcessor):
             return None
         model = _first(values, _MODEL_KEYS)
         provider = canonical_provider(_first(values, _PROVIDER_KEYS))
-        started = span.start_time
-        at = datetime.fromtimestamp(started / 1e9, timezone.utc) if started else None
-        cost = self._costing.price(usage, model=model, provider=provider, at=at)
+        cost = self._costing.price(usage, model=model, provider=provider, started_ns=span.start_time or None)
         self._costing.settle(
             cost,
             usage,
@@ -348,9 +360,16 @@ class CostSpanProcessor(SpanProcessor):
         ``trace`` may have been dropped meanwhile (its last span ended, or evicted): then
         nothing is open in it, or nobody reads it again.
         """
+        saturated = False
         with self._lock:
             for ancestor in trace.ancestors(parent):
                 totals = trace.subtrees.get(ancestor)
                 if totals is None:
                     totals = trace.subtrees[ancestor] = _Subtree()
-                totals.add(call)
+                saturated |= not totals.add(call)
+        if saturated and not self._saturation_logged:
+            self._saturation_logged = True
+            logger.warning(
+                "genai-cost: a subtree token sum reached the int64 limit (%d); it is reported at that limit",
+                MAX_COUNT,
+            )

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from genai_cost._fork import fork_safe_lock
+from genai_cost.usage import token_count
 
 if TYPE_CHECKING:
     from genai_cost.costing import Cost
@@ -117,25 +118,26 @@ class UsageTotals:
     def _record(
         self, provider: str | None, model: str | None, usage: Usage | None, cost: Cost | None, succeeded: bool
     ) -> None:
+        """Count one finished call. ``cost`` is set when the call returned a billed response,
+        even a failed one (a structured-output parse error carrying its completion): its
+        tokens and cost count, so budgets see every billed call."""
         with self._lock:
-            if not succeeded or cost is None:
+            if succeeded:
+                self.successful_requests += 1
+            else:
                 self.failed_requests += 1
+            if cost is None:
                 return
-            self.successful_requests += 1
             per_model = self.by_model.get((provider, model))
             if per_model is None:
                 per_model = self.by_model[(provider, model)] = ModelUsage(provider, model)
             per_model.requests += 1
             if usage is not None:
-                for totals in (self, per_model):
-                    totals.prompt_tokens += usage.input_tokens or 0
-                    totals.completion_tokens += usage.output_tokens or 0
-                    totals.prompt_tokens_cached += usage.cache_read_tokens or 0
-                    totals.cache_creation_tokens += usage.cache_creation_tokens or 0
-                    totals.reasoning_tokens += usage.reasoning_tokens or 0
+                self._add_tokens(per_model, usage)
             if cost.amount is None:
-                key = (provider, model, cost.status)
-                self.unpriced[key] = self.unpriced.get(key, 0) + 1
+                if succeeded:
+                    key = (provider, model, cost.status)
+                    self.unpriced[key] = self.unpriced.get(key, 0) + 1
                 return
             self.total_cost += cost.amount
             per_model.cost += cost.amount
@@ -147,6 +149,20 @@ class UsageTotals:
                 self._on_budget_exceeded(self)
             except Exception:
                 logger.exception("genai-cost: the track_usage budget callback raised")
+
+    def _add_tokens(self, per_model: ModelUsage, usage: Usage) -> None:
+        # Read by the one rule every reader applies: a value that is not a count adds nothing.
+        prompt = token_count(usage.input_tokens) or 0
+        completion = token_count(usage.output_tokens) or 0
+        cached = token_count(usage.cache_read_tokens) or 0
+        creation = token_count(usage.cache_creation_tokens) or 0
+        reasoning = token_count(usage.reasoning_tokens) or 0
+        for totals in (self, per_model):
+            totals.prompt_tokens += prompt
+            totals.completion_tokens += completion
+            totals.prompt_tokens_cached += cached
+            totals.cache_creation_tokens += creation
+            totals.reasoning_tokens += reasoning
 
     def _crossed_budget(self) -> bool:
         if self.budget_usd is None or self.budget_exceeded or self.total_cost < self.budget_usd:
@@ -357,6 +373,6 @@ def record_call(
     cost: Cost | None,
     succeeded: bool,
 ) -> None:
-    """Count one finished call in each of ``trackers``; failed calls carry no cost."""
+    """Count one finished call in each of ``trackers``; a failed one carries a cost only when it was billed."""
     for totals in trackers:
         totals._record(provider, model, usage, cost, succeeded)

@@ -8,13 +8,69 @@ Accounting follows the GenAI semantic conventions: ``input_tokens`` includes cac
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from genai_cost.semconv import GenAI, Legacy, OpenInference
 
-__all__ = ["TOKEN_FIELDS", "Usage", "usage_from_attributes"]
+__all__ = [
+    "MAX_AMOUNT",
+    "MAX_COUNT",
+    "TOKEN_FIELDS",
+    "Usage",
+    "cost_amount",
+    "saturating_sum",
+    "token_count",
+    "usage_from_attributes",
+]
+
+MAX_COUNT = 2**63 - 1
+"""The largest token count: OTLP carries integers as int64 (the encoder drops wider ones)."""
+MAX_AMOUNT = Decimal(sys.float_info.max)
+"""The largest cost amount: span and metric values are floats."""
+
+
+def token_count(value: object) -> int | None:
+    """``value`` as a token count, or ``None`` when it is not one.
+
+    The one rule every reader applies (our extractors, ``CostSpanProcessor`` reading another
+    instrumentation's span, ``track_usage``): a count is a non-negative integer within int64.
+    A float from loose JSON (``5.0``) is truncated; a bool, a string, a negative number, NaN,
+    infinity and anything wider than int64 (``1e300``) are not counts.
+    """
+    if type(value) is int:  # the usual case, without the checks a float or a bool needs
+        return value if 0 <= value <= MAX_COUNT else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value) if 0 <= value <= MAX_COUNT else None  # NaN fails the comparison
+
+
+def cost_amount(value: object) -> Decimal | None:
+    """``value`` as a cost amount, or ``None`` when it is not one.
+
+    The one rule for amounts (a cost the provider reported, one another instrumentation
+    wrote on its span): a finite, non-negative number that a float can carry, given as an
+    int, a float, a ``Decimal`` or a numeric string. Floats convert by their shortest repr,
+    so ``0.1`` is ``Decimal("0.1")``.
+    """
+    if type(value) is float:  # the usual case: an amount on a span
+        return Decimal(repr(value)) if 0 <= value < math.inf else None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        return None
+    try:
+        amount = Decimal(repr(float(value)) if isinstance(value, float) else str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and 0 <= amount <= MAX_AMOUNT else None
+
+
+def saturating_sum(*counts: int | None) -> int | None:
+    """The sum of the reported counts, capped at :data:`MAX_COUNT`; ``None`` when none is reported."""
+    reported = [count for count in counts if count is not None]
+    return min(sum(reported), MAX_COUNT) if reported else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +117,11 @@ class Usage:
         reasoning_tokens: int | None = None,
     ) -> Usage:
         """Normalize Anthropic-style usage, whose input count excludes cache reads and writes."""
-        if cache_creation_tokens is None and (
-            cache_creation_5m_tokens is not None or cache_creation_1h_tokens is not None
-        ):
-            cache_creation_tokens = (cache_creation_5m_tokens or 0) + (cache_creation_1h_tokens or 0)
+        if cache_creation_tokens is None:
+            cache_creation_tokens = saturating_sum(cache_creation_5m_tokens, cache_creation_1h_tokens)
         input_tokens = uncached_input_tokens
-        if input_tokens is not None:
-            input_tokens += (cache_read_tokens or 0) + (cache_creation_tokens or 0)
+        if input_tokens is not None and (cache_read_tokens or cache_creation_tokens):
+            input_tokens = saturating_sum(input_tokens, cache_read_tokens, cache_creation_tokens)
         return cls(
             input_tokens=input_tokens,
             output_tokens=output_tokens,
@@ -92,7 +146,7 @@ class Usage:
     def __add__(self, other: Usage) -> Usage:
         if not isinstance(other, Usage):
             return NotImplemented
-        return Usage(**{name: _add(getattr(self, name), getattr(other, name)) for name in TOKEN_FIELDS})
+        return Usage(**{name: saturating_sum(getattr(self, name), getattr(other, name)) for name in TOKEN_FIELDS})
 
     def to_attributes(self) -> dict[str, int]:
         """The ``gen_ai.usage.*`` span attributes for the counts that were reported."""
@@ -107,22 +161,6 @@ class Usage:
 
 
 TOKEN_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Usage))
-
-
-def _add(left: int | None, right: int | None) -> int | None:
-    if left is None:
-        return right
-    if right is None:
-        return left
-    return left + right
-
-
-def _count(value: object) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return int(value)
 
 
 # Usage field <- attribute name, per naming scheme, in order of precedence: the first scheme
@@ -155,15 +193,15 @@ def usage_from_attributes(attributes: Mapping[str, Any]) -> Usage | None:
     """Read token usage written by any known instrumentation; ``None`` when there is none.
 
     Understands the current semconv names, the older ``prompt_tokens``/``completion_tokens``
-    pair, and OpenInference's ``llm.token_count.*``. Counts that are not finite numbers are
-    ignored.
+    pair, and OpenInference's ``llm.token_count.*``. A value that is not a count by
+    :func:`token_count` is ignored.
     """
     get = attributes.get
     for scheme in _SCHEMES:
         counts = {
             field: count
             for field, name in scheme
-            if (value := get(name)) is not None and (count := _count(value)) is not None
+            if (value := get(name)) is not None and (count := token_count(value)) is not None
         }
         if counts:
             return Usage(**counts)

@@ -1,4 +1,8 @@
-"""Small helpers shared by the providers' request and response extractors."""
+"""Small helpers shared by the providers' request and response extractors.
+
+``count`` is :func:`genai_cost.usage.token_count`: every extractor reads token counts by the
+one rule the processor and ``track_usage`` also apply.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from genai_cost.semconv import GenAI
+from genai_cost.usage import token_count as count
 
 __all__ = [
     "count",
@@ -20,7 +25,6 @@ __all__ = [
     "strings",
 ]
 
-_MAX_COUNT = 2**63 - 1
 _SENTINELS = frozenset({"NotGiven", "Omit", "_NotGiven", "_Omit"})
 _ABSENT = object()
 
@@ -50,20 +54,6 @@ def number(value: Any) -> int | float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return value
-
-
-def count(value: Any) -> int | None:
-    """A token count: an int (floats from loose JSON are truncated), else ``None``.
-
-    Negative, infinite, NaN and beyond-int64 values are not counts: OTLP cannot carry ints
-    wider than 64 bits, and a negative count would make totals and costs meaningless.
-    """
-    if type(value) is int:  # the usual case, without the checks a float or a bool needs
-        return value if 0 <= value <= _MAX_COUNT else None
-    value = number(value)
-    if value is None or not 0 <= value <= _MAX_COUNT:
-        return None
-    return int(value)
 
 
 def strings(value: Any) -> list[str] | None:

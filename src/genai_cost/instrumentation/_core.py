@@ -4,7 +4,9 @@ A provider describes a wrapped SDK method with an :class:`Operation`: how to rea
 and how to read the response or wrap a stream. Everything else happens here: start the
 CLIENT span with the request attributes (samplers see them), run the SDK call with the span
 current, then on success extract, price, record metrics and end; on failure set
-``error.type`` and the ERROR status, end, and re-raise the SDK's exception unchanged.
+``error.type`` and the ERROR status (still pricing the billed response an exception may carry,
+:attr:`Operation.read_error`), end, and re-raise the SDK's exception unchanged. A call is
+priced at the prices in force when it started, as ``CostSpanProcessor`` prices spans.
 Only exceptions from the SDK call reach the app: our own failures are logged and skipped.
 """
 
@@ -102,6 +104,9 @@ class Operation:
     """Non-streamed result -> Response."""
     wrap_result: Callable[[Any, Invocation, Request], Any] | None = None
     """Returns a proxy for results that arrive over time (streams, raw responses), or None."""
+    read_error: Callable[[BaseException], Response | None] | None = None
+    """The billed response an SDK exception carries (a structured-output parse failure's
+    completion), or None: its usage and cost are recorded, and the span still fails."""
 
 
 class Telemetry:
@@ -144,7 +149,17 @@ class _Current:
 class Invocation:
     """One call in flight; :meth:`finish` runs exactly once, whichever path ends the call."""
 
-    __slots__ = ("_done", "_first_chunk", "_started", "_telemetry", "_trackers", "operation", "request", "span")
+    __slots__ = (
+        "_done",
+        "_first_chunk",
+        "_started",
+        "_started_ns",
+        "_telemetry",
+        "_trackers",
+        "operation",
+        "request",
+        "span",
+    )
 
     def __init__(
         self,
@@ -163,6 +178,7 @@ class Invocation:
         name = f"{attributes.get(GenAI.OPERATION_NAME)} {attributes.get(GenAI.REQUEST_MODEL) or ''}".rstrip()
         self.span = telemetry.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
         self._started = time.perf_counter()
+        self._started_ns = time.time_ns()  # prices are those in force when the call started
 
     def activated(self) -> AbstractContextManager[Any]:
         """Make the span current around the SDK call only."""
@@ -187,7 +203,8 @@ class Invocation:
         return result
 
     def fail(self, error: BaseException) -> None:
-        self.finish(None, error)
+        read_error = self.operation.read_error
+        self.finish(None if read_error is None else safe(read_error, error), error)
 
     def finish(self, response: Response | None, error: BaseException | None = None) -> None:
         if self._done:
@@ -212,12 +229,16 @@ class Invocation:
         requested = request_attributes.get(GenAI.REQUEST_MODEL)
         model = (self.request.price_by_request_model and requested) or attributes.get(GenAI.RESPONSE_MODEL) or requested
         cost = None
-        if error is None:
+        if error is None or response is not None:  # a result, or the billed response an error carried
             cost = telemetry.costing.price(
-                usage, model=model, provider=provider, provider_cost=response and response.provider_cost
+                usage,
+                model=model,
+                provider=provider,
+                started_ns=self._started_ns,
+                provider_cost=response and response.provider_cost,
             )
             attributes.update(cost.attributes())
-        else:
+        if error is not None:
             attributes[GenAI.ERROR_TYPE] = _error_type(error)
         span = self.span
         span.set_attributes({k: v for k, v in attributes.items() if v is not None})
@@ -236,6 +257,7 @@ class Invocation:
                 provider=provider,
                 model=model,
                 metric_attributes=metric_attributes,
+                succeeded=error is None,
                 trackers=self._trackers,
             )
         else:

@@ -70,7 +70,12 @@ class _ApiResponseProxy(wrapt.ObjectProxy):  # type: ignore[type-arg]
         self._self_invocation.finish(None)
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
-        return self._self_settle(self.__wrapped__.parse(*args, **kwargs))
+        try:
+            parsed = self.__wrapped__.parse(*args, **kwargs)
+        except BaseException as error:  # e.g. a structured-output failure carrying its billed completion
+            self._self_invocation.fail(error)
+            raise
+        return self._self_settle(parsed)
 
     def __del__(self) -> None:
         self._self_drop()
@@ -78,7 +83,12 @@ class _ApiResponseProxy(wrapt.ObjectProxy):  # type: ignore[type-arg]
 
 class _AsyncApiResponseProxy(_ApiResponseProxy):
     async def parse(self, *args: Any, **kwargs: Any) -> Any:
-        return self._self_settle(await self.__wrapped__.parse(*args, **kwargs))
+        try:
+            parsed = await self.__wrapped__.parse(*args, **kwargs)
+        except BaseException as error:
+            self._self_invocation.fail(error)
+            raise
+        return self._self_settle(parsed)
 
 
 def result_wrapper(make_accumulator: AccumulatorFactory | None = None) -> Callable[[Any, Invocation, Request], Any]:

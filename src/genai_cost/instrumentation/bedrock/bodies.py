@@ -23,7 +23,7 @@ from genai_cost.instrumentation._attributes import count
 from genai_cost.instrumentation.anthropic.messages import usage_from_anthropic
 from genai_cost.instrumentation.openai.chat import usage_from_openai
 from genai_cost.semconv import Operation
-from genai_cost.usage import Usage
+from genai_cost.usage import MAX_COUNT, Usage
 
 __all__ = [
     "INVOCATION_METRICS",
@@ -108,7 +108,8 @@ def usage_from_body(body: Mapping[str, Any]) -> Usage | None:
         results = body.get("results")
         output = None
         if isinstance(results, list):
-            output = sum(count(item.get("tokenCount")) or 0 for item in results if isinstance(item, Mapping))
+            counts = (count(item.get("tokenCount")) or 0 for item in results if isinstance(item, Mapping))
+            output = min(sum(counts), MAX_COUNT)
         return Usage(input_tokens=count(body.get("inputTextTokenCount")), output_tokens=output)
     if "prompt_token_count" in body or "generation_token_count" in body:
         return Usage(
@@ -138,7 +139,7 @@ def usage_from_headers(headers: Any) -> Usage | None:
 
 def _header_count(value: Any) -> int | None:
     if isinstance(value, str) and value.isdigit():
-        return int(value)
+        return count(int(value))
     return None
 
 

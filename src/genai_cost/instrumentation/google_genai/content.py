@@ -24,7 +24,7 @@ from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.google_genai import parts
 from genai_cost.instrumentation.google_genai.endpoint import endpoint_attributes, model_name
 from genai_cost.semconv import GenAI, Operation
-from genai_cost.usage import Usage
+from genai_cost.usage import Usage, saturating_sum
 
 __all__ = ["ChunkAccumulator", "read_generate_request", "read_generate_response", "usage_from_gemini"]
 
@@ -77,11 +77,6 @@ def _modalities(details: Any) -> dict[str, int]:
     return counts
 
 
-def _sum(*counts: int | None) -> int | None:
-    reported = [value for value in counts if value is not None]
-    return sum(reported) if reported else None
-
-
 def usage_from_gemini(metadata: Any) -> Usage | None:
     """Semconv usage from ``usage_metadata`` (an SDK object or a dict of its fields)."""
     if metadata is None:
@@ -96,10 +91,10 @@ def usage_from_gemini(metadata: Any) -> Usage | None:
         return None if tokens is None else max(tokens - cached.get(modality, 0), 0)
 
     return Usage(
-        input_tokens=_sum(
+        input_tokens=saturating_sum(
             count(read(metadata, "prompt_token_count")), count(read(metadata, "tool_use_prompt_token_count"))
         ),
-        output_tokens=_sum(count(read(metadata, "candidates_token_count")), thoughts),
+        output_tokens=saturating_sum(count(read(metadata, "candidates_token_count")), thoughts),
         cache_read_tokens=count(read(metadata, "cached_content_token_count")),
         reasoning_tokens=thoughts,
         input_audio_tokens=uncached("AUDIO"),

@@ -13,7 +13,7 @@ from genai_cost.instrumentation._attributes import count, number, read, request_
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.google_genai.endpoint import endpoint_attributes, model_name
 from genai_cost.semconv import GenAI, Operation
-from genai_cost.usage import Usage
+from genai_cost.usage import Usage, saturating_sum
 
 __all__ = ["read_embed_request", "read_embed_response"]
 
@@ -35,7 +35,7 @@ def _input_tokens(result: Any) -> int | None:
         count(read(read(embedding, "statistics"), "token_count")) for embedding in read(result, "embeddings") or ()
     ]
     if counts and None not in counts:
-        return sum(value for value in counts if value is not None)
+        return saturating_sum(*counts)
     return None
 
 

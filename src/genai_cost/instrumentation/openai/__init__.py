@@ -19,6 +19,7 @@ from genai_cost.instrumentation.openai.chat import (
     read_chat_request,
     read_completion_request,
     read_completion_response,
+    read_parse_error,
 )
 from genai_cost.instrumentation.openai.embeddings import read_embeddings_request, read_embeddings_response
 from genai_cost.instrumentation.openai.package import _instruments
@@ -46,7 +47,8 @@ def _table(*, capture_content: bool) -> tuple[Wrap, ...]:
     def events(request: Request) -> ResponseEventAccumulator:
         return ResponseEventAccumulator(capture_content=capture_content)
 
-    chat = Operation(read_chat_request, read_completion, result_wrapper(chunks))
+    read_error = partial(read_parse_error, capture_content=capture_content)
+    chat = Operation(read_chat_request, read_completion, result_wrapper(chunks), read_error)
     text_completion = Operation(read_completion_request, read_completion, result_wrapper(chunks))
     responses = Operation(read_responses_request, read_response, result_wrapper(events))
     embeddings = Operation(read_embeddings_request, read_embeddings_response, result_wrapper())

@@ -30,6 +30,7 @@ __all__ = [
     "read_chat_request",
     "read_completion_request",
     "read_completion_response",
+    "read_parse_error",
     "reported_cost",
     "usage_from_openai",
 ]
@@ -226,3 +227,13 @@ class ChunkAccumulator:
             ]  # fmt: skip
             attributes[GenAI.OUTPUT_MESSAGES] = content.messages_json(messages)
         return Response(usage_from_openai(self._usage), attributes, provider_cost=reported_cost(self._usage))
+
+
+def read_parse_error(error: BaseException, *, capture_content: bool = False) -> Response | None:
+    """The billed completion a structured-output ``parse()`` failure carries, or None.
+
+    ``LengthFinishReasonError`` and ``ContentFilterFinishReasonError`` (finish reason ``length``
+    or ``content_filter``) keep the ``ChatCompletion`` the API returned, usage included.
+    """
+    completion = getattr(error, "completion", None)
+    return None if completion is None else read_completion_response(completion, capture_content=capture_content)
