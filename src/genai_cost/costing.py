@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from genai_cost import tracking
 from genai_cost.metrics import Instruments
 from genai_cost.pricing.calculate import calculate
+from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
 from genai_cost.semconv import CostSource, GenAI, Ours, PricingStatus
 from genai_cost.usage import Usage
 
@@ -165,7 +166,8 @@ class Costing:
         logger.log(level, "genai-cost: pricing failed; the call is recorded without cost", exc_info=first)
 
     def _warn_unknown(self, provider: str | None, model: str) -> None:
-        key = (provider, model)
+        """One warning per unknown model; names are remembered truncated (the server controls them)."""
+        key = (provider, model[:MAX_MODEL_NAME_LENGTH])
         if key in self._warned_models:
             return
         with self._lock:
@@ -174,6 +176,6 @@ class Costing:
             self._warned_models.add(key)
         logger.warning(
             "genai-cost: no price for model %r (provider %r); add it with GENAI_COST_PRICING_FILE",
-            model[:200],
+            key[1],
             provider,
         )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from genai_cost.pricing.errors import PricingError
+from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
 
 __all__ = [
     "EXACT_RANK",
@@ -38,7 +39,7 @@ __all__ = [
     "parse_match",
 ]
 
-MAX_NAME_LENGTH = 256
+MAX_NAME_LENGTH = MAX_MODEL_NAME_LENGTH
 """Regex clauses never run on model names longer than this; such names match exact/prefix only."""
 MAX_PATTERN_LENGTH = 512
 """Longest regex pattern accepted in a pricing file."""

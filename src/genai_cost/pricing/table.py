@@ -4,7 +4,8 @@ Layers, later winning: the bundled ``data/prices.json`` < pricing files (in orde
 given in code. A later layer replaces the entry with the same id and may add new ones; when
 entries of different layers tie in precedence, the later layer's wins.
 
-Lookup of ``(model, provider)``, computed once and cached (bounded), then filtered by date:
+Lookup of ``(model, provider)``, computed once and cached (bounded in entries and, since only
+names of up to ``MAX_MODEL_NAME_LENGTH`` characters are cached, in bytes), then filtered by date:
 
 1. Names to try come from :func:`~genai_cost.pricing.normalize.candidate_names`.
 2. Providers are searched in groups: the requested provider's entries, then generic entries
@@ -37,7 +38,7 @@ from genai_cost.pricing.calculate import CostBreakdown, calculate
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.loader import check_layer, load_file, split_table
 from genai_cost.pricing.match import EXACT_RANK, PREFIX_RANK, REGEX_RANK, Clause, Exact, Prefix, Regex, parse_match
-from genai_cost.pricing.normalize import candidate_names, strip_date_suffix
+from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH, candidate_names, strip_date_suffix
 from genai_cost.pricing.providers import (
     FALLBACKS,
     PROVIDER_ORDER,
@@ -55,7 +56,11 @@ logger = logging.getLogger(__name__)
 BUNDLED_PATH = os.path.join(os.path.dirname(__file__), "data", "prices.json")
 """The generated default table."""
 CACHE_SIZE = 4096
-"""Distinct (provider, model) lookups remembered per table; the oldest is dropped beyond it."""
+"""Distinct (provider, model) lookups remembered per table; the oldest is dropped beyond it.
+
+Only names of up to :data:`~genai_cost.pricing.normalize.MAX_MODEL_NAME_LENGTH` characters are
+remembered, so the cache holds at most about 1 MB of names.
+"""
 
 _ALWAYS = -math.inf
 _Candidates = tuple[tuple[float, PriceEntry], ...]
@@ -199,7 +204,9 @@ class PricingTable:
         key = (provider, model)
         candidates = self._cache.get(key)
         if candidates is None:
-            candidates = self._remember(key, self._candidates(model, provider))
+            candidates = self._candidates(model, provider)
+            if len(model) <= MAX_MODEL_NAME_LENGTH:  # a longer name is looked up again, never kept
+                self._remember(key, candidates)
         if at is None:
             when = time.time()
         elif at.tzinfo is None:
@@ -256,12 +263,11 @@ class PricingTable:
                             bucket.add_bundled(raw)
         return self._buckets.get(provider)
 
-    def _remember(self, key: tuple[str | None, str], candidates: _Candidates) -> _Candidates:
+    def _remember(self, key: tuple[str | None, str], candidates: _Candidates) -> None:
         with self._lock:
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = candidates
-        return candidates
 
     def _candidates(self, model: str, provider: str | None) -> _Candidates:
         names = candidate_names(model, self._aliases)
