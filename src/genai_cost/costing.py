@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from genai_cost import tracking
+from genai_cost.config import get_settings
 from genai_cost.metrics import Instruments
 from genai_cost.pricing.calculate import calculate
 from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
@@ -78,12 +79,30 @@ def _provider_amount(value: object) -> Decimal | None:
     return amount if amount.is_finite() and amount >= 0 else None
 
 
+def _default_table() -> PricingTable:
+    # Imported with the table on first use: instrument() does not load the pricing modules.
+    from genai_cost.pricing.table import PricingTable
+
+    return PricingTable.default()
+
+
+def _prebuilt_default() -> PricingTable | None:
+    """The process-wide table, built now if pricing files are configured; else ``None`` (built on first use).
+
+    A pricing file may hold tens of thousands of entries, seconds of reading and indexing: that
+    belongs where the instrumentors and the processor are set up (where a bad file shows up
+    too), not inside the first LLM call. No thread does it in the background: the process did
+    not ask for one. The bundled table alone stays lazy: it costs nothing until a call is priced.
+    """
+    return _default_table() if get_settings().pricing_files else None
+
+
 class Costing:
     """Prices calls against a pricing table and records the outcome."""
 
     def __init__(self, instruments: Instruments, pricing: PricingTable | None = None) -> None:
         self._instruments = instruments
-        self._pricing = pricing
+        self._pricing = pricing if pricing is not None else _prebuilt_default()
         self._warned_models: set[tuple[str | None, str]] = set()
         self._failure_logged = False
         self._lock = threading.Lock()
@@ -91,10 +110,7 @@ class Costing:
     @property
     def pricing(self) -> PricingTable:
         if self._pricing is None:
-            # Imported with the table on first use: instrument() does not load the pricing modules.
-            from genai_cost.pricing.table import PricingTable
-
-            self._pricing = PricingTable.default()
+            self._pricing = _default_table()
         return self._pricing
 
     def price(

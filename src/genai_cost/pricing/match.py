@@ -99,6 +99,7 @@ class Regex:
     pattern: str
     """The pattern, matched against the lowercased name."""
     _compiled: list[re.Pattern[str]] = field(default_factory=list, compare=False, repr=False)
+    _texts: list[tuple[str, ...]] = field(default_factory=list, compare=False, repr=False)
 
     def is_match(self, name: str) -> bool:
         if len(name) > MAX_NAME_LENGTH:
@@ -106,6 +107,20 @@ class Regex:
         if not self._compiled:
             self._compiled.append(re.compile(self.pattern, re.IGNORECASE))
         return self._compiled[0].fullmatch(name) is not None
+
+    def required_texts(self) -> tuple[str, ...]:
+        """Lowercase ASCII texts that every name this regex matches contains (maybe none).
+
+        ``claude-\\d+`` requires ``claude-``, ``.*amazon\\.nova.*`` requires ``amazon.nova``:
+        the pricing table files regexes by them, so a lookup runs only the regexes that can match.
+        """
+        if not self._texts:
+            try:
+                items = _parser.parse(self.pattern)
+            except (re.error, RecursionError, OverflowError):  # unscreened: is_match will raise it
+                items = []
+            self._texts.append(_required_texts(items))
+        return self._texts[0]
 
     def leaves(self) -> Iterator[Leaf]:
         yield self
@@ -153,8 +168,8 @@ def parse_match(raw: object, *, field: str = "match", check: bool = True) -> Cla
         return Exact(value.lower())
     if kind == "prefix":
         return Prefix(value.lower())
-    if check:
-        check_regex(value, field=f"{field}.regex")
+    if check:  # the screening's parse also gives the texts the table files the regex by
+        return Regex(value, _texts=[_required_texts(_screen(value, field=f"{field}.regex"))])
     return Regex(value)
 
 
@@ -169,6 +184,11 @@ def check_regex(pattern: str, *, field: str = "match.regex") -> None:
     grows as the name length to the fourth power). It is a heuristic: together with
     :data:`MAX_NAME_LENGTH` it bounds the work a pattern from a pricing file can cause.
     """
+    _screen(pattern, field=field)
+
+
+def _screen(pattern: str, *, field: str) -> list[Any]:
+    """:func:`check_regex`, returning the parsed pattern."""
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise PricingError(f"pattern longer than {MAX_PATTERN_LENGTH} characters", field=field)
     try:
@@ -188,6 +208,7 @@ def check_regex(pattern: str, *, field: str = "match.regex") -> None:
             f"regular expression {pattern!r} may backtrack catastrophically ({problem})",
             field=field,
         )
+    return items
 
 
 def has_top_level_alternation(pattern: str) -> bool:
@@ -261,6 +282,45 @@ def _backtracking_problem(items: list[Any], *, inside_repeat: bool) -> str | Non
                 return problem
         previous_unbounded = unbounded or (previous_unbounded and _is_transparent(op, av))
     return None
+
+
+def _required_texts(items: Any) -> tuple[str, ...]:
+    """Runs of ASCII literal characters, lowercased, that every match of a parsed pattern contains.
+
+    Besides the pattern's own sequence, the bodies of groups, of repeats that run at least once
+    and of positive lookarounds are matched somewhere in the name too; alternations, optional
+    parts and character sets contribute nothing. Under ``re.IGNORECASE`` an ASCII literal also
+    matches dotless i, long s (U+0131, U+017F) and two letters that lowercase to ASCII (U+0130,
+    the Kelvin sign U+212A): the table folds the first two before looking a name up.
+    """
+    texts: list[str] = []
+    run: list[str] = []
+    for op, av in items:
+        if op.name == "LITERAL" and av < 128:
+            run.append(chr(av).lower())
+            continue
+        if run:
+            texts.append("".join(run))
+            run = []
+        for body in _required_bodies(op, av):
+            texts.extend(_required_texts(body))
+    if run:
+        texts.append("".join(run))
+    return tuple(texts)
+
+
+def _required_bodies(op: Any, av: Any) -> list[Any]:
+    """The sub-sequences of one parsed item that every match of the item matches."""
+    name = op.name
+    if name == "SUBPATTERN":
+        return [av[3]]
+    if name in _REPEATS and av[0] >= 1:
+        return [av[2]]
+    if name == "ASSERT":
+        return [av[1]]
+    if name == "ATOMIC_GROUP":
+        return [av]
+    return []
 
 
 def _is_transparent(op: Any, av: Any) -> bool:

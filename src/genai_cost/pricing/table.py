@@ -87,18 +87,82 @@ class _Slot:
         return entry
 
 
+class _RegexIndex:
+    """Regexes filed by a piece of text every match contains, so a lookup runs only those that can match.
+
+    Each regex is filed under one piece (three characters, or a shorter whole text) of its
+    :meth:`~genai_cost.pricing.match.Regex.required_texts`: the piece that the fewest regexes
+    contain. A name can match only the regexes filed under one of its own pieces, plus the
+    unfiled ones (no required text, like ``.*``). Candidates come back in filing order, so ties
+    resolve exactly as a scan of every regex would.
+    """
+
+    __slots__ = ("_by_piece", "_lengths", "_sharing", "_unfiled", "size")
+
+    def __init__(self) -> None:
+        self._by_piece: dict[str, list[int]] = {}
+        self._sharing: dict[str, int] = {}
+        """How many regexes contain each piece."""
+        self._lengths: set[int] = set()
+        self._unfiled: list[int] = []
+        self.size = 0
+        """How many regexes are filed (positions ``0`` to ``size - 1``)."""
+
+    def add(self, regexes: Sequence[Regex]) -> None:
+        """File the next ``regexes`` (positions from :attr:`size` on)."""
+        batch = [(self.size + offset, _pieces(regex)) for offset, regex in enumerate(regexes)]
+        for _, pieces in batch:
+            for piece in pieces:
+                self._sharing[piece] = self._sharing.get(piece, 0) + 1
+        for position, pieces in batch:
+            if not pieces:
+                self._unfiled.append(position)
+                continue
+            rarest = min(pieces, key=self._sharing.__getitem__)
+            self._by_piece.setdefault(rarest, []).append(position)
+            self._lengths.add(len(rarest))
+        self.size += len(regexes)
+
+    def candidates(self, name: str) -> list[int]:
+        """Positions of the regexes that may match the lowercased ``name``, in order."""
+        if not name.isascii():
+            name = name.translate(_CASE_FOLDS)
+        found = list(self._unfiled)
+        for length in self._lengths:
+            for piece in {name[start : start + length] for start in range(len(name) - length + 1)}:
+                found.extend(self._by_piece.get(piece, ()))
+        found.sort()
+        return found
+
+
+_PIECE = 3
+_CASE_FOLDS = str.maketrans({"\u0131": "i", "\u017f": "s"})
+"""Lowercase letters that a case-insensitive regex matches with an ASCII letter (dotless i, long s)."""
+
+
+def _pieces(regex: Regex) -> tuple[str, ...]:
+    texts = regex.required_texts()
+    if any(len(text) >= _PIECE for text in texts):
+        grams = (text[start : start + _PIECE] for text in texts for start in range(len(text) - _PIECE + 1))
+        return tuple(dict.fromkeys(grams))
+    return tuple(dict.fromkeys(texts))
+
+
 class _Bucket:
     """The entries of one provider (or of no provider), indexed by clause kind."""
 
-    __slots__ = ("entries", "exact", "prefix", "prefix_lengths", "regex")
+    __slots__ = ("_lock", "_regex_index", "entries", "exact", "prefix", "prefix_lengths", "regex")
 
-    def __init__(self) -> None:
+    def __init__(self, lock: threading.Lock) -> None:
         self.entries: list[_Slot] = []
         self.exact: dict[str, list[_Slot]] = {}
         self.prefix: dict[str, list[_Slot]] = {}
         self.prefix_lengths: list[int] = []
         """Distinct prefix lengths, longest first."""
         self.regex: list[tuple[Regex, _Slot]] = []
+        self._regex_index = _RegexIndex()
+        self._lock = lock
+        """The table's: filing regexes added since the last lookup must not race."""
 
     def add(self, entry: PriceEntry) -> None:
         self._index(entry.match, _Slot(entry))
@@ -134,8 +198,23 @@ class _Bucket:
                 found.extend(((PREFIX_RANK, length), slot.get()) for slot in self.prefix.get(name[:length], ()))
                 if _settled(found):
                     return found
-        found.extend(((REGEX_RANK, 0), slot.get()) for clause, slot in self.regex if clause.is_match(name))
+        found.extend(
+            ((REGEX_RANK, 0), slot.get()) for clause, slot in self._regex_candidates(name) if clause.is_match(name)
+        )
         return found
+
+    def file_regexes(self) -> None:
+        """Index the regexes added since the last call (bundled ones are filed on first use)."""
+        index = self._regex_index
+        index.add([clause for clause, _ in self.regex[index.size :]])
+
+    def _regex_candidates(self, name: str) -> list[tuple[Regex, _Slot]]:
+        if len(name) > MAX_MODEL_NAME_LENGTH:  # regexes never run on such names
+            return []
+        if self._regex_index.size < len(self.regex):
+            with self._lock:
+                self.file_regexes()
+        return [self.regex[position] for position in self._regex_index.candidates(name)]
 
 
 def _settled(hits: list[tuple[_Rank, PriceEntry]]) -> bool:
@@ -163,13 +242,15 @@ class PricingTable:
                 by_id.pop(entry.id, None)
                 by_id[entry.id] = (number, entry)
         self._layer = {entry_id: number for entry_id, (number, _) in by_id.items()}
+        self._lock = threading.Lock()
         self._buckets: dict[str | None, _Bucket] = {}
         for _, entry in by_id.values():
-            self._buckets.setdefault(entry.provider, _Bucket()).add(entry)
+            self._bucket_of(entry.provider).add(entry)
+        for bucket in self._buckets.values():  # now, not in a lookup: a file may hold thousands
+            bucket.file_regexes()
         self._pending = dict(bundled or {})
         self._aliases = {k.strip().lower(): v for k, v in (aliases or {}).items()}
         self._cache: dict[tuple[str | None, str], _Candidates] = {}
-        self._lock = threading.Lock()
 
     # --- construction -------------------------------------------------------------------
 
@@ -257,11 +338,17 @@ class PricingTable:
             with self._lock:
                 block = self._pending.pop(provider, None)
                 if block is not None:
-                    bucket = self._buckets.setdefault(provider, _Bucket())
+                    bucket = self._bucket_of(provider)
                     for raw in json.loads(block):
                         if raw["id"] not in self._layer:
                             bucket.add_bundled(raw)
         return self._buckets.get(provider)
+
+    def _bucket_of(self, provider: str | None) -> _Bucket:
+        bucket = self._buckets.get(provider)
+        if bucket is None:
+            bucket = self._buckets[provider] = _Bucket(self._lock)
+        return bucket
 
     def _remember(self, key: tuple[str | None, str], candidates: _Candidates) -> None:
         with self._lock:
