@@ -16,7 +16,7 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
@@ -32,6 +32,7 @@ __all__ = [
     "Clause",
     "Exact",
     "Leaf",
+    "Literals",
     "Prefix",
     "Regex",
     "check_regex",
@@ -99,7 +100,7 @@ class Regex:
     pattern: str
     """The pattern, matched against the lowercased name."""
     _compiled: list[re.Pattern[str]] = field(default_factory=list, compare=False, repr=False)
-    _texts: list[tuple[str, ...]] = field(default_factory=list, compare=False, repr=False)
+    _literals: list[Literals] = field(default_factory=list, compare=False, repr=False)
 
     def is_match(self, name: str) -> bool:
         if len(name) > MAX_NAME_LENGTH:
@@ -108,19 +109,19 @@ class Regex:
             self._compiled.append(re.compile(self.pattern, re.IGNORECASE))
         return self._compiled[0].fullmatch(name) is not None
 
-    def required_texts(self) -> tuple[str, ...]:
-        """Lowercase ASCII texts that every name this regex matches contains (maybe none).
+    def literals(self) -> Literals:
+        """The texts every name this regex matches starts with and contains.
 
-        ``claude-\\d+`` requires ``claude-``, ``.*amazon\\.nova.*`` requires ``amazon.nova``:
+        ``claude-\\d+`` starts with ``claude-``, ``.*amazon\\.nova.*`` contains ``amazon.nova``:
         the pricing table files regexes by them, so a lookup runs only the regexes that can match.
         """
-        if not self._texts:
+        if not self._literals:
             try:
                 items = _parser.parse(self.pattern)
             except (re.error, RecursionError, OverflowError):  # unscreened: is_match will raise it
                 items = []
-            self._texts.append(_required_texts(items))
-        return self._texts[0]
+            self._literals.append(_literals_of(items))
+        return self._literals[0]
 
     def leaves(self) -> Iterator[Leaf]:
         yield self
@@ -147,6 +148,15 @@ class AnyOf:
         return {"any": [clause.to_json() for clause in self.clauses]}
 
 
+class Literals(NamedTuple):
+    """Lowercase ASCII texts that every name a regex matches contains."""
+
+    leading: str
+    """What every match starts with (may be empty)."""
+    inner: tuple[str, ...]
+    """Texts every match contains somewhere (``leading`` among them when not empty)."""
+
+
 Leaf = Exact | Prefix | Regex
 Clause = Exact | Prefix | Regex | AnyOf
 
@@ -169,7 +179,7 @@ def parse_match(raw: object, *, field: str = "match", check: bool = True) -> Cla
     if kind == "prefix":
         return Prefix(value.lower())
     if check:  # the screening's parse also gives the texts the table files the regex by
-        return Regex(value, _texts=[_required_texts(_screen(value, field=f"{field}.regex"))])
+        return Regex(value, _literals=[_literals_of(_screen(value, field=f"{field}.regex"))])
     return Regex(value)
 
 
@@ -282,6 +292,16 @@ def _backtracking_problem(items: list[Any], *, inside_repeat: bool) -> str | Non
                 return problem
         previous_unbounded = unbounded or (previous_unbounded and _is_transparent(op, av))
     return None
+
+
+def _literals_of(items: Any) -> Literals:
+    leading: list[str] = []
+    for op, av in items:
+        if op.name == "LITERAL" and av < 128:
+            leading.append(chr(av).lower())
+        elif leading or op.name != "AT":  # a zero-width assertion first leaves the name's start
+            break
+    return Literals("".join(leading), _required_texts(items))
 
 
 def _required_texts(items: Any) -> tuple[str, ...]:

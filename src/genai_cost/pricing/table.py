@@ -88,39 +88,47 @@ class _Slot:
 
 
 class _RegexIndex:
-    """Regexes filed by a piece of text every match contains, so a lookup runs only those that can match.
+    """Regexes filed by a text every match contains, so a lookup runs only those that can match.
 
-    Each regex is filed under one piece (three characters, or a shorter whole text) of its
-    :meth:`~genai_cost.pricing.match.Regex.required_texts`: the piece that the fewest regexes
-    contain. A name can match only the regexes filed under one of its own pieces, plus the
-    unfiled ones (no required text, like ``.*``). Candidates come back in filing order, so ties
-    resolve exactly as a scan of every regex would.
+    A regex whose matches all start with a text (``claude-`` of ``claude-\\d+``) is filed under
+    it, and found by the name's own start, as prefix entries are. Another is filed under one
+    piece (three characters, or a shorter whole text) of a text its matches contain
+    (``.*amazon\\.nova.*``): the piece that the fewest regexes contain; it is found by the
+    pieces of the name. A regex with neither (``.*``) is always a candidate. Candidates come
+    back in filing order, so ties resolve exactly as a scan of every regex would.
     """
 
-    __slots__ = ("_by_piece", "_lengths", "_sharing", "_unfiled", "size")
+    __slots__ = ("_by_leading", "_by_piece", "_leading_lengths", "_piece_lengths", "_sharing", "_unfiled", "size")
 
     def __init__(self) -> None:
+        self._by_leading: dict[str, list[int]] = {}
+        self._leading_lengths: set[int] = set()
         self._by_piece: dict[str, list[int]] = {}
+        self._piece_lengths: set[int] = set()
         self._sharing: dict[str, int] = {}
-        """How many regexes contain each piece."""
-        self._lengths: set[int] = set()
+        """How many regexes (filed by piece) contain each piece."""
         self._unfiled: list[int] = []
         self.size = 0
         """How many regexes are filed (positions ``0`` to ``size - 1``)."""
 
     def add(self, regexes: Sequence[Regex]) -> None:
         """File the next ``regexes`` (positions from :attr:`size` on)."""
-        batch = [(self.size + offset, _pieces(regex)) for offset, regex in enumerate(regexes)]
-        for _, pieces in batch:
-            for piece in pieces:
-                self._sharing[piece] = self._sharing.get(piece, 0) + 1
-        for position, pieces in batch:
-            if not pieces:
+        by_piece: list[tuple[int, tuple[str, ...]]] = []
+        for position, regex in enumerate(regexes, start=self.size):
+            literals = regex.literals()
+            if literals.leading:
+                self._by_leading.setdefault(literals.leading, []).append(position)
+                self._leading_lengths.add(len(literals.leading))
+            elif pieces := _pieces(literals.inner):
+                by_piece.append((position, pieces))
+                for piece in pieces:
+                    self._sharing[piece] = self._sharing.get(piece, 0) + 1
+            else:
                 self._unfiled.append(position)
-                continue
+        for position, pieces in by_piece:
             rarest = min(pieces, key=self._sharing.__getitem__)
             self._by_piece.setdefault(rarest, []).append(position)
-            self._lengths.add(len(rarest))
+            self._piece_lengths.add(len(rarest))
         self.size += len(regexes)
 
     def candidates(self, name: str) -> list[int]:
@@ -128,7 +136,10 @@ class _RegexIndex:
         if not name.isascii():
             name = name.translate(_CASE_FOLDS)
         found = list(self._unfiled)
-        for length in self._lengths:
+        for length in self._leading_lengths:
+            if length <= len(name):
+                found.extend(self._by_leading.get(name[:length], ()))
+        for length in self._piece_lengths:
             for piece in {name[start : start + length] for start in range(len(name) - length + 1)}:
                 found.extend(self._by_piece.get(piece, ()))
         found.sort()
@@ -140,8 +151,7 @@ _CASE_FOLDS = str.maketrans({"\u0131": "i", "\u017f": "s"})
 """Lowercase letters that a case-insensitive regex matches with an ASCII letter (dotless i, long s)."""
 
 
-def _pieces(regex: Regex) -> tuple[str, ...]:
-    texts = regex.required_texts()
+def _pieces(texts: tuple[str, ...]) -> tuple[str, ...]:
     if any(len(text) >= _PIECE for text in texts):
         grams = (text[start : start + _PIECE] for text in texts for start in range(len(text) - _PIECE + 1))
         return tuple(dict.fromkeys(grams))

@@ -17,39 +17,51 @@ from genai_cost.pricing.table import _CASE_FOLDS, _RegexIndex
 
 _LETTERS = "abck-s1.\u0130\u0131\u017f\u212a"
 """Includes the four non-ASCII letters that a case-insensitive ASCII literal matches."""
-_ATOMS = [
-    *(re.escape(letter) for letter in _LETTERS),
-    *(re.escape(letter.upper()) for letter in "abcks"),
-    r"\d",
-    ".",
-    "[a-c]",
-    "(?:ab|c)",
-    "(?=ab)",
-    "(?!ab)",
-    "(?:abc)",
-    "(?-i:abc)",
-]
-_QUANTIFIERS = ["", "", "", "?", "*", "+", "{2}"]
-
-pieces = st.tuples(st.sampled_from(_ATOMS), st.sampled_from(_QUANTIFIERS)).map(
-    lambda piece: piece[0] if not piece[1] else f"(?:{piece[0]}){piece[1]}"
-)
-patterns = st.lists(pieces, min_size=1, max_size=6).map("".join)
-names = st.text(_LETTERS + "ABCKS2", max_size=10).map(str.lower)
+_MATCHED_BY = {
+    **{re.escape(letter): [letter, letter.upper()] for letter in _LETTERS},
+    "k": ["k", "\u212a"],
+    "s": ["s", "S", "\u017f"],
+    "i": ["i", "\u0130", "\u0131"],
+    "B": ["b"],
+    r"\d": ["0", "7"],
+    ".": ["a", "."],
+    "[a-c]": ["a", "c"],
+    "(?:ab|c)": ["ab", "c"],
+    "(?:abc)": ["abc", "ABC"],
+}
+"""Atoms of generated patterns, with texts each one matches case-insensitively."""
+_ZERO_WIDTH = ["(?=ab)", "(?!ab)", "(?-i:abc)", "^"]
+_REPEATS = {"": (1, 1), "?": (0, 1), "*": (0, 2), "+": (1, 2), "{2}": (2, 2)}
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(patterns, min_size=1, max_size=30), st.lists(names, min_size=1, max_size=20))
-def test_every_matching_regex_is_a_candidate(patterns: list[str], names: list[str]) -> None:
-    regexes = [Regex(pattern) for pattern in patterns]
+@st.composite
+def matched(draw: st.DrawFn) -> tuple[str, str]:
+    """A pattern and a name it (most often) matches, built atom by atom."""
+    pattern, name = [], []
+    for _ in range(draw(st.integers(1, 6))):
+        if draw(st.integers(0, 9)) == 0:
+            pattern.append(draw(st.sampled_from(_ZERO_WIDTH)))
+            continue
+        atom = draw(st.sampled_from(sorted(_MATCHED_BY)))
+        quantifier = draw(st.sampled_from(sorted(_REPEATS)))
+        pattern.append(f"(?:{atom}){quantifier}" if quantifier else atom)
+        low, high = _REPEATS[quantifier]
+        name += [draw(st.sampled_from(_MATCHED_BY[atom])) for _ in range(draw(st.integers(low, high)))]
+    return "".join(pattern), "".join(name).lower()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(matched(), min_size=1, max_size=30), st.lists(st.text(_LETTERS + "ABCKS2", max_size=10)))
+def test_every_matching_regex_is_a_candidate(pairs: list[tuple[str, str]], others: list[str]) -> None:
+    regexes = [Regex(pattern) for pattern, _ in pairs]
     index = _RegexIndex()
     index.add(regexes[: len(regexes) // 2])
     index.add(regexes[len(regexes) // 2 :])  # filed in two batches, as bundled entries are
-    for name in names:
+    for name in [*(name for _, name in pairs), *(other.lower() for other in others)]:
         matching = [position for position, regex in enumerate(regexes) if regex.is_match(name)]
         candidates = index.candidates(name)
         assert candidates == sorted(set(candidates))
-        assert set(matching) <= set(candidates), (name, [patterns[p] for p in matching])
+        assert set(matching) <= set(candidates), (name, [pairs[p][0] for p in matching])
 
 
 def _entry(number: int, pattern: str, layer_date: str | None) -> dict[str, Any]:
@@ -62,8 +74,10 @@ def _entry(number: int, pattern: str, layer_date: str | None) -> dict[str, Any]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(patterns, min_size=1, max_size=25, unique=True), st.lists(names, min_size=1, max_size=10))
-def test_lookups_equal_a_full_scan(patterns: list[str], names: list[str]) -> None:
+@given(st.lists(matched(), min_size=1, max_size=25, unique_by=lambda pair: pair[0]))
+def test_lookups_equal_a_full_scan(pairs: list[tuple[str, str]]) -> None:
+    patterns = [pattern for pattern, _ in pairs]
+    names = [name for _, name in pairs]
     layers = [
         check_layer([_entry(n, p, "2024-01-01") for n, p in enumerate(patterns)], source="a", check_regex=False),
         check_layer([_entry(n + 100, p, None) for n, p in enumerate(patterns[::2])], source="b", check_regex=False),
@@ -78,12 +92,21 @@ def test_lookups_equal_a_full_scan(patterns: list[str], names: list[str]) -> Non
     assert {key: indexed._candidates(*key) for key in expected} == expected
 
 
-def test_required_texts() -> None:
-    assert Regex(r"claude-opus-5[-@]\d{8}").required_texts() == ("claude-opus-5",)
-    assert Regex(r".*amazon\.nova\-lite.*").required_texts() == ("amazon.nova-lite",)
-    assert Regex(r"(?=(?:gemini\-3\.8\-flash.*)\Z)(?=(?:(?!.*-tts).*)\Z).*").required_texts() == ("gemini-3.8-flash",)
-    assert Regex(r"GPT-(?:4o)+(-mini)?|o1").required_texts() == ()
-    assert Regex(r"x(ab|c)?y").required_texts() == ("x", "y")
+@pytest.mark.parametrize(
+    ("pattern", "leading", "inner"),
+    [
+        pytest.param(r"claude-opus-5[-@]\d{8}", "claude-opus-5", ("claude-opus-5",), id="literal-start"),
+        pytest.param(r"^\bGPT-4o", "gpt-4o", ("gpt-4o",), id="after-zero-width-start"),
+        pytest.param(r".*amazon\.nova\-lite.*", "", ("amazon.nova-lite",), id="contained"),
+        pytest.param(
+            r"(?=(?:gemini\-3\.8\-flash.*)\Z)(?=(?:(?!.*-tts).*)\Z).*", "", ("gemini-3.8-flash",), id="lookahead"
+        ),
+        pytest.param(r"GPT-(?:4o)+(-mini)?|o1", "", (), id="top-level-alternation"),
+        pytest.param(r"x(ab|c)?y(?:zz)+", "x", ("x", "y", "zz"), id="optional-and-repeated-parts"),
+    ],
+)
+def test_literals(pattern: str, leading: str, inner: tuple[str, ...]) -> None:
+    assert Regex(pattern).literals() == (leading, inner)
 
 
 def test_case_folds_cover_every_letter_matching_ascii_case_insensitively() -> None:
