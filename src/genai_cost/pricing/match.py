@@ -54,8 +54,10 @@ PREFIX_RANK = 2
 REGEX_RANK = 1
 """Specificity of a regex match (lowest)."""
 
-# ``sre_parse`` warns on import since 3.11, where the same parser lives at ``re._parser``.
+# ``sre_parse`` warns on import since 3.11, where the same parser lives at ``re._parser`` (and
+# ``sre_compile``'s compiler at ``re._compiler``).
 _parser: Any = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
+_compiler: Any = importlib.import_module("re._compiler" if sys.version_info >= (3, 11) else "sre_compile")
 _REPEATS = frozenset({"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"})
 
 
@@ -202,8 +204,8 @@ def _screen(pattern: str, *, field: str) -> list[Any]:
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise PricingError(f"pattern longer than {MAX_PATTERN_LENGTH} characters", field=field)
     try:
-        re.compile(pattern)
         parsed = _parser.parse(pattern)
+        _compiler.compile(parsed)  # the compiler's own checks (look-behinds), without parsing again
     except (re.error, RecursionError, OverflowError) as exc:
         raise PricingError(f"invalid regular expression: {exc}", field=field) from None
     items = list(parsed)
