@@ -37,7 +37,17 @@ from genai_cost.config import get_settings
 from genai_cost.pricing.calculate import CostBreakdown, calculate
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.loader import check_layer, load_file, split_table
-from genai_cost.pricing.match import EXACT_RANK, PREFIX_RANK, REGEX_RANK, Clause, Exact, Prefix, Regex, parse_match
+from genai_cost.pricing.match import (
+    EXACT_RANK,
+    MAX_NAME_LENGTH,
+    PREFIX_RANK,
+    REGEX_RANK,
+    Clause,
+    Exact,
+    Prefix,
+    Regex,
+    parse_match,
+)
 from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH, candidate_names, strip_date_suffix
 from genai_cost.pricing.providers import (
     FALLBACKS,
@@ -161,9 +171,9 @@ def _pieces(texts: tuple[str, ...]) -> tuple[str, ...]:
 class _Bucket:
     """The entries of one provider (or of no provider), indexed by clause kind."""
 
-    __slots__ = ("_lock", "_regex_index", "entries", "exact", "prefix", "prefix_lengths", "regex")
+    __slots__ = ("_regex_index", "entries", "exact", "prefix", "prefix_lengths", "regex")
 
-    def __init__(self, lock: threading.Lock) -> None:
+    def __init__(self) -> None:
         self.entries: list[_Slot] = []
         self.exact: dict[str, list[_Slot]] = {}
         self.prefix: dict[str, list[_Slot]] = {}
@@ -171,8 +181,6 @@ class _Bucket:
         """Distinct prefix lengths, longest first."""
         self.regex: list[tuple[Regex, _Slot]] = []
         self._regex_index = _RegexIndex()
-        self._lock = lock
-        """The table's: filing regexes added since the last lookup must not race."""
 
     def add(self, entry: PriceEntry) -> None:
         self._index(entry.match, _Slot(entry))
@@ -214,16 +222,13 @@ class _Bucket:
         return found
 
     def file_regexes(self) -> None:
-        """Index the regexes added since the last call (bundled ones are filed on first use)."""
+        """Index the regexes added since the last call; before the bucket is searched."""
         index = self._regex_index
         index.add([clause for clause, _ in self.regex[index.size :]])
 
     def _regex_candidates(self, name: str) -> list[tuple[Regex, _Slot]]:
-        if len(name) > MAX_MODEL_NAME_LENGTH:  # regexes never run on such names
+        if len(name) > MAX_NAME_LENGTH:  # regexes never run on such names
             return []
-        if self._regex_index.size < len(self.regex):
-            with self._lock:
-                self.file_regexes()
         return [self.regex[position] for position in self._regex_index.candidates(name)]
 
 
@@ -252,15 +257,15 @@ class PricingTable:
                 by_id.pop(entry.id, None)
                 by_id[entry.id] = (number, entry)
         self._layer = {entry_id: number for entry_id, (number, _) in by_id.items()}
-        self._lock = threading.Lock()
         self._buckets: dict[str | None, _Bucket] = {}
         for _, entry in by_id.values():
-            self._bucket_of(entry.provider).add(entry)
+            self._buckets.setdefault(entry.provider, _Bucket()).add(entry)
         for bucket in self._buckets.values():  # now, not in a lookup: a file may hold thousands
             bucket.file_regexes()
         self._pending = dict(bundled or {})
         self._aliases = {k.strip().lower(): v for k, v in (aliases or {}).items()}
         self._cache: dict[tuple[str | None, str], _Candidates] = {}
+        self._lock = threading.Lock()
 
     # --- construction -------------------------------------------------------------------
 
@@ -348,17 +353,12 @@ class PricingTable:
             with self._lock:
                 block = self._pending.pop(provider, None)
                 if block is not None:
-                    bucket = self._bucket_of(provider)
+                    bucket = self._buckets.setdefault(provider, _Bucket())
                     for raw in json.loads(block):
                         if raw["id"] not in self._layer:
                             bucket.add_bundled(raw)
+                    bucket.file_regexes()
         return self._buckets.get(provider)
-
-    def _bucket_of(self, provider: str | None) -> _Bucket:
-        bucket = self._buckets.get(provider)
-        if bucket is None:
-            bucket = self._buckets[provider] = _Bucket(self._lock)
-        return bucket
 
     def _remember(self, key: tuple[str | None, str], candidates: _Candidates) -> None:
         with self._lock:
