@@ -121,3 +121,23 @@ def test_processor_reads_the_pricing_file_when_built(pricing_file: Path) -> None
 
     (span,) = exporter.get_finished_spans()
     assert span.attributes.get(Ours.PRICING_ENTRY) == "house:1234"
+
+
+def test_without_a_pricing_file_the_bundled_table_is_still_built_on_first_use(
+    telemetry: Telemetry, faults: FaultServer, settings_env: Callable[..., None]
+) -> None:
+    settings_env(**{ENV.PRICING_FILE: ""})
+    saved = list(table_module._default)
+    table_module._default.clear()
+    instrumentor = OpenAIInstrumentor()
+    try:
+        instrumentor.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+        built_by_instrument = bool(table_module._default)
+        reply = faults.headers(wire.json_reply(wire.chat_completion()))
+        client(faults.base_url).chat.completions.create(model="gpt-4o-mini", messages=[], extra_headers=reply)
+    finally:
+        instrumentor.uninstrument()
+        table_module._default[:] = saved
+
+    assert not built_by_instrument  # instrument() stays cheap: the bundled table costs nothing until a call
+    assert telemetry.only_span().attributes[Ours.PRICING_STATUS] == PricingStatus.PRICED
