@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from genai_cost import tracking
 from genai_cost._fork import fork_safe_lock
+from genai_cost.config import get_settings
 from genai_cost.metrics import Instruments
 from genai_cost.pricing.calculate import calculate
+from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
 from genai_cost.semconv import CostSource, GenAI, Ours, PricingStatus
 from genai_cost.usage import Usage, cost_amount
 
@@ -71,12 +73,30 @@ def _datetime(epoch_ns: int | None) -> datetime | None:
     return None if epoch_ns is None else datetime.fromtimestamp(epoch_ns / 1e9, timezone.utc)
 
 
+def _default_table() -> PricingTable:
+    # Imported with the table on first use: instrument() does not load the pricing modules.
+    from genai_cost.pricing.table import PricingTable
+
+    return PricingTable.default()
+
+
+def _prebuilt_default() -> PricingTable | None:
+    """The process-wide table, built now if pricing files are configured; else ``None`` (built on first use).
+
+    A pricing file may hold tens of thousands of entries, seconds of reading and indexing: that
+    belongs where the instrumentors and the processor are set up (where a bad file shows up
+    too), not inside the first LLM call. No thread does it in the background: the process did
+    not ask for one. The bundled table alone stays lazy: it costs nothing until a call is priced.
+    """
+    return _default_table() if get_settings().pricing_files else None
+
+
 class Costing:
     """Prices calls against a pricing table and records the outcome."""
 
     def __init__(self, instruments: Instruments, pricing: PricingTable | None = None) -> None:
         self._instruments = instruments
-        self._pricing = pricing
+        self._pricing = pricing if pricing is not None else _prebuilt_default()
         self._warned_models: set[tuple[str | None, str]] = set()
         self._failure_logged = False
         self._lock = fork_safe_lock(self)
@@ -84,10 +104,7 @@ class Costing:
     @property
     def pricing(self) -> PricingTable:
         if self._pricing is None:
-            # Imported with the table on first use: instrument() does not load the pricing modules.
-            from genai_cost.pricing.table import PricingTable
-
-            self._pricing = PricingTable.default()
+            self._pricing = _default_table()
         return self._pricing
 
     def price(
@@ -161,7 +178,8 @@ class Costing:
         logger.log(level, "genai-cost: pricing failed; the call is recorded without cost", exc_info=first)
 
     def _warn_unknown(self, provider: str | None, model: str) -> None:
-        key = (provider, model)
+        """One warning per unknown model; names are remembered truncated (the server controls them)."""
+        key = (provider, model[:MAX_MODEL_NAME_LENGTH])
         if key in self._warned_models:
             return
         with self._lock:
@@ -170,6 +188,6 @@ class Costing:
             self._warned_models.add(key)
         logger.warning(
             "genai-cost: no price for model %r (provider %r); add it with GENAI_COST_PRICING_FILE",
-            model[:200],
+            key[1],
             provider,
         )

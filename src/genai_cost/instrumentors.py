@@ -56,7 +56,8 @@ def instrument(
     """Instrument every provider SDK that is installed; returns the entry point names used.
 
     Providers default to the global ones, ``pricing`` to the bundled table layered with
-    ``GENAI_COST_PRICING_FILE``. Already instrumented providers are left as they are.
+    ``GENAI_COST_PRICING_FILE`` (those files are read here, not in the first call). Already
+    instrumented providers are left as they are.
     """
     options: dict[str, Any] = {"tracer_provider": tracer_provider, "meter_provider": meter_provider, "pricing": pricing}
     instrumented = []

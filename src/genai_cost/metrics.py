@@ -9,6 +9,7 @@ from typing import Any
 from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation, get_meter, get_meter_provider
 
 from genai_cost._fork import fork_safe_lock
+from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
 from genai_cost.semconv import GenAI, Metrics, Ours, TokenType
 from genai_cost.usage import MAX_COUNT, Usage
 from genai_cost.version import __version__
@@ -30,7 +31,11 @@ _MODEL_ATTRIBUTES = (GenAI.REQUEST_MODEL, GenAI.RESPONSE_MODEL)
 
 
 class ModelNameLimiter:
-    """Keeps metric cardinality bounded: the first ``limit`` model names pass, the rest fold."""
+    """Keeps metric cardinality and memory bounded: the first ``limit`` model names pass, the rest fold.
+
+    A name longer than :data:`~genai_cost.pricing.normalize.MAX_MODEL_NAME_LENGTH` always folds
+    into ``_other``: the server controls it, and every metric series would keep it.
+    """
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
@@ -40,6 +45,8 @@ class ModelNameLimiter:
     def __call__(self, model: str) -> str:
         if model in self._seen:
             return model
+        if len(model) > MAX_MODEL_NAME_LENGTH:
+            return OTHER_MODEL
         with self._lock:
             if len(self._seen) < self._limit:
                 self._seen.add(model)

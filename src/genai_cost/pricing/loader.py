@@ -87,7 +87,7 @@ def check_layer(raw_entries: Iterable[object], *, source: str, check_regex: bool
             raise PricingError("duplicate id in the same file", source=source, entry=entry.id, field="id")
         ids.add(entry.id)
         for leaf in set(entry.match.leaves()):
-            claim = (entry.provider, entry.valid_from, json.dumps(leaf.to_json()))
+            claim = (entry.provider, entry.valid_from, leaf)  # leaves are equal by kind and value
             other = claims.setdefault(claim, entry.id)
             if other != entry.id:
                 raise PricingError(

@@ -16,9 +16,10 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from genai_cost.pricing.errors import PricingError
+from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
 
 __all__ = [
     "EXACT_RANK",
@@ -31,6 +32,7 @@ __all__ = [
     "Clause",
     "Exact",
     "Leaf",
+    "Literals",
     "Prefix",
     "Regex",
     "check_regex",
@@ -38,7 +40,7 @@ __all__ = [
     "parse_match",
 ]
 
-MAX_NAME_LENGTH = 256
+MAX_NAME_LENGTH = MAX_MODEL_NAME_LENGTH
 """Regex clauses never run on model names longer than this; such names match exact/prefix only."""
 MAX_PATTERN_LENGTH = 512
 """Longest regex pattern accepted in a pricing file."""
@@ -52,8 +54,10 @@ PREFIX_RANK = 2
 REGEX_RANK = 1
 """Specificity of a regex match (lowest)."""
 
-# ``sre_parse`` warns on import since 3.11, where the same parser lives at ``re._parser``.
+# ``sre_parse`` warns on import since 3.11, where the same parser lives at ``re._parser`` (and
+# ``sre_compile``'s compiler at ``re._compiler``).
 _parser: Any = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
+_compiler: Any = importlib.import_module("re._compiler" if sys.version_info >= (3, 11) else "sre_compile")
 _REPEATS = frozenset({"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"})
 
 
@@ -98,6 +102,7 @@ class Regex:
     pattern: str
     """The pattern, matched against the lowercased name."""
     _compiled: list[re.Pattern[str]] = field(default_factory=list, compare=False, repr=False)
+    _literals: list[Literals] = field(default_factory=list, compare=False, repr=False)
 
     def is_match(self, name: str) -> bool:
         if len(name) > MAX_NAME_LENGTH:
@@ -105,6 +110,20 @@ class Regex:
         if not self._compiled:
             self._compiled.append(re.compile(self.pattern, re.IGNORECASE))
         return self._compiled[0].fullmatch(name) is not None
+
+    def literals(self) -> Literals:
+        """The texts every name this regex matches starts with and contains.
+
+        ``claude-\\d+`` starts with ``claude-``, ``.*amazon\\.nova.*`` contains ``amazon.nova``:
+        the pricing table files regexes by them, so a lookup runs only the regexes that can match.
+        """
+        if not self._literals:
+            try:
+                items = _parser.parse(self.pattern)
+            except (re.error, RecursionError, OverflowError):  # unscreened: is_match will raise it
+                items = []
+            self._literals.append(_literals_of(items))
+        return self._literals[0]
 
     def leaves(self) -> Iterator[Leaf]:
         yield self
@@ -131,6 +150,15 @@ class AnyOf:
         return {"any": [clause.to_json() for clause in self.clauses]}
 
 
+class Literals(NamedTuple):
+    """Lowercase ASCII texts that every name a regex matches contains."""
+
+    leading: str
+    """What every match starts with (may be empty)."""
+    inner: tuple[str, ...]
+    """Texts every match contains somewhere (``leading`` among them when not empty)."""
+
+
 Leaf = Exact | Prefix | Regex
 Clause = Exact | Prefix | Regex | AnyOf
 
@@ -152,8 +180,8 @@ def parse_match(raw: object, *, field: str = "match", check: bool = True) -> Cla
         return Exact(value.lower())
     if kind == "prefix":
         return Prefix(value.lower())
-    if check:
-        check_regex(value, field=f"{field}.regex")
+    if check:  # the screening's parse also gives the texts the table files the regex by
+        return Regex(value, _literals=[_literals_of(_screen(value, field=f"{field}.regex"))])
     return Regex(value)
 
 
@@ -168,11 +196,16 @@ def check_regex(pattern: str, *, field: str = "match.regex") -> None:
     grows as the name length to the fourth power). It is a heuristic: together with
     :data:`MAX_NAME_LENGTH` it bounds the work a pattern from a pricing file can cause.
     """
+    _screen(pattern, field=field)
+
+
+def _screen(pattern: str, *, field: str) -> list[Any]:
+    """:func:`check_regex`, returning the parsed pattern."""
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise PricingError(f"pattern longer than {MAX_PATTERN_LENGTH} characters", field=field)
     try:
-        re.compile(pattern)
         parsed = _parser.parse(pattern)
+        _compiler.compile(parsed)  # the compiler's own checks (look-behinds), without parsing again
     except (re.error, RecursionError, OverflowError) as exc:
         raise PricingError(f"invalid regular expression: {exc}", field=field) from None
     items = list(parsed)
@@ -187,6 +220,7 @@ def check_regex(pattern: str, *, field: str = "match.regex") -> None:
             f"regular expression {pattern!r} may backtrack catastrophically ({problem})",
             field=field,
         )
+    return items
 
 
 def has_top_level_alternation(pattern: str) -> bool:
@@ -260,6 +294,55 @@ def _backtracking_problem(items: list[Any], *, inside_repeat: bool) -> str | Non
                 return problem
         previous_unbounded = unbounded or (previous_unbounded and _is_transparent(op, av))
     return None
+
+
+def _literals_of(items: Any) -> Literals:
+    leading: list[str] = []
+    for op, av in items:
+        if op.name == "LITERAL" and av < 128:
+            leading.append(chr(av).lower())
+        elif leading or op.name != "AT":  # a zero-width assertion first leaves the name's start
+            break
+    return Literals("".join(leading), _required_texts(items))
+
+
+def _required_texts(items: Any) -> tuple[str, ...]:
+    """Runs of ASCII literal characters, lowercased, that every match of a parsed pattern contains.
+
+    Besides the pattern's own sequence, the bodies of groups, of repeats that run at least once
+    and of positive lookarounds are matched somewhere in the name too; alternations, optional
+    parts and character sets contribute nothing. Under ``re.IGNORECASE`` an ASCII literal also
+    matches dotless i, long s (U+0131, U+017F) and two letters that lowercase to ASCII (U+0130,
+    the Kelvin sign U+212A): the table folds the first two before looking a name up.
+    """
+    texts: list[str] = []
+    run: list[str] = []
+    for op, av in items:
+        if op.name == "LITERAL" and av < 128:
+            run.append(chr(av).lower())
+            continue
+        if run:
+            texts.append("".join(run))
+            run = []
+        for body in _required_bodies(op, av):
+            texts.extend(_required_texts(body))
+    if run:
+        texts.append("".join(run))
+    return tuple(texts)
+
+
+def _required_bodies(op: Any, av: Any) -> list[Any]:
+    """The sub-sequences of one parsed item that every match of the item matches."""
+    name = op.name
+    if name == "SUBPATTERN":
+        return [av[3]]
+    if name in _REPEATS and av[0] >= 1:
+        return [av[2]]
+    if name == "ASSERT":
+        return [av[1]]
+    if name == "ATOMIC_GROUP":
+        return [av]
+    return []
 
 
 def _is_transparent(op: Any, av: Any) -> bool:

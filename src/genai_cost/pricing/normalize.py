@@ -15,7 +15,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-__all__ = ["candidate_names", "strip_date_suffix"]
+__all__ = ["MAX_MODEL_NAME_LENGTH", "candidate_names", "strip_date_suffix"]
+
+MAX_MODEL_NAME_LENGTH = 256
+"""Longest model name that genai-cost remembers (lookup cache, metric attributes, warnings).
+
+The server controls the response's model name, and nothing bounds its size: a long-running
+process must not keep thousands of 100 KB names. Real names are far shorter: the longest
+match in the bundled table has 86 characters, a Bedrock inference-profile ARN about 100.
+A longer name is still priced (by exact and prefix entries; regexes never run on it), but it
+is looked up again on every call instead of being cached, it is ``_other`` on metrics, and
+warnings keep only its first characters.
+"""
 
 # Patterns are strings: ``re`` compiles (and caches) one the first time a name needs it, and
 # each step checks cheaply first, so common names cost no regex compilation at all.

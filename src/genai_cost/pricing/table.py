@@ -4,7 +4,8 @@ Layers, later winning: the bundled ``data/prices.json`` < pricing files (in orde
 given in code. A later layer replaces the entry with the same id and may add new ones; when
 entries of different layers tie in precedence, the later layer's wins.
 
-Lookup of ``(model, provider)``, computed once and cached (bounded), then filtered by date:
+Lookup of ``(model, provider)``, computed once and cached (bounded in entries and, since only
+names of up to ``MAX_MODEL_NAME_LENGTH`` characters are cached, in bytes), then filtered by date:
 
 1. Names to try come from :func:`~genai_cost.pricing.normalize.candidate_names`.
 2. Providers are searched in groups: the requested provider's entries, then generic entries
@@ -37,8 +38,18 @@ from genai_cost.config import get_settings
 from genai_cost.pricing.calculate import CostBreakdown, calculate
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.loader import check_layer, load_file, split_table
-from genai_cost.pricing.match import EXACT_RANK, PREFIX_RANK, REGEX_RANK, Clause, Exact, Prefix, Regex, parse_match
-from genai_cost.pricing.normalize import candidate_names, strip_date_suffix
+from genai_cost.pricing.match import (
+    EXACT_RANK,
+    MAX_NAME_LENGTH,
+    PREFIX_RANK,
+    REGEX_RANK,
+    Clause,
+    Exact,
+    Prefix,
+    Regex,
+    parse_match,
+)
+from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH, candidate_names, strip_date_suffix
 from genai_cost.pricing.providers import (
     FALLBACKS,
     PROVIDER_ORDER,
@@ -56,7 +67,11 @@ logger = logging.getLogger(__name__)
 BUNDLED_PATH = os.path.join(os.path.dirname(__file__), "data", "prices.json")
 """The generated default table."""
 CACHE_SIZE = 4096
-"""Distinct (provider, model) lookups remembered per table; the oldest is dropped beyond it."""
+"""Distinct (provider, model) lookups remembered per table; the oldest is dropped beyond it.
+
+Only names of up to :data:`~genai_cost.pricing.normalize.MAX_MODEL_NAME_LENGTH` characters are
+remembered, so the cache holds at most about 1 MB of names.
+"""
 
 _ALWAYS = -math.inf
 _Candidates = tuple[tuple[float, PriceEntry], ...]
@@ -83,10 +98,81 @@ class _Slot:
         return entry
 
 
+class _RegexIndex:
+    """Regexes filed by a text every match contains, so a lookup runs only those that can match.
+
+    A regex whose matches all start with a text (``claude-`` of ``claude-\\d+``) is filed under
+    it, and found by the name's own start, as prefix entries are. Another is filed under one
+    piece (three characters, or a shorter whole text) of a text its matches contain
+    (``.*amazon\\.nova.*``): the piece that the fewest regexes contain; it is found by the
+    pieces of the name. A regex with neither (``.*``) is always a candidate. Candidates come
+    back in filing order, so ties resolve exactly as a scan of every regex would.
+    """
+
+    __slots__ = ("_by_leading", "_by_piece", "_leading_lengths", "_piece_lengths", "_sharing", "_unfiled", "size")
+
+    def __init__(self) -> None:
+        self._by_leading: dict[str, list[int]] = {}
+        self._leading_lengths: set[int] = set()
+        self._by_piece: dict[str, list[int]] = {}
+        self._piece_lengths: set[int] = set()
+        self._sharing: dict[str, int] = {}
+        """How many regexes (filed by piece) contain each piece."""
+        self._unfiled: list[int] = []
+        self.size = 0
+        """How many regexes are filed (positions ``0`` to ``size - 1``)."""
+
+    def add(self, regexes: Sequence[Regex]) -> None:
+        """File the next ``regexes`` (positions from :attr:`size` on)."""
+        by_piece: list[tuple[int, tuple[str, ...]]] = []
+        for position, regex in enumerate(regexes, start=self.size):
+            literals = regex.literals()
+            if literals.leading:
+                self._by_leading.setdefault(literals.leading, []).append(position)
+                self._leading_lengths.add(len(literals.leading))
+            elif pieces := _pieces(literals.inner):
+                by_piece.append((position, pieces))
+                for piece in pieces:
+                    self._sharing[piece] = self._sharing.get(piece, 0) + 1
+            else:
+                self._unfiled.append(position)
+        for position, pieces in by_piece:
+            rarest = min(pieces, key=self._sharing.__getitem__)
+            self._by_piece.setdefault(rarest, []).append(position)
+            self._piece_lengths.add(len(rarest))
+        self.size += len(regexes)
+
+    def candidates(self, name: str) -> list[int]:
+        """Positions of the regexes that may match the lowercased ``name``, in order."""
+        if not name.isascii():
+            name = name.translate(_CASE_FOLDS)
+        found = list(self._unfiled)
+        for length in self._leading_lengths:
+            if length <= len(name):
+                found.extend(self._by_leading.get(name[:length], ()))
+        for length in self._piece_lengths:
+            for piece in {name[start : start + length] for start in range(len(name) - length + 1)}:
+                found.extend(self._by_piece.get(piece, ()))
+        found.sort()
+        return found
+
+
+_PIECE = 3
+_CASE_FOLDS = str.maketrans({"\u0131": "i", "\u017f": "s"})
+"""Lowercase letters that a case-insensitive regex matches with an ASCII letter (dotless i, long s)."""
+
+
+def _pieces(texts: tuple[str, ...]) -> tuple[str, ...]:
+    if any(len(text) >= _PIECE for text in texts):
+        grams = (text[start : start + _PIECE] for text in texts for start in range(len(text) - _PIECE + 1))
+        return tuple(dict.fromkeys(grams))
+    return tuple(dict.fromkeys(texts))
+
+
 class _Bucket:
     """The entries of one provider (or of no provider), indexed by clause kind."""
 
-    __slots__ = ("entries", "exact", "prefix", "prefix_lengths", "regex")
+    __slots__ = ("_regex_index", "entries", "exact", "prefix", "prefix_lengths", "regex")
 
     def __init__(self) -> None:
         self.entries: list[_Slot] = []
@@ -95,6 +181,7 @@ class _Bucket:
         self.prefix_lengths: list[int] = []
         """Distinct prefix lengths, longest first."""
         self.regex: list[tuple[Regex, _Slot]] = []
+        self._regex_index = _RegexIndex()
 
     def add(self, entry: PriceEntry) -> None:
         self._index(entry.match, _Slot(entry))
@@ -130,8 +217,20 @@ class _Bucket:
                 found.extend(((PREFIX_RANK, length), slot.get()) for slot in self.prefix.get(name[:length], ()))
                 if _settled(found):
                     return found
-        found.extend(((REGEX_RANK, 0), slot.get()) for clause, slot in self.regex if clause.is_match(name))
+        found.extend(
+            ((REGEX_RANK, 0), slot.get()) for clause, slot in self._regex_candidates(name) if clause.is_match(name)
+        )
         return found
+
+    def file_regexes(self) -> None:
+        """Index the regexes added since the last call; before the bucket is searched."""
+        index = self._regex_index
+        index.add([clause for clause, _ in self.regex[index.size :]])
+
+    def _regex_candidates(self, name: str) -> list[tuple[Regex, _Slot]]:
+        if len(name) > MAX_NAME_LENGTH:  # regexes never run on such names
+            return []
+        return [self.regex[position] for position in self._regex_index.candidates(name)]
 
 
 def _settled(hits: list[tuple[_Rank, PriceEntry]]) -> bool:
@@ -162,6 +261,8 @@ class PricingTable:
         self._buckets: dict[str | None, _Bucket] = {}
         for _, entry in by_id.values():
             self._buckets.setdefault(entry.provider, _Bucket()).add(entry)
+        for bucket in self._buckets.values():  # now, not in a lookup: a file may hold thousands
+            bucket.file_regexes()
         self._pending = dict(bundled or {})
         self._aliases = {k.strip().lower(): v for k, v in (aliases or {}).items()}
         self._cache: dict[tuple[str | None, str], _Candidates] = {}
@@ -200,7 +301,9 @@ class PricingTable:
         key = (provider, model)
         candidates = self._cache.get(key)
         if candidates is None:
-            candidates = self._remember(key, self._candidates(model, provider))
+            candidates = self._candidates(model, provider)
+            if len(model) <= MAX_MODEL_NAME_LENGTH:  # a longer name is looked up again, never kept
+                self._remember(key, candidates)
         if at is None:
             when = time.time()
         elif at.tzinfo is None:
@@ -255,14 +358,14 @@ class PricingTable:
                     for raw in json.loads(block):
                         if raw["id"] not in self._layer:
                             bucket.add_bundled(raw)
+                    bucket.file_regexes()
         return self._buckets.get(provider)
 
-    def _remember(self, key: tuple[str | None, str], candidates: _Candidates) -> _Candidates:
+    def _remember(self, key: tuple[str | None, str], candidates: _Candidates) -> None:
         with self._lock:
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = candidates
-        return candidates
 
     def _candidates(self, model: str, provider: str | None) -> _Candidates:
         names = candidate_names(model, self._aliases)
