@@ -22,6 +22,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from genai_cost._fork import fork_safe_lock
+from genai_cost.metrics import OTHER_MODEL
+from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
 from genai_cost.usage import token_count
 
 if TYPE_CHECKING:
@@ -41,6 +43,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+_MAX_MODELS = 1_000
+"""(provider, model) pairs a block keeps apart; calls of further models count under ``OTHER_MODEL``."""
 
 _active: ContextVar[tuple[UsageTotals, ...]] = ContextVar("genai_cost_usage_trackers", default=())
 
@@ -128,16 +133,17 @@ class UsageTotals:
                 self.failed_requests += 1
             if cost is None:
                 return
-            per_model = self.by_model.get((provider, model))
+            key = self._model_key(provider, model)
+            per_model = self.by_model.get(key)
             if per_model is None:
-                per_model = self.by_model[(provider, model)] = ModelUsage(provider, model)
+                per_model = self.by_model[key] = ModelUsage(*key)
             per_model.requests += 1
             if usage is not None:
                 self._add_tokens(per_model, usage)
             if cost.amount is None:
                 if succeeded:
-                    key = (provider, model, cost.status)
-                    self.unpriced[key] = self.unpriced.get(key, 0) + 1
+                    reason = (*key, cost.status)
+                    self.unpriced[reason] = self.unpriced.get(reason, 0) + 1
                 return
             self.total_cost += cost.amount
             per_model.cost += cost.amount
@@ -149,6 +155,17 @@ class UsageTotals:
                 self._on_budget_exceeded(self)
             except Exception:
                 logger.exception("genai-cost: the track_usage budget callback raised")
+
+    def _model_key(self, provider: str | None, model: str | None) -> tuple[str | None, str | None]:
+        """Bounded in bytes and entries, as the metrics are: the server names the model, and a
+        block may live as long as a job. A name too long, or one beyond ``_MAX_MODELS``, counts
+        under ``OTHER_MODEL``."""
+        if model is not None and len(model) > MAX_MODEL_NAME_LENGTH:
+            return provider, OTHER_MODEL
+        key = (provider, model)
+        if key not in self.by_model and len(self.by_model) >= _MAX_MODELS:
+            return provider, OTHER_MODEL
+        return key
 
     def _add_tokens(self, per_model: ModelUsage, usage: Usage) -> None:
         # Read by the one rule every reader applies: a value that is not a count adds nothing.

@@ -31,6 +31,7 @@ from genai_cost.metrics import OTHER_MODEL
 from genai_cost.pricing import PricingTable
 from genai_cost.processor import CostSpanProcessor
 from genai_cost.semconv import GenAI, Metrics, Ours, PricingStatus
+from genai_cost.tracking import track_usage
 
 CALLS = 120
 NAME_BYTES = 100_000
@@ -184,3 +185,30 @@ def test_processor_keeps_no_huge_model_names_of_other_instrumentations(
     assert retained[0] < RETAINED_LIMIT, f"{retained[0]:,} bytes kept after {CALLS} spans"
     assert pipeline.statuses.statuses[1:] == [PricingStatus.PRICED, PricingStatus.UNKNOWN_MODEL] * (CALLS // 2)
     assert pipeline.response_models(Metrics.OPERATION_COST) == {"gpt-4o-mini", OTHER_MODEL}
+
+
+def test_track_usage_block_keeps_no_huge_model_names(pipeline: _Pipeline, faults: FaultServer) -> None:
+    """A long-lived block (a whole job's budget) counts per model without keeping the names."""
+    sdk = client(faults.base_url)
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=pipeline.tracer_provider, meter_provider=pipeline.meter_provider, pricing=_table_with_prefix()
+    )
+
+    def call(number: int | None) -> None:
+        sdk.chat.completions.create(
+            model="gpt-4o-mini", messages=[], extra_headers=faults.headers(_reply(number, stream=False))
+        )
+
+    try:
+        call(None)
+        with track_usage() as usage, _retained_bytes() as retained:
+            for i in range(CALLS):
+                call(i)
+    finally:
+        instrumentor.uninstrument()
+
+    assert retained[0] < RETAINED_LIMIT, f"{retained[0]:,} bytes kept by a block after {CALLS} calls"
+    assert usage.successful_requests == CALLS
+    assert {model for _, model in usage.by_model} == {OTHER_MODEL}
+    assert usage.unpriced_requests == CALLS // 2
