@@ -179,16 +179,18 @@ def _worker(provider: str, seconds: float) -> dict[str, Any]:
 def run(provider: str, seconds: float) -> tuple[str, dict[str, Any] | None, str]:
     """One run in a subprocess: ``("ok" | "hang" | "crash" | "error" | "miscount", counts, detail)``."""
     command = [sys.executable, "-m", "benchmarks.finalizer_stress", "--worker", provider, "--seconds", str(seconds)]
+    worker = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + _GRACE_SECONDS)
-    except subprocess.TimeoutExpired as expired:
-        stderr = expired.stderr.decode() if isinstance(expired.stderr, bytes) else expired.stderr or ""
-        return "hang", None, stderr[-3000:]
-    if done.returncode < 0:
-        return "crash", None, f"signal {-done.returncode}\n{done.stderr[-3000:]}"
-    if done.returncode != 0:
-        return "error", None, done.stderr[-3000:]
-    counts: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        stdout, stderr = worker.communicate(timeout=seconds + _GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        stdout, stderr = worker.communicate()  # with the stacks faulthandler dumped before the kill
+        return "hang", None, stderr[-6000:]
+    if worker.returncode < 0:
+        return "crash", None, f"signal {-worker.returncode}\n{stderr[-3000:]}"
+    if worker.returncode != 0:
+        return "error", None, stderr[-3000:]
+    counts: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     exact = counts["calls"] == counts["llm_spans"] and counts["other_spans"] == counts["other_spans_made"]
     return ("ok" if exact else "miscount"), counts, ""
 
