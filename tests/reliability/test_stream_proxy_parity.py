@@ -23,17 +23,21 @@ from typing import Any
 
 import anthropic
 import boto3
+import httpx2
 import pytest
+from google import genai
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from tests.reliability.support.harness import Telemetry, async_client, client
 from tests.support import fake_bedrock
 from tests.support.fake_anthropic import fake_anthropic_server
+from tests.support.fake_google_genai import fake_google_genai_server
 from tests.support.fake_http import FakeHTTPServer
 
 from genai_cost import track_usage
 from genai_cost.demo.fake_openai import FakeOpenAIServer
 from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
 from genai_cost.instrumentation.bedrock import BedrockInstrumentor
+from genai_cost.instrumentation.google_genai import GoogleGenAIInstrumentor
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
 from genai_cost.semconv import GenAI, Metrics
 
@@ -44,16 +48,19 @@ SONNET = "us.anthropic.claude-3-5-sonnet-20241022-v2:0"
 
 
 class Servers:
-    def __init__(self, openai: FakeOpenAIServer, anthropic: FakeHTTPServer, bedrock: FakeHTTPServer) -> None:
+    def __init__(
+        self, openai: FakeOpenAIServer, anthropic: FakeHTTPServer, bedrock: FakeHTTPServer, google: FakeHTTPServer
+    ) -> None:
         self.openai = openai
         self.anthropic = anthropic
         self.bedrock = bedrock
+        self.google = google
 
 
 @pytest.fixture(scope="module")
 def servers(fake: FakeOpenAIServer) -> Iterator[Servers]:
-    with fake_anthropic_server() as claude, fake_bedrock.server() as bedrock:
-        yield Servers(fake, claude, bedrock)
+    with fake_anthropic_server() as claude, fake_bedrock.server() as bedrock, fake_google_genai_server() as google:
+        yield Servers(fake, claude, bedrock, google)
 
 
 def _outcome(operation: Callable[[], Any], describe: Callable[[Any], Any] = lambda result: result.__class__) -> Any:
@@ -146,6 +153,15 @@ def _bedrock_event_stream(servers: Servers, look: Callable[[Any], None]) -> None
     stream["stream"].close()
 
 
+def _google_stream(servers: Servers, look: Callable[[Any], None]) -> None:
+    with httpx2.Client() as http:
+        options = {"base_url": servers.google.origin, "retry_options": {"attempts": 1}, "httpx_client": http}
+        sdk = genai.Client(api_key="AIza-test", http_options=options)  # type: ignore[arg-type]
+        stream = sdk.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
+        look(stream)
+        stream.close()
+
+
 CASES = [
     pytest.param(_openai_stream, OpenAIInstrumentor, False, id="openai-stream"),
     pytest.param(_openai_raw_stream, OpenAIInstrumentor, False, id="openai-raw-response-and-its-stream"),
@@ -154,6 +170,7 @@ CASES = [
     pytest.param(_anthropic_async_stream, AnthropicInstrumentor, True, id="anthropic-async-stream"),
     pytest.param(_anthropic_manager, AnthropicInstrumentor, False, id="anthropic-stream-manager-and-stream"),
     pytest.param(_bedrock_event_stream, BedrockInstrumentor, False, id="bedrock-event-stream"),
+    pytest.param(_google_stream, GoogleGenAIInstrumentor, False, id="google-genai-stream"),
 ]
 
 
