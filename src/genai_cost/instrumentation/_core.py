@@ -11,6 +11,7 @@ Only exceptions from the SDK call reach the app: our own failures are logged and
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import os
 import time
@@ -314,7 +315,12 @@ def _finish_abandoned_at_exit() -> None:
     # Registered with the first unfinished call rather than at import: exit hooks run last
     # registered first, so this one runs before those of the tracer and meter providers, built
     # before the first call, that flush and shut the pipeline down.
-    atexit.register(finish_abandoned)
+    atexit.register(_finish_at_exit)
+
+
+def _finish_at_exit() -> None:
+    gc.collect()  # streams the app dropped in reference cycles are abandoned now, not after the pipeline is gone
+    finish_abandoned()
 
 
 # A forked child must not finish (and export) its parent's abandoned calls a second time.
