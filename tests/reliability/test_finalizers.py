@@ -305,3 +305,45 @@ def test_streams_abandoned_in_cycles_while_another_thread_makes_spans(provider: 
     assert counts["calls"] == counts["llm_spans"] > 0
     if provider == "anthropic":  # message_start reports usage: no span lost it
         assert counts["llm_spans_with_usage"] == counts["llm_spans"]
+
+
+_FORKED = """
+import os
+import anthropic
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from tests.support.fake_anthropic import fake_anthropic_server
+from genai_cost import CostSpanProcessor
+from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
+
+class Printer(SpanExporter):
+    def export(self, spans):
+        for span in spans:
+            print(os.getpid() == parent and "parent" or "child", span.name, flush=True)
+        return SpanExportResult.SUCCESS
+
+parent = os.getpid()
+provider = TracerProvider()
+processor = CostSpanProcessor(SimpleSpanProcessor(Printer()))
+provider.add_span_processor(processor)
+AnthropicInstrumentor().instrument(tracer_provider=provider)
+server = fake_anthropic_server().__enter__()
+sdk = anthropic.Anthropic(base_url=server.origin, api_key="sk-ant-test", max_retries=0)
+stream = sdk.messages.create(model="claude-haiku-4-5", max_tokens=64, stream=True,
+                             messages=[{"role": "user", "content": "hi"}])
+next(stream)
+del stream  # abandoned before the fork
+child = os.fork()
+processor.force_flush()
+if child == 0:
+    os._exit(0)
+os.waitpid(child, 0)
+"""
+
+
+def test_a_forked_child_does_not_finish_its_parents_abandoned_calls() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_FORKED)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"parent chat {ANTHROPIC_MODEL}"], done.stderr
