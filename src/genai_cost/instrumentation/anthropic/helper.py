@@ -4,7 +4,9 @@
 (``with``/``async with``) and hands out a ``MessageStream``. Everything the app can read from
 that stream (iteration, ``text_stream``, ``get_final_message()``, ``until_done()``) pulls raw
 events from the one SDK ``Stream`` it holds, so that raw stream is proxied like a
-``create(stream=True)`` result: same accumulator, one span, ended when the events end.
+``create(stream=True)`` result: same accumulator, one span, ended when the events end. The
+call starts (span, clock, ``track_usage``) when the manager is entered, as the request does: a
+manager never entered is no call.
 """
 
 from __future__ import annotations
