@@ -44,7 +44,7 @@ from opentelemetry.trace import SpanContext, StatusCode
 from genai_cost._fork import fork_safe_lock
 from genai_cost.config import get_settings
 from genai_cost.costing import Costing
-from genai_cost.instrumentation._core import safe
+from genai_cost.instrumentation._core import finish_abandoned, safe
 from genai_cost.metrics import Instruments
 from genai_cost.pricing import PricingTable
 from genai_cost.pricing.providers import canonical_provider
@@ -264,9 +264,11 @@ class CostSpanProcessor(SpanProcessor):
         self._next.on_end(span if annotated is None else _AnnotatedSpan(span, annotated))
 
     def shutdown(self) -> None:
+        finish_abandoned()  # calls whose streams the app dropped end before the pipeline does
         self._next.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
+        finish_abandoned()
         return self._next.force_flush(timeout_millis)
 
     # --- pricing ------------------------------------------------------------------------

@@ -12,11 +12,16 @@ Only exceptions from the SDK call reach the app: our own failures are logged and
 
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
+import os
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import cache, partial
 from typing import Any, TypeVar
 
 from opentelemetry import context as otel_context
@@ -37,7 +42,9 @@ __all__ = [
     "Request",
     "Response",
     "Telemetry",
+    "Unfinished",
     "async_wrapper",
+    "finish_abandoned",
     "log_failure",
     "safe",
     "sync_wrapper",
@@ -107,6 +114,10 @@ class Operation:
     read_error: Callable[[BaseException], Response | None] | None = None
     """The billed response an SDK exception carries (a structured-output parse failure's
     completion), or None: its usage and cost are recorded, and the span still fails."""
+    wrap_manager: Callable[[Any, Callable[[], Invocation | None]], Any] | None = None
+    """For a method that only builds a context manager which sends the request when entered
+    (Anthropic's ``messages.stream()``): wraps that manager, given how to start the call then.
+    Nothing is recorded for a manager never entered."""
 
 
 class Telemetry:
@@ -212,9 +223,24 @@ class Invocation:
         self._done = True
         safe(self._finish, response, error)
 
-    def _finish(self, response: Response | None, error: BaseException | None) -> None:
+    def abandon(self, read_response: Callable[[], Response] | None) -> None:
+        """Hand the call, ended now, to :func:`finish_abandoned`; for finalizers.
+
+        A finalizer runs in whatever thread the garbage collector interrupts, possibly inside
+        one of our locks or OpenTelemetry's context machinery: this takes no lock, ends no span
+        and leaves the context alone. ``read_response`` says later what the call amounted to.
+        """
+        if self._done:
+            return
+        self._done = True
+        _abandoned.append((self, read_response, time.time_ns(), time.perf_counter()))
+
+    def _finish(
+        self, response: Response | None, error: BaseException | None, end: tuple[int, float] | None = None
+    ) -> None:
+        """``end``: when an abandoned call ended, as (epoch ns for the span, perf_counter)."""
         telemetry = self._telemetry
-        ended = time.perf_counter()
+        end_time, ended = end or (None, time.perf_counter())
         request_attributes = self.request.attributes
         attributes: dict[str, Any] = {}
         usage = None
@@ -245,7 +271,7 @@ class Invocation:
         if error is not None:
             # The type only: SDK error messages can quote secrets ("Incorrect API key provided: sk-...").
             span.set_status(Status(StatusCode.ERROR, type(error).__name__))
-        span.end()
+        span.end(end_time=end_time)
 
         instruments = telemetry.instruments
         metric_attributes = instruments.metric_attributes(request_attributes, attributes)
@@ -269,6 +295,60 @@ class Invocation:
             instruments.record_tokens(usage, metric_attributes)
 
 
+# Calls abandoned by the app (their proxies garbage-collected), waiting to be finished. No
+# bound is needed: every instrumented call drains it first, so it holds at most the calls the
+# app had open at the previous call and dropped since.
+_abandoned: deque[tuple[Invocation, Callable[[], Response] | None, int, float]] = deque()
+
+
+def finish_abandoned() -> None:
+    """Finish the abandoned calls, each exactly once whichever thread or nested drain pops it.
+
+    Runs where no lock of ours is held: before each instrumented call, in
+    ``CostSpanProcessor.force_flush``/``shutdown``, and at exit.
+    """
+    while _abandoned:
+        try:
+            invocation, read_response, end_time, ended = _abandoned.popleft()
+        except IndexError:  # another thread took the last one
+            return
+        response = None if read_response is None else safe(read_response)
+        safe(invocation._finish, response, None, (end_time, ended))
+
+
+class Unfinished:
+    """A call whose result the app still holds, shared by every proxy of it (a raw response,
+    the stream parsed from it, copies). Once the app has dropped them all, its finalizer
+    abandons the call (:meth:`Invocation.abandon`) with what ``read_response`` will say."""
+
+    __slots__ = ("invocation", "read_response")
+
+    def __init__(self, invocation: Invocation, read_response: Callable[[], Response] | None = None) -> None:
+        self.invocation = invocation
+        self.read_response = read_response
+        _finish_abandoned_at_exit()
+
+    def __del__(self) -> None:
+        self.invocation.abandon(self.read_response)
+
+
+@cache
+def _finish_abandoned_at_exit() -> None:
+    # Registered with the first unfinished call rather than at import: exit hooks run last
+    # registered first, so this one runs before those of the tracer and meter providers, built
+    # before the first call, that flush and shut the pipeline down.
+    atexit.register(_finish_at_exit)
+
+
+def _finish_at_exit() -> None:
+    gc.collect()  # streams the app dropped in reference cycles are abandoned now, not after the pipeline is gone
+    finish_abandoned()
+
+
+# A forked child must not finish (and export) its parent's abandoned calls a second time.
+os.register_at_fork(after_in_child=_abandoned.clear)
+
+
 def _error_type(error: BaseException) -> str:
     cls = type(error)
     module = cls.__module__
@@ -281,6 +361,8 @@ Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], A
 def _begin(
     telemetry: Telemetry, operation: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Invocation | None:
+    if _abandoned:
+        finish_abandoned()
     if not is_instrumentation_enabled():
         return None
     trackers = tracking.active_trackers()
@@ -290,6 +372,8 @@ def _begin(
 
 def sync_wrapper(telemetry: Telemetry, operation: Operation) -> Wrapper:
     """A wrapt wrapper for a synchronous SDK method."""
+    if operation.wrap_manager is not None:
+        return _manager_wrapper(telemetry, operation, operation.wrap_manager)
 
     def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         invocation = _begin(telemetry, operation, instance, args, kwargs)
@@ -302,6 +386,21 @@ def sync_wrapper(telemetry: Telemetry, operation: Operation) -> Wrapper:
             invocation.fail(error)
             raise
         return invocation.succeed(result)
+
+    return traced
+
+
+def _manager_wrapper(
+    telemetry: Telemetry, operation: Operation, wrap_manager: Callable[[Any, Callable[[], Invocation | None]], Any]
+) -> Wrapper:
+    """For a method that only builds a context manager (synchronous on both clients): the call
+    (request read, span, track_usage) starts when the manager is entered."""
+
+    def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        manager = wrapped(*args, **kwargs)
+        start = partial(_begin, telemetry, operation, instance, args, kwargs)
+        proxy = safe(wrap_manager, manager, start)
+        return manager if proxy is None else proxy
 
     return traced
 

@@ -12,10 +12,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-import wrapt
-
-from genai_cost.instrumentation._core import Invocation, Request, safe
-from genai_cost.instrumentation._stream import Accumulator, AsyncStreamProxy, SyncStreamProxy
+from genai_cost.instrumentation._core import Invocation, Request, Unfinished, safe
+from genai_cost.instrumentation._stream import Accumulator, AsyncStreamProxy, CallProxy, SyncStreamProxy
 
 __all__ = ["result_wrapper"]
 
@@ -27,7 +25,9 @@ def _is_api_response(result: Any) -> bool:
     return hasattr(type(result), "parse") and hasattr(result, "http_response")
 
 
-def _stream_proxy(stream: Any, invocation: Invocation, accumulator: Accumulator) -> Any:
+def _stream_proxy(
+    stream: Any, invocation: Invocation, accumulator: Accumulator, unfinished: Unfinished | None = None
+) -> Any:
     # Look through other instrumentations' proxies (wrapt's __wrapped__): some define both
     # __iter__ and __aiter__ whatever they wrap.
     inner = stream
@@ -36,19 +36,31 @@ def _stream_proxy(stream: Any, invocation: Invocation, accumulator: Accumulator)
         if wrapped is None:
             break
         inner = wrapped
-    if hasattr(inner, "__aiter__"):
-        return AsyncStreamProxy(stream, invocation, accumulator)
-    return SyncStreamProxy(stream, invocation, accumulator)
+    proxy_type = AsyncStreamProxy if hasattr(inner, "__aiter__") else SyncStreamProxy
+    return proxy_type(stream, invocation, accumulator, unfinished)
 
 
-class _ApiResponseProxy(wrapt.ObjectProxy):  # type: ignore[type-arg]
-    """Ends the span when the app parses the raw response (or closes or drops it)."""
+class _ApiResponseProxy(CallProxy):
+    """Ends the span when the app parses the raw response; a raw response dropped unparsed
+    is abandoned (without usage), one parsed into a stream lives on in the stream's proxy."""
 
-    def __init__(self, response: Any, invocation: Invocation, make_accumulator: AccumulatorFactory | None) -> None:
+    def __init__(
+        self,
+        response: Any,
+        invocation: Invocation,
+        make_accumulator: AccumulatorFactory | None,
+        unfinished: Unfinished | None = None,
+    ) -> None:
         super().__init__(response)
         self._self_invocation = invocation
         self._self_make_accumulator = make_accumulator
+        self._self_unfinished = Unfinished(invocation) if unfinished is None else unfinished
         self._self_parsed: tuple[Any, Any] | None = None
+
+    def _self_copy(self, wrapped: Any) -> Any:
+        twin = type(self)(wrapped, self._self_invocation, self._self_make_accumulator, self._self_unfinished)
+        twin._self_parsed = self._self_parsed
+        return twin
 
     def _self_settle(self, parsed: Any) -> Any:
         if self._self_parsed is not None and self._self_parsed[0] is parsed:
@@ -60,14 +72,11 @@ class _ApiResponseProxy(wrapt.ObjectProxy):  # type: ignore[type-arg]
             if make_accumulator is not None and invocation.request.kwargs.get("stream") is True:
                 accumulator = safe(make_accumulator, invocation.request)
                 if accumulator is not None:
-                    result = _stream_proxy(parsed, invocation, accumulator)
+                    result = _stream_proxy(parsed, invocation, accumulator, self._self_unfinished)
             else:
                 invocation.finish(safe(invocation.operation.read_response, parsed))
         self._self_parsed = (parsed, result)
         return result
-
-    def _self_drop(self) -> None:
-        self._self_invocation.finish(None)
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -76,9 +85,6 @@ class _ApiResponseProxy(wrapt.ObjectProxy):  # type: ignore[type-arg]
             self._self_invocation.fail(error)
             raise
         return self._self_settle(parsed)
-
-    def __del__(self) -> None:
-        self._self_drop()
 
 
 class _AsyncApiResponseProxy(_ApiResponseProxy):

@@ -1,22 +1,25 @@
 """One stream proxy, sync and async, that ends the call's span when the stream ends.
 
 The proxy keeps the SDK's stream object for the app (its attributes, ``close()``, context
-manager, ``isinstance`` checks) and finishes the :class:`Invocation` exactly once: on
-exhaustion, ``close()``, context-manager exit, an error while iterating, or garbage
-collection of an abandoned stream. Providers supply an :class:`Accumulator`: a plain object
-with no OpenTelemetry code that sees each chunk and says what the stream amounted to.
+manager, ``isinstance`` checks, copies) and finishes the :class:`Invocation` exactly once: on
+exhaustion, ``close()``, context-manager exit, or an error while iterating. A stream the app
+drops unfinished is abandoned by the finalizer of its :class:`Unfinished` call and finished
+later, with the usage its chunks had reported. Providers supply an :class:`Accumulator`: a
+plain object with no OpenTelemetry code that sees each chunk and says what the stream
+amounted to.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
 
 import wrapt
 
-from genai_cost.instrumentation._core import Invocation, Response, log_failure, safe
+from genai_cost.instrumentation._core import Invocation, Response, Unfinished, log_failure, safe
 
-__all__ = ["Accumulator", "AsyncStreamProxy", "SyncStreamProxy"]
+__all__ = ["Accumulator", "AsyncStreamProxy", "CallProxy", "SyncStreamProxy"]
 
 
 class Accumulator(Protocol):
@@ -27,14 +30,48 @@ class Accumulator(Protocol):
         """What the chunks seen so far amount to."""
 
 
-class _StreamProxy(wrapt.ObjectProxy):  # type: ignore[type-arg]
+class CallProxy(wrapt.ObjectProxy):  # type: ignore[type-arg]
+    """A proxy of an SDK object that belongs to a call in flight, copied like the SDK object.
+
+    ``copy.copy`` gives a proxy of the SDK object's copy in the same call; a deep copy or a
+    pickle is of the SDK object alone (it succeeds or fails as the SDK object does).
+    """
+
+    def __copy__(self) -> Any:
+        return self._self_copy(copy.copy(self.__wrapped__))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return copy.deepcopy(self.__wrapped__, memo)
+
+    def __reduce__(self) -> Any:
+        return self.__wrapped__.__reduce__()
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return self.__wrapped__.__reduce_ex__(protocol)
+
+    def _self_copy(self, wrapped: Any) -> Any:
+        """A proxy of ``wrapped`` (a copy of the SDK object) sharing this proxy's call."""
+        raise NotImplementedError
+
+
+class _StreamProxy(CallProxy):
     """State and finishing shared by the sync and async proxies."""
 
-    def __init__(self, stream: Any, invocation: Invocation, accumulator: Accumulator) -> None:
+    def __init__(
+        self, stream: Any, invocation: Invocation, accumulator: Accumulator, unfinished: Unfinished | None = None
+    ) -> None:
+        """``unfinished``: the call's, when other proxies of it exist (the raw response it came from)."""
         super().__init__(stream)
         self._self_invocation = invocation
         self._self_accumulator = accumulator
         self._self_started = False
+        if unfinished is None:
+            unfinished = Unfinished(invocation)
+        unfinished.read_response = accumulator.result
+        self._self_unfinished = unfinished
+
+    def _self_copy(self, wrapped: Any) -> Any:
+        return type(self)(wrapped, self._self_invocation, self._self_accumulator, self._self_unfinished)
 
     def _self_deliver(self, chunk: Any) -> bool:
         if not self._self_started:
@@ -61,19 +98,29 @@ class _StreamProxy(wrapt.ObjectProxy):  # type: ignore[type-arg]
         else:
             self._self_fail(exc)
 
-    def __del__(self) -> None:
-        self._self_end()
-
 
 class SyncStreamProxy(_StreamProxy):
     """Proxy for a synchronous SDK stream: an iterator, or an iterable (botocore's EventStream)."""
 
-    def __init__(self, stream: Any, invocation: Invocation, accumulator: Accumulator) -> None:
-        super().__init__(stream, invocation, accumulator)
+    def __init__(
+        self, stream: Any, invocation: Invocation, accumulator: Accumulator, unfinished: Unfinished | None = None
+    ) -> None:
+        super().__init__(stream, invocation, accumulator, unfinished)
         self._self_iterator = stream if isinstance(stream, Iterator) else iter(stream)
 
-    def __iter__(self) -> SyncStreamProxy:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        # As the SDK stream does: itself if it is its own iterator, else a new one each time.
+        stream = self.__wrapped__
+        return self if iter(stream) is stream else self._self_each()
+
+    def _self_each(self) -> Iterator[Any]:
+        next_chunk = self.__next__
+        while True:
+            try:
+                chunk = next_chunk()
+            except StopIteration:
+                return
+            yield chunk
 
     def __next__(self) -> Any:
         while True:
@@ -108,12 +155,24 @@ class SyncStreamProxy(_StreamProxy):
 class AsyncStreamProxy(_StreamProxy):
     """Proxy for an asynchronous SDK stream (an async iterator or an async iterable)."""
 
-    def __init__(self, stream: Any, invocation: Invocation, accumulator: Accumulator) -> None:
-        super().__init__(stream, invocation, accumulator)
+    def __init__(
+        self, stream: Any, invocation: Invocation, accumulator: Accumulator, unfinished: Unfinished | None = None
+    ) -> None:
+        super().__init__(stream, invocation, accumulator, unfinished)
         self._self_iterator = stream if isinstance(stream, AsyncIterator) else aiter(stream)
 
-    def __aiter__(self) -> AsyncStreamProxy:
-        return self
+    def __aiter__(self) -> AsyncIterator[Any]:
+        stream = self.__wrapped__
+        return self if aiter(stream) is stream else self._self_each()
+
+    async def _self_each(self) -> AsyncIterator[Any]:
+        next_chunk = self.__anext__
+        while True:
+            try:
+                chunk = await next_chunk()
+            except StopAsyncIteration:
+                return
+            yield chunk
 
     async def __anext__(self) -> Any:
         while True:

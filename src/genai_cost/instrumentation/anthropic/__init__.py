@@ -26,7 +26,7 @@ def _event_accumulator(request: Request) -> EventAccumulator:
 
 
 _MESSAGES = Operation(read_messages_request, read_message_response, result_wrapper(_event_accumulator))
-_STREAM_HELPER = Operation(read_messages_request, read_message_response, wrap_stream_manager)
+_STREAM_HELPER = Operation(read_messages_request, read_message_response, wrap_manager=wrap_stream_manager)
 
 # Bedrock's and Vertex's beta resources copy the first-party functions into their own classes:
 # each class is listed, and a copy made after wrapping (instrumented before the import) holds

@@ -4,18 +4,19 @@
 (``with``/``async with``) and hands out a ``MessageStream``. Everything the app can read from
 that stream (iteration, ``text_stream``, ``get_final_message()``, ``until_done()``) pulls raw
 events from the one SDK ``Stream`` it holds, so that raw stream is proxied like a
-``create(stream=True)`` result: same accumulator, one span, ended when the events end.
+``create(stream=True)`` result: same accumulator, one span, ended when the events end. The
+call starts (span, clock, ``track_usage``) when the manager is entered, as the request does: a
+manager never entered is no call.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-import wrapt
-
-from genai_cost.instrumentation._core import Invocation, Request, safe
-from genai_cost.instrumentation._stream import AsyncStreamProxy, SyncStreamProxy
+from genai_cost.instrumentation._core import Invocation, Unfinished, safe
+from genai_cost.instrumentation._stream import AsyncStreamProxy, CallProxy, SyncStreamProxy
 from genai_cost.instrumentation.anthropic.messages import EventAccumulator
 
 __all__ = ["wrap_stream_manager"]
@@ -26,39 +27,52 @@ logger = logging.getLogger(__name__)
 _RAW_STREAM = "_raw_stream"
 
 
-class _ManagerProxy(wrapt.ObjectProxy):  # type: ignore[type-arg]
-    def __init__(self, manager: Any, invocation: Invocation) -> None:
+class _ManagerProxy(CallProxy):
+    """The call starts when the manager is entered: a manager never entered sends nothing and
+    records nothing. Once entered, the call is shared with the proxy of the raw event stream."""
+
+    def __init__(self, manager: Any, start: Callable[[], Invocation | None]) -> None:
         super().__init__(manager)
-        self._self_invocation = invocation
-        self._self_accumulator = EventAccumulator()
-        self._self_entered = False
+        self._self_start = start
+        self._self_call: tuple[Invocation, EventAccumulator, Unfinished] | None = None
+
+    def _self_copy(self, wrapped: Any) -> Any:
+        twin = type(self)(wrapped, self._self_start)
+        twin._self_call = self._self_call
+        return twin
+
+    def _self_begin(self) -> Invocation | None:
+        invocation = self._self_start()
+        if invocation is not None:
+            accumulator = EventAccumulator()
+            self._self_call = (invocation, accumulator, Unfinished(invocation, accumulator.result))
+        return invocation
 
     def _self_opened(self, stream: Any, proxy_type: type[SyncStreamProxy | AsyncStreamProxy]) -> Any:
         raw = getattr(stream, _RAW_STREAM, None)
-        if raw is None:
+        if raw is None or self._self_call is None:
             logger.debug("genai-cost: %s has no raw stream; its span ends at exit without usage", type(stream))
         else:
-            setattr(stream, _RAW_STREAM, proxy_type(raw, self._self_invocation, self._self_accumulator))
+            setattr(stream, _RAW_STREAM, proxy_type(raw, *self._self_call))
         return stream
 
     def _self_leaving(self, exc: BaseException | None) -> None:
         # An error inside the app's with-block ends the call as failed, as for every stream.
-        if exc is not None:
-            self._self_invocation.fail(exc)
+        if exc is not None and self._self_call is not None:
+            self._self_call[0].fail(exc)
 
     def _self_closed(self) -> None:
         # A no-op when the proxied raw stream already ended the span.
-        self._self_invocation.finish(safe(self._self_accumulator.result))
-
-    def __del__(self) -> None:
-        if not self._self_entered:
-            self._self_invocation.finish(None)
+        if self._self_call is not None:
+            invocation, accumulator, _unfinished = self._self_call
+            invocation.finish(safe(accumulator.result))
 
 
 class _SyncManagerProxy(_ManagerProxy):
     def __enter__(self) -> Any:
-        self._self_entered = True
-        invocation = self._self_invocation
+        invocation = self._self_begin()
+        if invocation is None:
+            return self.__wrapped__.__enter__()
         try:
             with invocation.activated():
                 stream = self.__wrapped__.__enter__()
@@ -77,8 +91,9 @@ class _SyncManagerProxy(_ManagerProxy):
 
 class _AsyncManagerProxy(_ManagerProxy):
     async def __aenter__(self) -> Any:
-        self._self_entered = True
-        invocation = self._self_invocation
+        invocation = self._self_begin()
+        if invocation is None:
+            return await self.__wrapped__.__aenter__()
         try:
             with invocation.activated():
                 stream = await self.__wrapped__.__aenter__()
@@ -95,7 +110,8 @@ class _AsyncManagerProxy(_ManagerProxy):
             self._self_closed()
 
 
-def wrap_stream_manager(manager: Any, invocation: Invocation, request: Request) -> Any:
-    """A ``wrap_result`` for ``stream()``: the span ends with the helper's raw event stream."""
+def wrap_stream_manager(manager: Any, start: Callable[[], Invocation | None]) -> Any:
+    """A ``wrap_manager`` for ``stream()``: the call starts at the enter, its span ends with the
+    helper's raw event stream."""
     proxy_type = _AsyncManagerProxy if hasattr(manager, "__aenter__") else _SyncManagerProxy
-    return proxy_type(manager, invocation)
+    return proxy_type(manager, start)

@@ -7,6 +7,7 @@ accumulator serve both.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from genai_cost.instrumentation._attributes import (
@@ -34,6 +35,8 @@ __all__ = [
     "reported_cost",
     "usage_from_openai",
 ]
+
+_RAW_RESPONSE_HEADER = "x-stainless-raw-response"
 
 _REQUEST_NUMBERS = (
     ("temperature", GenAI.REQUEST_TEMPERATURE),
@@ -75,12 +78,22 @@ def _output_type(response_format: Any) -> str | None:
     return "text" if kind == "text" else None
 
 
+def _reads_raw_body(kwargs: dict[str, Any]) -> bool:
+    """A ``with_raw_response``/``with_streaming_response`` call (the SDK marks it with a
+    header): the app may read the HTTP body itself, where no chunk can be hidden."""
+    headers = kwargs.get("extra_headers")
+    return isinstance(headers, Mapping) and any(
+        isinstance(name, str) and name.lower() == _RAW_RESPONSE_HEADER for name in headers
+    )
+
+
 def _stream_options(telemetry: Telemetry, kwargs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Ask for the final usage chunk when configured to and the app did not; True if we asked."""
+    """Ask for the final usage chunk when configured to and the app did not, where the app
+    cannot see it; True if we asked."""
     if not telemetry.settings.openai_stream_usage or kwargs.get("stream") is not True:
         return kwargs, False
     options = given(kwargs.get("stream_options"))
-    if isinstance(options, dict) and "include_usage" in options:
+    if (isinstance(options, dict) and "include_usage" in options) or _reads_raw_body(kwargs):
         return kwargs, False
     return {**kwargs, "stream_options": {**(options or {}), "include_usage": True}}, True
 
