@@ -2,13 +2,16 @@
 
 Each subcommand is one ``_add_<name>`` function registering its arguments and one
 ``_run_<name>`` function doing the work; :func:`main` dispatches. Exit codes: 0 ok,
-2 bad usage or bad input (one line on stderr), 3 unknown model.
+2 bad usage or bad input (one line on stderr), 3 unknown model, 141 the reader of the output
+went away (``genai-cost pricing list | head``: the code a shell reports for a tool that
+SIGPIPE stopped, and nothing on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -29,11 +32,12 @@ from genai_cost.pricing.providers import KNOWN_PROVIDERS, canonical_provider
 from genai_cost.semconv import PricingStatus
 from genai_cost.usage import Usage
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "EXIT_UNKNOWN_MODEL", "build_parser", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_BROKEN_PIPE", "EXIT_OK", "EXIT_UNKNOWN_MODEL", "build_parser", "main"]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_UNKNOWN_MODEL = 3
+EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE, as a shell reports `cat big | head`
 
 _Handler = Callable[[argparse.Namespace], int]
 
@@ -51,6 +55,17 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
+    except BrokenPipeError:
+        # Later writes (the interpreter flushes stdout at exit) must not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         handler: _Handler = args.handler
