@@ -46,11 +46,24 @@ class _BadInput(Exception):
     """A user error reported as one line on stderr with exit code 2."""
 
 
+class _ParserDone(Exception):
+    """argparse did the whole command itself (``--help``) and ends with ``status``."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line (see ``--help`` for usage)."""
 
     def error(self, message: str) -> NoReturn:
-        raise _BadInput(f"{self.prog}: {message} (see --help)")
+        raise _BadInput(f"{message} (see {self.prog} --help)")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self._print_message(message, sys.stderr)
+        raise _ParserDone(status)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,8 +86,8 @@ def _run(argv: Sequence[str] | None) -> int:
     except (_BadInput, PricingError) as exc:
         print(f"genai-cost: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except SystemExit as exc:  # --help and --version exit through argparse
-        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except _ParserDone as done:
+        return done.status
 
 
 def build_parser() -> argparse.ArgumentParser:
