@@ -14,6 +14,7 @@ import functools
 import inspect
 import json
 import logging
+import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ __all__ = [
     "UsageTotals",
     "active_trackers",
     "check_budgets",
+    "note_call_counter",
     "record_call",
     "track_usage",
 ]
@@ -43,6 +45,8 @@ logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 _active: ContextVar[tuple[UsageTotals, ...]] = ContextVar("genai_cost_usage_trackers", default=())
+_call_counter_exists = threading.Event()
+"""Set once something can count calls into blocks: a genai-cost instrumentor or a CostSpanProcessor."""
 
 
 class BudgetExceeded(RuntimeError):
@@ -265,6 +269,8 @@ class track_usage:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if not _call_counter_exists.is_set():
+            _warn_nothing_counts_calls()
         active = _active.get()
         for index in range(len(active) - 1, -1, -1):
             if active[index] is self.usage:
@@ -349,6 +355,20 @@ class track_usage:
                 raise
             except BaseException as error:
                 value, step = error, generator.athrow
+
+
+def note_call_counter() -> None:
+    """Say that calls can be counted into blocks from now on (a ``Costing`` was set up)."""
+    _call_counter_exists.set()
+
+
+@functools.cache  # once per process
+def _warn_nothing_counts_calls() -> None:
+    logger.warning(
+        "genai-cost: a track_usage() block ended while no LLM call could be counted: no genai-cost "
+        "instrumentor is active and no CostSpanProcessor is set up. Call genai_cost.instrument() "
+        "or run the app under opentelemetry-instrument."
+    )
 
 
 def active_trackers() -> tuple[UsageTotals, ...]:
