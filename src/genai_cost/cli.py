@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, NoReturn
 
+from genai_cost._install import pip_install
 from genai_cost.config import get_settings
 from genai_cost.pricing import (
     CostBreakdown,
@@ -271,7 +272,7 @@ def _run_sync(args: argparse.Namespace) -> int:
     try:
         report = sync(args.output or BUNDLED_PATH)
     except ImportError:
-        raise _BadInput("pricing sync needs the extra: pip install 'genai-cost[sync]'") from None
+        raise _BadInput(f"pricing sync needs the extra: {pip_install('sync')}") from None
     print(f"wrote {report.entries} entries ({report.models} genai-prices models) to {args.output or BUNDLED_PATH}")
     for reason, count in sorted(report.skipped.items()):
         print(f"  left out: {count} x {reason}")
@@ -291,7 +292,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     try:
         from genai_cost.demo.app import main as demo
     except ImportError:
-        raise _BadInput("the demo makes real openai-SDK calls: pip install 'genai-cost[openai]'") from None
+        raise _BadInput(f"the demo makes real openai-SDK calls: {pip_install('openai')}") from None
     return demo()
 
 

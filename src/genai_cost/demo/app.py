@@ -22,6 +22,7 @@ from typing import Any
 import openai
 from opentelemetry import trace
 
+from genai_cost._install import pip_install
 from genai_cost.demo.fake_openai import FakeOpenAIServer
 from genai_cost.semconv import GenAI, Ours
 from genai_cost.tracking import UsageTotals, track_usage
@@ -120,7 +121,7 @@ def main() -> int:
     print("\ntrack_usage() summary:")
     print("  " + str(usage).replace("\n", "\n  "))
     print(
-        "\nYour own app, unchanged: pip install genai-cost, then\n"
+        f"\nYour own app, unchanged: {pip_install()}, then\n"
         "  OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 opentelemetry-instrument python app.py"
     )
     _shutdown()
