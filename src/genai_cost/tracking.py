@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from genai_cost._fork import fork_safe_lock
+from genai_cost._text import counted, plain_decimal
 from genai_cost.usage import token_count
 
 if TYPE_CHECKING:
@@ -83,8 +84,8 @@ class ModelUsage:
             "prompt_tokens_cached": self.prompt_tokens_cached,
             "cache_creation_tokens": self.cache_creation_tokens,
             "reasoning_tokens": self.reasoning_tokens,
-            "cost": str(self.cost),
-            "cost_breakdown": {k: str(v) for k, v in self.cost_breakdown.items()},
+            "cost": plain_decimal(self.cost),
+            "cost_breakdown": {k: plain_decimal(v) for k, v in self.cost_breakdown.items()},
         }
 
 
@@ -193,7 +194,7 @@ class UsageTotals:
             "reasoning_tokens": self.reasoning_tokens,
             "successful_requests": self.successful_requests,
             "failed_requests": self.failed_requests,
-            "total_cost": str(self.total_cost),
+            "total_cost": plain_decimal(self.total_cost),
             "currency": "USD",
             "by_model": [m.to_dict() for m in self.by_model.values()],
             "unpriced": [
@@ -227,9 +228,9 @@ class UsageTotals:
             yield "By Model:"
             for usage in self.by_model.values():
                 yield (
-                    f"\t{usage.provider or '?'}/{usage.model or '?'}: {usage.requests} requests, "
+                    f"\t{usage.provider or '?'}/{usage.model or '?'}: {counted(usage.requests, 'request')}, "
                     f"{usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens, "
-                    f"${float(usage.cost)}"
+                    f"${plain_decimal(usage.cost)}"
                 )
 
     def __repr__(self) -> str:
