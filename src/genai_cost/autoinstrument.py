@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -88,6 +89,19 @@ def check_pricing() -> PricingTable:
         ) from None
 
 
+def _check_pricing_at_startup() -> None:
+    """:func:`check_pricing` for ``opentelemetry-instrument``, which runs us while Python imports ``site``.
+
+    An exception there, even ``SystemExit``, ends in "Fatal Python error: init_import_site" and
+    a traceback before the message; so the message is printed alone and the process ends here.
+    """
+    try:
+        check_pricing()
+    except SystemExit as stop:
+        print(stop.code, file=sys.stderr, flush=True)
+        os._exit(1)
+
+
 class _CostPipeline:
     """One ``CostSpanProcessor`` in front of the export processors of every trace exporter.
 
@@ -119,7 +133,10 @@ class GenAICostConfigurator(_OTelSDKConfigurator):
     """The cost processor of the pipeline this configurator built, once it ran."""
 
     def _configure(self, **kwargs: Any) -> None:
-        check_pricing()
+        if "auto_instrumentation_version" in kwargs:  # passed by opentelemetry-instrument only
+            _check_pricing_at_startup()
+        else:
+            check_pricing()
         pipeline = _CostPipeline(kwargs.pop("exporting_span_processors", ()))
         super()._configure(  # type: ignore[no-untyped-call]
             span_processors=[*kwargs.pop("span_processors", ()), pipeline.front],
@@ -133,7 +150,7 @@ def check_configuration() -> None:
     """After ``opentelemetry-instrument`` set everything up: say so if our configurator did not run."""
     if GenAICostConfigurator.cost_processor is not None:
         return
-    check_pricing()
+    _check_pricing_at_startup()
     chosen = os.environ.get(OTEL_PYTHON_CONFIGURATOR)
     logger.log(
         logging.INFO if chosen else logging.WARNING,

@@ -2,19 +2,24 @@
 
 Each subcommand is one ``_add_<name>`` function registering its arguments and one
 ``_run_<name>`` function doing the work; :func:`main` dispatches. Exit codes: 0 ok,
-2 bad usage or bad input (one line on stderr), 3 unknown model.
+2 bad usage or bad input (one line on stderr), 3 unknown model, 141 the reader of the output
+went away (``genai-cost pricing list | head``: the code a shell reports for a tool that
+SIGPIPE stopped, and nothing on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, NoReturn
 
+from genai_cost._install import pip_install
+from genai_cost._text import counted, plain_decimal
 from genai_cost.config import get_settings
 from genai_cost.pricing import (
     CostBreakdown,
@@ -29,11 +34,12 @@ from genai_cost.pricing.providers import KNOWN_PROVIDERS, canonical_provider
 from genai_cost.semconv import PricingStatus
 from genai_cost.usage import Usage
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "EXIT_UNKNOWN_MODEL", "build_parser", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_BROKEN_PIPE", "EXIT_OK", "EXIT_UNKNOWN_MODEL", "build_parser", "main"]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_UNKNOWN_MODEL = 3
+EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE, as a shell reports `cat big | head`
 
 _Handler = Callable[[argparse.Namespace], int]
 
@@ -42,15 +48,39 @@ class _BadInput(Exception):
     """A user error reported as one line on stderr with exit code 2."""
 
 
+class _ParserDone(Exception):
+    """argparse did the whole command itself (``--help``) and ends with ``status``."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line (see ``--help`` for usage)."""
 
     def error(self, message: str) -> NoReturn:
-        raise _BadInput(f"{self.prog}: {message} (see --help)")
+        raise _BadInput(f"{message} (see {self.prog} --help)")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self._print_message(message, sys.stderr)
+        raise _ParserDone(status)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
+    except BrokenPipeError:
+        # Later writes (the interpreter flushes stdout at exit) must not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         handler: _Handler = args.handler
@@ -58,8 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (_BadInput, PricingError) as exc:
         print(f"genai-cost: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except SystemExit as exc:  # --help and --version exit through argparse
-        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except _ParserDone as done:
+        return done.status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_price(commands: Any) -> None:
     parser = commands.add_parser("price", help="show the price entry that applies to a model")
-    parser.add_argument("model", metavar="MODEL")
+    parser.add_argument("model", metavar="MODEL", help="model name as sent or reported")
     _add_lookup_options(parser)
     parser.set_defaults(handler=_run_price)
 
@@ -113,7 +143,7 @@ def _print_entry(entry: PriceEntry) -> None:
         for key, value in _rate_rows(tier.rates):
             print(f"    {key:<32} {_amount(value, entry.currency)} per 1M tokens")
     if entry.per_request is not None:
-        print(f"  per request  {_amount(entry.per_request)}  {entry.currency}")
+        print(f"  per request  {_amount(entry.per_request, entry.currency)}")
     if entry.valid_from is not None:
         print(f"  valid from {entry.valid_from.isoformat()}")
     for label, text in (("source", entry.source), ("notes", entry.notes)):
@@ -133,18 +163,29 @@ def _rate_rows(rates: Rates) -> list[tuple[str, Decimal]]:
 
 def _add_cost(commands: Any) -> None:
     parser = commands.add_parser("cost", help="compute the cost of one call's token usage")
-    parser.add_argument("--model", required=True, metavar="MODEL")
-    parser.add_argument("--input-tokens", type=_count, required=True, metavar="N")
-    parser.add_argument("--output-tokens", type=_count, required=True, metavar="N")
-    parser.add_argument("--cache-read-tokens", type=_count, metavar="N")
-    parser.add_argument("--cache-creation-tokens", type=_count, metavar="N")
-    parser.add_argument("--reasoning-tokens", type=_count, metavar="N")
+    parser.add_argument("--model", required=True, metavar="MODEL", help="model name as sent or reported")
+    parser.add_argument(
+        "--input-tokens", type=_count, required=True, metavar="N", help="all input tokens, cached ones included"
+    )
+    parser.add_argument(
+        "--output-tokens", type=_count, required=True, metavar="N", help="all output tokens, reasoning included"
+    )
+    parser.add_argument(
+        "--cache-read-tokens", type=_count, metavar="N", help="of the input tokens, those read from the prompt cache"
+    )
+    parser.add_argument(
+        "--cache-creation-tokens", type=_count, metavar="N", help="of the input tokens, those written to the cache"
+    )
+    parser.add_argument("--reasoning-tokens", type=_count, metavar="N", help="of the output tokens, reasoning ones")
     _add_lookup_options(parser)
     parser.set_defaults(handler=_run_cost)
 
 
 def _run_cost(args: argparse.Namespace) -> int:
     provider = _provider(args.provider)
+    cached = {"--cache-read-tokens": args.cache_read_tokens, "--cache-creation-tokens": args.cache_creation_tokens}
+    _warn_if_parts_exceed("--input-tokens", args.input_tokens, cached)
+    _warn_if_parts_exceed("--output-tokens", args.output_tokens, {"--reasoning-tokens": args.reasoning_tokens})
     usage = Usage(
         input_tokens=args.input_tokens,
         output_tokens=args.output_tokens,
@@ -163,6 +204,18 @@ def _run_cost(args: argparse.Namespace) -> int:
     return EXIT_OK if entry else EXIT_UNKNOWN_MODEL
 
 
+def _warn_if_parts_exceed(whole_option: str, whole: int, parts: dict[str, int | None]) -> None:
+    """Warn when counts that are part of ``whole`` add up to more than it (a common misreading)."""
+    given = {option: count for option, count in parts.items() if count is not None}
+    if sum(given.values()) > whole:
+        exceed, them = ("exceeds", "it") if len(given) == 1 else ("exceed", "them")
+        print(
+            f"genai-cost: warning: {' + '.join(given)} ({sum(given.values())}) {exceed} {whole_option} ({whole}), "
+            f"which includes {them} (see genai-cost cost --help)",
+            file=sys.stderr,
+        )
+
+
 def _cost_json(
     model: str, provider: str | None, entry: PriceEntry | None, cost: CostBreakdown | None
 ) -> dict[str, Any]:
@@ -172,10 +225,10 @@ def _cost_json(
         "provider": provider,
         "entry": {"id": entry.id, "name": entry.name} if entry else None,
         "currency": cost.currency if cost else None,
-        "total": _plain(cost.total) if cost else None,
-        "input_cost": _plain(cost.input_cost) if cost else None,
-        "output_cost": _plain(cost.output_cost) if cost else None,
-        "breakdown": {k: _plain(v) for k, v in cost.by_type.items()} if cost else {},
+        "total": plain_decimal(cost.total) if cost else None,
+        "input_cost": plain_decimal(cost.input_cost) if cost else None,
+        "output_cost": plain_decimal(cost.output_cost) if cost else None,
+        "breakdown": {k: plain_decimal(v) for k, v in cost.by_type.items()} if cost else {},
         "tier": cost.tier if cost else None,
     }
 
@@ -197,12 +250,14 @@ def _add_pricing(commands: Any) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     validate = actions.add_parser("validate", help="check pricing files (JSON or TOML)")
-    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="pricing files to check")
     validate.set_defaults(handler=_run_validate)
 
-    listing = actions.add_parser("list", help="list the entries in force")
-    listing.add_argument("--provider", metavar="P")
-    listing.add_argument("--pricing", nargs="+", default=[], action="extend", metavar="FILE")
+    listing = actions.add_parser("list", help="list the entries in force (prices per 1M tokens)")
+    listing.add_argument("--provider", metavar="P", help="only this gen_ai.provider.name (or an alias)")
+    listing.add_argument(
+        "--pricing", nargs="+", default=[], action="extend", metavar="FILE", help="pricing files to layer on top"
+    )
     listing.set_defaults(handler=_run_list)
 
     sync = actions.add_parser("sync", help="regenerate the bundled table from genai-prices")
@@ -219,20 +274,30 @@ def _run_validate(args: argparse.Namespace) -> int:
             print(f"genai-cost: error: {exc}", file=sys.stderr)
             failed = True
         else:
-            print(f"{path}: ok ({len(entries)} entries)")
+            print(f"{path}: ok ({counted(len(entries), 'entry', 'entries')})")
     return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+_LIST_HEADER = ("PROVIDER", "$/1M IN", "$/1M OUT", "FROM", "ID")
 
 
 def _run_list(args: argparse.Namespace) -> int:
     provider = _provider(args.provider)
+    rows = [_LIST_HEADER]
     for entry in _table(args.pricing).entries:
         if provider is None or entry.provider == provider:
-            rates = entry.rates
-            since = f"  from {entry.valid_from.date()}" if entry.valid_from else ""
-            print(
-                f"{entry.id}  {entry.provider or 'any'}  "
-                f"in {_optional(rates.input)}  out {_optional(rates.output)}{since}"
+            rows.append(
+                (
+                    entry.provider or "any",
+                    _optional(entry.rates.input, entry.currency),
+                    _optional(entry.rates.output, entry.currency),
+                    str(entry.valid_from.date()) if entry.valid_from else "",
+                    entry.id,
+                )
             )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(_LIST_HEADER) - 1)]
+    for *aligned, last in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(aligned, widths, strict=True)) + "  " + last)
     return EXIT_OK
 
 
@@ -243,8 +308,9 @@ def _run_sync(args: argparse.Namespace) -> int:
     try:
         report = sync(args.output or BUNDLED_PATH)
     except ImportError:
-        raise _BadInput("pricing sync needs the extra: pip install 'genai-cost[sync]'") from None
-    print(f"wrote {report.entries} entries ({report.models} genai-prices models) to {args.output or BUNDLED_PATH}")
+        raise _BadInput(f"pricing sync needs the extra: {pip_install('sync')}") from None
+    written = f"{counted(report.entries, 'entry', 'entries')} ({counted(report.models, 'genai-prices model')})"
+    print(f"wrote {written} to {args.output or BUNDLED_PATH}")
     for reason, count in sorted(report.skipped.items()):
         print(f"  left out: {count} x {reason}")
     print(f"  providers without a gen_ai.provider.name mapping: {len(report.skipped_providers)}")
@@ -263,7 +329,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     try:
         from genai_cost.demo.app import main as demo
     except ImportError:
-        raise _BadInput("the demo makes real openai-SDK calls: pip install 'genai-cost[openai]'") from None
+        raise _BadInput(f"the demo makes real openai-SDK calls: {pip_install('openai')}") from None
     return demo()
 
 
@@ -323,18 +389,14 @@ def _unknown(model: str, provider: str | None) -> str:
     return f"{model}{where}: unknown model (no price entry matches)"
 
 
-def _plain(value: Decimal) -> str:
-    """Exact decimal text without exponent or trailing zeros, e.g. ``0.000065``."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "0") else text
-
-
 def _amount(value: Decimal, currency: str = "USD") -> str:
-    return f"${_plain(value)}" if currency == "USD" else f"{_plain(value)} {currency}"
+    return f"${plain_decimal(value)}" if currency == "USD" else f"{plain_decimal(value)} {currency}"
 
 
-def _optional(value: Decimal | None) -> str:
-    return "-" if value is None else _plain(value)
+def _optional(value: Decimal | None, currency: str = "USD") -> str:
+    if value is None:
+        return "-"
+    return plain_decimal(value) if currency == "USD" else f"{plain_decimal(value)} {currency}"
 
 
 def _print_json(value: dict[str, Any]) -> None:

@@ -100,6 +100,7 @@ class Costing:
         self._warned_models: set[tuple[str | None, str]] = set()
         self._failure_logged = False
         self._lock = fork_safe_lock(self)
+        tracking.note_call_counter()
 
     @property
     def pricing(self) -> PricingTable:

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from genai_cost._fork import fork_safe_lock
+from genai_cost._text import counted, plain_decimal
 from genai_cost.metrics import OTHER_MODEL
 from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
 from genai_cost.usage import token_count
@@ -36,6 +37,7 @@ __all__ = [
     "UsageTotals",
     "active_trackers",
     "check_budgets",
+    "note_call_counter",
     "record_call",
     "track_usage",
 ]
@@ -48,6 +50,9 @@ _MAX_MODELS = 1_000
 """(provider, model) pairs a block keeps apart; calls of further models count under ``OTHER_MODEL``."""
 
 _active: ContextVar[tuple[UsageTotals, ...]] = ContextVar("genai_cost_usage_trackers", default=())
+_call_counter_exists = False
+"""True once something can count calls into blocks: a genai-cost instrumentor or a CostSpanProcessor.
+(A plain flag, not a ``threading.Event``: an Event's lock is not renewed in a forked child.)"""
 
 
 class BudgetExceeded(RuntimeError):
@@ -84,8 +89,8 @@ class ModelUsage:
             "prompt_tokens_cached": self.prompt_tokens_cached,
             "cache_creation_tokens": self.cache_creation_tokens,
             "reasoning_tokens": self.reasoning_tokens,
-            "cost": str(self.cost),
-            "cost_breakdown": {k: str(v) for k, v in self.cost_breakdown.items()},
+            "cost": plain_decimal(self.cost),
+            "cost_breakdown": {k: plain_decimal(v) for k, v in self.cost_breakdown.items()},
         }
 
 
@@ -206,7 +211,7 @@ class UsageTotals:
             "reasoning_tokens": self.reasoning_tokens,
             "successful_requests": self.successful_requests,
             "failed_requests": self.failed_requests,
-            "total_cost": str(self.total_cost),
+            "total_cost": plain_decimal(self.total_cost),
             "currency": "USD",
             "by_model": [m.to_dict() for m in self.by_model.values()],
             "unpriced": [
@@ -240,9 +245,9 @@ class UsageTotals:
             yield "By Model:"
             for usage in self.by_model.values():
                 yield (
-                    f"\t{usage.provider or '?'}/{usage.model or '?'}: {usage.requests} requests, "
+                    f"\t{usage.provider or '?'}/{usage.model or '?'}: {counted(usage.requests, 'request')}, "
                     f"{usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens, "
-                    f"${float(usage.cost)}"
+                    f"${plain_decimal(usage.cost)}"
                 )
 
     def __repr__(self) -> str:
@@ -282,6 +287,8 @@ class track_usage:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if not _call_counter_exists:
+            _warn_nothing_counts_calls()
         active = _active.get()
         for index in range(len(active) - 1, -1, -1):
             if active[index] is self.usage:
@@ -366,6 +373,21 @@ class track_usage:
                 raise
             except BaseException as error:
                 value, step = error, generator.athrow
+
+
+def note_call_counter() -> None:
+    """Say that calls can be counted into blocks from now on (a ``Costing`` was set up)."""
+    global _call_counter_exists
+    _call_counter_exists = True
+
+
+@functools.cache  # once per process
+def _warn_nothing_counts_calls() -> None:
+    logger.warning(
+        "genai-cost: a track_usage() block ended while no LLM call could be counted: no genai-cost "
+        "instrumentor is active and no CostSpanProcessor is set up. Call genai_cost.instrument() "
+        "or run the app under opentelemetry-instrument."
+    )
 
 
 def active_trackers() -> tuple[UsageTotals, ...]:

@@ -187,7 +187,7 @@ def test_200_forks_while_threads_take_the_processor_and_default_table_locks(monk
 def test_every_lock_in_the_package_is_made_fork_safe() -> None:
     """Locks come from genai_cost._fork only (the demo's fake server is not library code)."""
     package = Path(genai_cost.__file__).parent
-    made_here = re.compile(r"threading\.(Lock|RLock|Condition|Semaphore|BoundedSemaphore)\(")
+    made_here = re.compile(r"threading\.(Lock|RLock|Condition|Semaphore|BoundedSemaphore|Event|Barrier)\(")
     offenders = [
         str(path.relative_to(package))
         for path in package.rglob("*.py")

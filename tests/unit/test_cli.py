@@ -140,7 +140,7 @@ def test_pricing_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     good = _file(tmp_path, [ACCEPTANCE], "good.json")
     bad = _file(tmp_path, [{**ACCEPTANCE, "match": {"regex": "(a+)+"}}], "bad.json")
     assert main(["pricing", "validate", good]) == EXIT_OK
-    assert f"{good}: ok (1 entries)" in capsys.readouterr().out
+    assert f"{good}: ok (1 entry)" in capsys.readouterr().out
     assert main(["pricing", "validate", good, bad]) == EXIT_BAD_INPUT
     captured = capsys.readouterr()
     assert f"{bad}: entry 'acceptance': field 'match.regex'" in captured.err
@@ -148,8 +148,9 @@ def test_pricing_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def test_pricing_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pricing", "list", "--provider", "cohere"]) == EXIT_OK
-    lines = capsys.readouterr().out.splitlines()
-    assert lines and all("  cohere  " in line for line in lines)
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["PROVIDER", "$/1M", "IN", "$/1M", "OUT", "FROM", "ID"]
+    assert rows and all(row.startswith("cohere ") for row in rows)
 
 
 def test_pricing_sync_to_a_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

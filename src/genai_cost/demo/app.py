@@ -22,6 +22,8 @@ from typing import Any
 import openai
 from opentelemetry import trace
 
+from genai_cost._install import pip_install
+from genai_cost._text import counted
 from genai_cost.demo.fake_openai import FakeOpenAIServer
 from genai_cost.semconv import GenAI, Ours
 from genai_cost.tracking import UsageTotals, track_usage
@@ -120,7 +122,7 @@ def main() -> int:
     print("\ntrack_usage() summary:")
     print("  " + str(usage).replace("\n", "\n  "))
     print(
-        "\nYour own app, unchanged: pip install genai-cost, then\n"
+        f"\nYour own app, unchanged: {pip_install()}, then\n"
         "  OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 opentelemetry-instrument python app.py"
     )
     _shutdown()
@@ -141,7 +143,7 @@ def span_lines(spans: Sequence[Any]) -> Iterator[str]:
             yield f"  {span.name:<34} {tokens:<38} {_cost(attrs.get(GenAI.USAGE_COST_AMOUNT), attrs)}"
         elif Ours.SUBTREE_CALLS in attrs:
             tokens = f"{attrs[Ours.SUBTREE_INPUT_TOKENS]:>5} in / {attrs[Ours.SUBTREE_OUTPUT_TOKENS]:>4} out"
-            label = f"{span.name} (parent: {attrs[Ours.SUBTREE_CALLS]} calls)"
+            label = f"{span.name} (parent: {counted(attrs[Ours.SUBTREE_CALLS], 'call')})"
             yield f"  {label:<34} {tokens:<38} {_cost(attrs[Ours.SUBTREE_COST_AMOUNT], attrs)}"
 
 
