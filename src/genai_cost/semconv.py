@@ -15,6 +15,7 @@ __all__ = [
     "OpenInference",
     "Operation",
     "Ours",
+    "PricingModelSource",
     "PricingStatus",
     "Provider",
     "TokenType",
@@ -95,6 +96,8 @@ class Ours:
     COST_PREFIX = "genai_cost.cost."
     PRICING_ENTRY = "genai_cost.pricing.entry"
     PRICING_STATUS = "genai_cost.pricing.status"
+    PRICING_MODEL_SOURCE = "genai_cost.pricing.model_source"
+    """Set when the entry was matched by another name than the response model (``PricingModelSource``)."""
     SUBTREE_COST_AMOUNT = "genai_cost.subtree.cost.amount"
     SUBTREE_INPUT_TOKENS = "genai_cost.subtree.input_tokens"
     SUBTREE_OUTPUT_TOKENS = "genai_cost.subtree.output_tokens"
@@ -167,6 +170,13 @@ class PricingStatus:
     PROVIDER = "provider"
     ERROR = "error"
     """The pricing table raised (a bug or a broken custom table); logged once, the call is unaffected."""
+
+
+class PricingModelSource:
+    """Values of ``genai_cost.pricing.model_source``."""
+
+    REQUEST_MODEL = "request_model"
+    """The response model matched no entry; ``gen_ai.request.model`` did."""
 
 
 class CostSource:
