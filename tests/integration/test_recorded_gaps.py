@@ -7,6 +7,7 @@ HTTP and compares the span with the recording's counts and with genai-prices' ow
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -101,6 +102,39 @@ def test_responses_details_reported_as_zero_are_emitted_as_zero(
     assert attributes[GenAI.USAGE_COST_AMOUNT] == _calc_price(
         "gpt-5.6-sol", "openai", input_tokens=37, output_tokens=12
     )
+
+
+# --- item 6: billed calls that had no span ------------------------------------------------
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_responses_compact_has_a_span_with_usage_and_cost(
+    recorded: FakeHTTPServer, telemetry: dict[str, Any], span_exporter: InMemorySpanExporter, is_async: bool
+) -> None:
+    compact = {"model": "gpt-5.6-sol", "previous_response_id": "resp_recorded"}
+
+    async def compact_async() -> Any:
+        async with openai.AsyncOpenAI(base_url=recorded.origin + "/v1", api_key="sk-recorded") as client:
+            return await client.responses.compact(**compact)
+
+    with instrumented(OpenAIInstrumentor(), **telemetry):
+        result = asyncio.run(compact_async()) if is_async else _openai(recorded).responses.compact(**compact)
+    assert result.output[-1].type == "compaction"
+    (span,) = span_exporter.get_finished_spans()
+    attributes = dict(span.attributes or {})
+    assert span.name == "chat gpt-5.6-sol"
+    reported = {
+        GenAI.RESPONSE_ID: "resp_compacted",
+        GenAI.USAGE_INPUT_TOKENS: 18250,
+        GenAI.USAGE_CACHE_READ_INPUT_TOKENS: 16384,
+        GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS: 0,
+        GenAI.USAGE_OUTPUT_TOKENS: 1210,
+        GenAI.USAGE_REASONING_OUTPUT_TOKENS: 704,
+    }
+    assert {name: attributes.get(name) for name in reported} == reported
+    assert attributes[Ours.PRICING_ENTRY] == "openai:gpt-5.6-sol@2026-08-21"
+    expected = _calc_price("gpt-5.6-sol", "openai", input_tokens=18250, cache_read_tokens=16384, output_tokens=1210)
+    assert attributes[GenAI.USAGE_COST_AMOUNT] == expected
 
 
 # --- item 2: priced by the requested model when the answering model matches nothing --------

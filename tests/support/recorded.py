@@ -19,6 +19,7 @@ from tests.support.fake_http import FakeHTTPServer, Reply, Request
 __all__ = [
     "DAVINCI_COMPLETION",
     "GPT_5_6_SOL_CACHE_WRITE",
+    "GPT_5_6_SOL_COMPACTION",
     "GPT_5_6_SOL_ZEROS",
     "NOVA_LITE_GUARDRAIL",
     "NOVA_LITE_GUARDRAIL_HEADERS",
@@ -81,6 +82,29 @@ GPT_5_6_SOL_ZEROS = _response(
     },
 )
 
+# Issue 23, item 6: ``responses.compact`` is billed and reports usage. The shape is the one the
+# openai SDK (3.60, ``CompactedResponse``) declares: no model and no status; the output is the
+# conversation's user messages and one opaque compaction item. The issue gives no counts:
+# these exercise every detail (cache reads, reasoning, a zero cache write).
+GPT_5_6_SOL_COMPACTION = {
+    "id": "resp_compacted",
+    "object": "response.compaction",
+    "created_at": _CREATED,
+    "output": [
+        {"type": "message", "id": "msg_user", "status": "completed", "role": "user",
+         "content": [{"type": "input_text", "text": "Plan the trip."}]},
+        {"type": "compaction", "id": "cmp_recorded", "encrypted_content": "gAAAAB-opaque"},
+    ],
+    "usage": {
+        "input_tokens": 18250,
+        "input_tokens_details": {"cached_tokens": 16384, "cache_write_tokens": 0},
+        "output_tokens": 1210,
+        "output_tokens_details": {"reasoning_tokens": 704},
+        "total_tokens": 19460,
+    },
+    "service_tier": "default",
+}  # fmt: skip
+
 # Issue 23, item 2: 27 legacy completions requested as ``davinci-002``; the API answers with
 # the model's build name, ``davinci:2023-07-21-v2``, which no price list carries.
 DAVINCI_COMPLETION = {
@@ -114,6 +138,7 @@ def _openai(body: Mapping[str, Any]) -> Reply:
 
 _ROUTES: dict[str, Callable[[Request], Reply]] = {
     "/v1/completions": lambda request: _openai(DAVINCI_COMPLETION),
+    "/v1/responses/compact": lambda request: _openai(GPT_5_6_SOL_COMPACTION),
     "/v1/responses": lambda request: _openai(
         GPT_5_6_SOL_ZEROS if request.headers.get("x-recorded") == "zeros" else GPT_5_6_SOL_CACHE_WRITE
     ),

@@ -1,7 +1,7 @@
 """``OpenAIInstrumentor``: spans, token usage, cost and metrics for every OpenAI SDK call.
 
 Covers chat completions (``create``, ``parse``, ``stream()``), the Responses API (``create``,
-``parse``, ``stream()``), embeddings and legacy completions, sync and async, including
+``parse``, ``stream()``, ``compact``), embeddings and legacy completions, sync and async, including
 ``with_raw_response``/``with_streaming_response``, Azure OpenAI and OpenAI-compatible servers.
 """
 
@@ -51,12 +51,15 @@ def _table(*, capture_content: bool) -> tuple[Wrap, ...]:
     chat = Operation(read_chat_request, read_completion, result_wrapper(chunks), read_error)
     text_completion = Operation(read_completion_request, read_completion, result_wrapper(chunks))
     responses = Operation(read_responses_request, read_response, result_wrapper(events))
+    # A compaction's output is the conversation's own messages and an opaque item, not an answer.
+    compact = Operation(read_responses_request, read_responses_response, result_wrapper())
     embeddings = Operation(read_embeddings_request, read_embeddings_response, result_wrapper())
     return (
         Wrap(_CHAT_MODULE, "Completions", "create", chat),
         Wrap(_CHAT_MODULE, "Completions", "parse", chat),
         Wrap(_RESPONSES_MODULE, "Responses", "create", responses),
         Wrap(_RESPONSES_MODULE, "Responses", "parse", responses),
+        Wrap(_RESPONSES_MODULE, "Responses", "compact", compact),
         Wrap("openai.resources.embeddings", "Embeddings", "create", embeddings),
         Wrap("openai.resources.completions", "Completions", "create", text_completion),
     )
