@@ -22,6 +22,7 @@ from genai_cost.semconv import CostSource, GenAI, Ours, PricingModelSource, Pric
 from genai_cost.usage import Usage, cost_amount
 
 if TYPE_CHECKING:
+    from genai_cost.pricing.schema import PriceEntry
     from genai_cost.pricing.table import PricingTable
 
 __all__ = ["Cost", "Costing"]
@@ -118,12 +119,7 @@ class Costing:
         if usage is None or usage.is_empty:
             return _NO_USAGE
         try:
-            at = _datetime(started_ns)
-            entry = self.pricing.match(model, provider=provider, at=at) if model else None
-            model_source = None
-            if entry is None and isinstance(requested_model, str) and requested_model and requested_model != model:
-                entry = self.pricing.match(requested_model, provider=provider, at=at)
-                model_source = PricingModelSource.REQUEST_MODEL
+            entry, model_source = self._match(model, requested_model, provider, _datetime(started_ns))
             breakdown = None if entry is None else calculate(usage, entry)
         except Exception:
             self._log_failure()
@@ -140,6 +136,16 @@ class Costing:
             entry_id=breakdown.entry_id,
             model_source=model_source,
         )
+
+    def _match(
+        self, model: str | None, requested_model: object, provider: str | None, at: datetime | None
+    ) -> tuple[PriceEntry | None, str | None]:
+        """The entry for ``model``, else for ``requested_model``; and the ``PricingModelSource`` of a fallback."""
+        entry = self.pricing.match(model, provider=provider, at=at) if model else None
+        if entry is not None or not isinstance(requested_model, str) or requested_model in ("", model):
+            return entry, None
+        entry = self.pricing.match(requested_model, provider=provider, at=at)
+        return entry, None if entry is None else PricingModelSource.REQUEST_MODEL
 
     def settle(
         self,

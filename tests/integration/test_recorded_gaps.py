@@ -28,9 +28,11 @@ from tests.support.instrumenting import instrumented
 from tests.support.recorded import NOVA_LITE_GUARDRAIL, server
 from tests.support.telemetry import metric_points
 
+from genai_cost.costing import Costing
 from genai_cost.instrumentation.bedrock import BedrockInstrumentor
 from genai_cost.instrumentation.bedrock.bodies import usage_from_headers
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
+from genai_cost.metrics import Instruments
 from genai_cost.pricing import PricingTable
 from genai_cost.processor import CostSpanProcessor
 from genai_cost.semconv import GenAI, Metrics, Ours, PricingModelSource, PricingStatus
@@ -307,3 +309,31 @@ def test_header_counts_complete_the_body_per_field(
     headers: dict[str, str], body: Usage | None, expected: Usage
 ) -> None:
     assert usage_from_headers(headers, body) == expected
+
+
+@pytest.mark.parametrize(
+    ("model", "requested", "status", "entry", "source"),
+    [
+        pytest.param("davinci-002", "gpt-4o", PricingStatus.PRICED, "openai:davinci-002", None,
+                     id="answering-model-wins"),
+        pytest.param("davinci:2023-07-21-v2", "davinci-002", PricingStatus.PRICED, "openai:davinci-002",
+                     PricingModelSource.REQUEST_MODEL, id="requested-model-fallback"),
+        pytest.param("davinci:2023-07-21-v2", "davinci:2023-07-21-v2", PricingStatus.UNKNOWN_MODEL, None, None,
+                     id="same-unknown-name"),
+        pytest.param("davinci:2023-07-21-v2", ["davinci-002"], PricingStatus.UNKNOWN_MODEL, None, None,
+                     id="requested-not-a-name"),
+    ],
+)  # fmt: skip
+def test_costing_falls_back_to_the_requested_model_only_when_the_answering_model_is_unknown(
+    pricing: PricingTable,
+    meter_provider: MeterProvider,
+    model: str,
+    requested: object,
+    status: str,
+    entry: str | None,
+    source: str | None,
+) -> None:
+    costing = Costing(Instruments(meter_provider, model_limit=100), pricing)
+    usage = Usage(input_tokens=5, output_tokens=16)
+    cost = costing.price(usage, model=model, provider="openai", requested_model=requested)
+    assert (cost.status, cost.entry_id, cost.model_source) == (status, entry, source)
