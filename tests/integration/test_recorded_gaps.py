@@ -77,11 +77,14 @@ def _only_attributes(exporter: InMemorySpanExporter) -> dict[str, Any]:
 # --- item 1: Responses API cache writes, and zeros kept as zeros ---------------------------
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["response", "stream"])
 def test_responses_cache_writes_are_priced_at_the_write_rate(
-    sync_client: openai.OpenAI, telemetry: dict[str, Any], span_exporter: InMemorySpanExporter
+    sync_client: openai.OpenAI, telemetry: dict[str, Any], span_exporter: InMemorySpanExporter, stream: bool
 ) -> None:
     with instrumented(OpenAIInstrumentor(), **telemetry):
-        sync_client.responses.create(model="gpt-5.6-sol", input="Summarize the instructions.")
+        result = sync_client.responses.create(model="gpt-5.6-sol", input="Summarize the instructions.", stream=stream)
+        if stream:
+            assert [event.type for event in result] == ["response.created", "response.completed"]
     attributes = _only_attributes(span_exporter)
     assert attributes[GenAI.USAGE_INPUT_TOKENS] == 4421
     assert attributes[GenAI.USAGE_OUTPUT_TOKENS] == 883

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from tests.support.fake_http import FakeHTTPServer, Reply, Request
+from tests.support.fake_http import FakeHTTPServer, Reply, Request, sse_frame
 
 __all__ = [
     "DAVINCI_COMPLETION",
@@ -163,12 +163,22 @@ def _openai(body: Mapping[str, Any]) -> Reply:
     return Reply(200, body, headers={"x-request-id": "req_recorded"})
 
 
+def _responses(request: Request) -> Reply:
+    body = GPT_5_6_SOL_ZEROS if request.headers.get("x-recorded") == "zeros" else GPT_5_6_SOL_CACHE_WRITE
+    if request.json().get("stream") is not True:
+        return _openai(body)
+    # The stream's first and last events; usage arrives with the final response only.
+    events = [("response.created", {**body, "status": "in_progress", "output": [], "usage": None}),
+              ("response.completed", body)]  # fmt: skip
+    frames = [sse_frame({"type": kind, "sequence_number": number, "response": response}, kind)
+              for number, (kind, response) in enumerate(events)]  # fmt: skip
+    return Reply(200, frames=(*frames, b"data: [DONE]\n\n"))
+
+
 _ROUTES: dict[str, Callable[[Request], Reply]] = {
     "/v1/completions": lambda request: _openai(DAVINCI_COMPLETION),
     "/v1/responses/compact": lambda request: _openai(GPT_5_6_SOL_COMPACTION),
-    "/v1/responses": lambda request: _openai(
-        GPT_5_6_SOL_ZEROS if request.headers.get("x-recorded") == "zeros" else GPT_5_6_SOL_CACHE_WRITE
-    ),
+    "/v1/responses": _responses,
 }
 
 
