@@ -20,10 +20,11 @@ from genai_cost.config import get_settings
 from genai_cost.metrics import Instruments
 from genai_cost.pricing.calculate import calculate
 from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
-from genai_cost.semconv import CostSource, GenAI, Ours, PricingStatus
+from genai_cost.semconv import CostSource, GenAI, Ours, PricingModelSource, PricingStatus
 from genai_cost.usage import Usage, cost_amount
 
 if TYPE_CHECKING:
+    from genai_cost.pricing.schema import PriceEntry
     from genai_cost.pricing.table import PricingTable
 
 __all__ = ["Cost", "Costing"]
@@ -48,6 +49,8 @@ class Cost:
     """Cost per token type (``input``, ``cache_read``, ``output``, ...)."""
     entry_id: str | None = None
     """Id of the pricing entry used."""
+    model_source: str | None = None
+    """A ``PricingModelSource`` value when the entry was not matched by the call's primary model name."""
 
     def attributes(self) -> dict[str, Any]:
         """The span attributes that describe this cost."""
@@ -59,6 +62,8 @@ class Cost:
         attributes[GenAI.USAGE_COST_SOURCE] = self.source
         if self.entry_id is not None:
             attributes[Ours.PRICING_ENTRY] = self.entry_id
+        if self.model_source is not None:
+            attributes[Ours.PRICING_MODEL_SOURCE] = self.model_source
         for token_type, amount in self.breakdown.items():
             attributes[Ours.COST_PREFIX + token_type] = float(amount)
         return attributes
@@ -116,17 +121,23 @@ class Costing:
         provider: str | None,
         started_ns: int | None = None,
         provider_cost: object = None,
+        requested_model: object = None,
     ) -> Cost:
         """Price one call at the prices in force when it started (``started_ns``: ns since the
         epoch, as ``time.time_ns()`` and span start times; default now). A cost reported by the
-        provider wins over the local table."""
+        provider wins over the local table.
+
+        When ``model`` (the model that answered) matches no entry, the call is priced by
+        ``requested_model`` and the cost says so: a legacy ``davinci-002`` completion answers
+        ``davinci:2023-07-21-v2``, a name no price list carries.
+        """
         reported = None if provider_cost is None else cost_amount(provider_cost)
         if reported is not None:
             return Cost(PricingStatus.PROVIDER, reported, source=CostSource.PROVIDER)
         if usage is None or usage.is_empty:
             return _NO_USAGE
         try:
-            entry = self.pricing.match(model, provider=provider, at=_datetime(started_ns)) if model else None
+            entry, model_source = self._match(model, requested_model, provider, _datetime(started_ns))
             breakdown = None if entry is None else calculate(usage, entry)
         except Exception:
             self._log_failure()
@@ -141,7 +152,18 @@ class Costing:
             source=CostSource.LOCAL,
             breakdown=breakdown.by_type,
             entry_id=breakdown.entry_id,
+            model_source=model_source,
         )
+
+    def _match(
+        self, model: str | None, requested_model: object, provider: str | None, at: datetime | None
+    ) -> tuple[PriceEntry | None, str | None]:
+        """The entry for ``model``, else for ``requested_model``; and the ``PricingModelSource`` of a fallback."""
+        entry = self.pricing.match(model, provider=provider, at=at) if model else None
+        if entry is not None or not isinstance(requested_model, str) or requested_model in ("", model):
+            return entry, None
+        entry = self.pricing.match(requested_model, provider=provider, at=at)
+        return entry, None if entry is None else PricingModelSource.REQUEST_MODEL
 
     def settle(
         self,

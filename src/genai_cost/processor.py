@@ -295,7 +295,13 @@ class CostSpanProcessor(SpanProcessor):
             return None
         model = _first(values, _MODEL_KEYS)
         provider = canonical_provider(_first(values, _PROVIDER_KEYS))
-        cost = self._costing.price(usage, model=model, provider=provider, started_ns=span.start_time or None)
+        cost = self._costing.price(
+            usage,
+            model=model,
+            provider=provider,
+            started_ns=span.start_time or None,
+            requested_model=values.get(GenAI.REQUEST_MODEL),
+        )
         self._costing.settle(
             cost,
             usage,

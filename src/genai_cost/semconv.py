@@ -15,6 +15,7 @@ __all__ = [
     "OpenInference",
     "Operation",
     "Ours",
+    "PricingModelSource",
     "PricingStatus",
     "Provider",
     "TokenType",
@@ -41,6 +42,7 @@ class GenAI:
     EMBEDDINGS_DIMENSION_COUNT = "gen_ai.embeddings.dimension.count"
     REQUEST_SERVICE_TIER = "openai.request.service_tier"
     OUTPUT_TYPE = "gen_ai.output.type"
+    AGENT_ID = "gen_ai.agent.id"
     RESPONSE_ID = "gen_ai.response.id"
     RESPONSE_MODEL = "gen_ai.response.model"
     RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
@@ -95,6 +97,8 @@ class Ours:
     COST_PREFIX = "genai_cost.cost."
     PRICING_ENTRY = "genai_cost.pricing.entry"
     PRICING_STATUS = "genai_cost.pricing.status"
+    PRICING_MODEL_SOURCE = "genai_cost.pricing.model_source"
+    """Set when the entry was matched by another name than the response model (``PricingModelSource``)."""
     SUBTREE_COST_AMOUNT = "genai_cost.subtree.cost.amount"
     SUBTREE_INPUT_TOKENS = "genai_cost.subtree.input_tokens"
     SUBTREE_OUTPUT_TOKENS = "genai_cost.subtree.output_tokens"
@@ -123,6 +127,7 @@ class Operation:
     TEXT_COMPLETION = "text_completion"
     EMBEDDINGS = "embeddings"
     GENERATE_CONTENT = "generate_content"
+    INVOKE_AGENT = "invoke_agent"
 
 
 class Provider:
@@ -167,6 +172,13 @@ class PricingStatus:
     PROVIDER = "provider"
     ERROR = "error"
     """The pricing table raised (a bug or a broken custom table); logged once, the call is unaffected."""
+
+
+class PricingModelSource:
+    """Values of ``genai_cost.pricing.model_source``."""
+
+    REQUEST_MODEL = "request_model"
+    """The response model matched no entry; ``gen_ai.request.model`` did."""
 
 
 class CostSource:

@@ -256,8 +256,9 @@ def answer(
     if operation == "invoke":
         headers = {**_REQUEST_ID,
                    "x-amzn-bedrock-input-token-count": str(tokens.input),
-                   "x-amzn-bedrock-output-token-count": str(tokens.output),
                    "x-amzn-bedrock-invocation-latency": "42"}  # fmt: skip
+        if family != "amazon.titan-embed":  # an embedding has no output tokens
+            headers["x-amzn-bedrock-output-token-count"] = str(tokens.output)
         if tokens.cache_read or tokens.cache_write:
             headers["x-amzn-bedrock-cache-read-input-token-count"] = str(tokens.cache_read)
             headers["x-amzn-bedrock-cache-write-input-token-count"] = str(tokens.cache_write)

@@ -262,6 +262,7 @@ class Invocation:
                 provider=provider,
                 started_ns=self._started_ns,
                 provider_cost=response and response.provider_cost,
+                requested_model=requested,
             )
             attributes.update(cost.attributes())
         if error is not None:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from genai_cost.instrumentation._attributes import count
 from genai_cost.instrumentation.anthropic.messages import usage_from_anthropic
 from genai_cost.instrumentation.openai.chat import usage_from_openai
 from genai_cost.semconv import Operation
-from genai_cost.usage import MAX_COUNT, Usage
+from genai_cost.usage import MAX_COUNT, Usage, saturating_sum
 
 __all__ = [
     "INVOCATION_METRICS",
@@ -119,22 +120,47 @@ def usage_from_body(body: Mapping[str, Any]) -> Usage | None:
     return None
 
 
-def usage_from_headers(headers: Any) -> Usage | None:
-    """Usage from the ``x-amzn-bedrock-*-token-count`` headers (botocore lowercases names)."""
+def usage_from_headers(headers: Any, body_usage: Usage | None = None) -> Usage | None:
+    """Usage from the ``x-amzn-bedrock-*-token-count`` headers (botocore lowercases names),
+    each count they lack taken from ``body_usage``, the body's own report.
+
+    The headers are what AWS bills, so each count they carry wins, field by field; the body
+    adds what they never carry (the 5-minute/1-hour cache-write split, reasoning) and any
+    count they miss. A body can report less than the headers: Nova's answer when a guardrail
+    intervenes has ``usage: {"inputTokens": 30}`` only, while the headers count its output too.
+    """
+    counts = _header_counts(headers)
+    if counts is None:
+        return body_usage
+    uncached_input, output, cache_read, cache_write = counts
+    body = body_usage or Usage()
+    cache_read = body.cache_read_tokens if cache_read is None else cache_read
+    cache_write = body.cache_creation_tokens if cache_write is None else cache_write
+    # The headers' input count excludes the cache's, as Anthropic's and Nova's bodies do.
+    input_tokens = body.input_tokens
+    if uncached_input is not None:
+        input_tokens = saturating_sum(uncached_input, cache_read, cache_write)
+    return replace(
+        body,
+        input_tokens=input_tokens,
+        output_tokens=body.output_tokens if output is None else output,
+        cache_read_tokens=cache_read,
+        cache_creation_tokens=cache_write,
+    )
+
+
+def _header_counts(headers: Any) -> tuple[int | None, int | None, int | None, int | None] | None:
+    """(input excluding the cache, output, cache read, cache write) from the headers; ``None``
+    when they carry neither an input nor an output count."""
     if not isinstance(headers, Mapping):
         return None
-    counts = {
-        key: _header_count(headers.get(f"{_HEADER_PREFIX}{key}-token-count"))
+    uncached_input, output, cache_read, cache_write = (
+        _header_count(headers.get(f"{_HEADER_PREFIX}{key}-token-count"))
         for key in ("input", "output", "cache-read-input", "cache-write-input")
-    }
-    if counts["input"] is None and counts["output"] is None:
-        return None
-    return Usage.from_uncached_input(
-        uncached_input_tokens=counts["input"],
-        output_tokens=counts["output"],
-        cache_read_tokens=counts["cache-read-input"],
-        cache_creation_tokens=counts["cache-write-input"],
     )
+    if uncached_input is None and output is None:
+        return None
+    return uncached_input, output, cache_read, cache_write
 
 
 def _header_count(value: Any) -> int | None:

@@ -3,8 +3,9 @@
 ``invoke_model`` returns its body as a ``StreamingBody`` the app reads after the call
 returns. The app keeps that body, behind a proxy that sees the bytes it reads (see
 :mod:`.body_proxy`): the span ends when the body has been read, closed, failed or dropped.
-Usage comes from the model family's body when it was read whole (see :mod:`.bodies`), else
-from the ``x-amzn-bedrock-*-token-count`` headers, which Bedrock sends with every response.
+Usage comes from the ``x-amzn-bedrock-*-token-count`` headers, which Bedrock sends with every
+response and bills by, completed by the model family's body when it was read whole (see
+:mod:`.bodies`): the body adds the details the headers do not carry and any count they miss.
 """
 
 from __future__ import annotations
@@ -120,10 +121,8 @@ class InvokeBodyAccumulator:
         # One piece (the usual ``read()``) is joined without a copy.
         parsed = json_body(b"".join(self._pieces)) if self.complete and self._pieces is not None else None
         # A body we fail to read must not hide the headers' counts.
-        usage = safe(usage_from_body, parsed) if parsed is not None else None
-        if usage is None:
-            usage = usage_from_headers(self._headers)
-        return _response(parsed, usage, dict(self._attributes))
+        body_usage = safe(usage_from_body, parsed) if parsed is not None else None
+        return _response(parsed, usage_from_headers(self._headers, body_usage), dict(self._attributes))
 
 
 class InvokeChunkAccumulator:

@@ -39,12 +39,15 @@ def read_responses_request(
 
 
 def _usage(usage: Any) -> Usage | None:
+    """A ``ResponseUsage``: ``input_tokens`` include cache reads and writes, ``output_tokens`` reasoning."""
     if usage is None:
         return None
+    input_details = read(usage, "input_tokens_details")
     return Usage(
         input_tokens=count(read(usage, "input_tokens")),
         output_tokens=count(read(usage, "output_tokens")),
-        cache_read_tokens=count(read(read(usage, "input_tokens_details"), "cached_tokens")),
+        cache_read_tokens=count(read(input_details, "cached_tokens")),
+        cache_creation_tokens=count(read(input_details, "cache_write_tokens")),
         reasoning_tokens=count(read(read(usage, "output_tokens_details"), "reasoning_tokens")),
     )
 
