@@ -10,6 +10,7 @@ dropped.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, Synchrono
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tests.reliability.support.archive import Archive
-from tests.reliability.support.harness import client, pricing_table
+from tests.reliability.support.harness import async_client, client, pricing_table
 from tests.support.fake_anthropic import SCENARIOS, fake_anthropic_server
 from tests.support.fake_http import FakeHTTPServer
 
@@ -45,6 +46,7 @@ from genai_cost.semconv import GenAI, Ours, PricingStatus
 ROOT = Path(__file__).resolve().parents[2]
 ANTHROPIC_MODEL = "claude-haiku-4-5"
 MESSAGES = [{"role": "user", "content": "hi"}]
+CHAT: dict[str, Any] = {"model": "gpt-4o-mini", "messages": MESSAGES}
 
 
 class Pipeline:
@@ -161,6 +163,28 @@ def test_dropped_openai_stream_under_the_processor_lock_is_finished_later_with_i
     assert (abandoned.end_time or 0) <= (following.start_time or 0)  # ended when dropped, not when finished
     assert usage.successful_requests == 2
     assert usage.prompt_tokens >= OPENAI_SCENARIOS["default"].prompt_tokens
+
+
+def test_dropped_async_openai_stream_under_the_processor_lock_is_finished_later_with_its_usage(
+    pipeline: Pipeline, fake: FakeOpenAIServer
+) -> None:
+    async def main() -> None:
+        async with async_client(fake.base_url) as sdk:
+            stream = await sdk.chat.completions.create(stream=True, stream_options={"include_usage": True}, **CHAT)
+            while (await stream.__anext__()).usage is None:
+                pass
+            holder = {"stream": stream}
+            del stream
+            _drop_in_cycle(holder)
+            assert _drop_while_holding_the_processor_lock(pipeline, holder) == 0
+            assert pipeline.llm_spans() == []
+            await sdk.embeddings.create(model="text-embedding-3-small", input="next call")
+
+    with pipeline.instrumented(OpenAIInstrumentor()):
+        asyncio.run(main())
+
+    abandoned, _following = sorted(pipeline.llm_spans(), key=lambda span: span.start_time or 0)
+    assert (abandoned.attributes or {})[GenAI.USAGE_INPUT_TOKENS] == OPENAI_SCENARIOS["default"].prompt_tokens
 
 
 def test_dropped_anthropic_stream_under_the_processor_lock_is_finished_by_a_flush(
