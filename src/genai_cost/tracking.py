@@ -287,7 +287,12 @@ class track_usage:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if not _call_counter_exists:
+        if _call_counter_exists:
+            # Calls whose streams the app dropped inside the block count before the block is read.
+            from genai_cost.instrumentation._core import finish_abandoned
+
+            finish_abandoned()
+        else:
             _warn_nothing_counts_calls()
         active = _active.get()
         for index in range(len(active) - 1, -1, -1):

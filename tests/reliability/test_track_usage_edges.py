@@ -8,6 +8,7 @@ the block exactly once and nothing made outside it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -202,3 +203,17 @@ def test_a_block_entered_inside_itself_counts_each_call_once(
         _ask(sdk)  # after the outermost call returned: not counted
 
     assert tracker.usage.successful_requests == depth
+
+
+def test_a_stream_dropped_inside_the_block_is_counted_when_the_block_ends(
+    telemetry: Telemetry, fake: FakeOpenAIServer
+) -> None:
+    sdk = client(fake.base_url)
+    with telemetry.instrumented():
+        with track_usage() as usage:
+            stream = sdk.chat.completions.create(model=MODEL, messages=[], stream=True)
+            next(stream)
+            del stream
+            gc.collect()  # the proxy is gone: its call waits to be finished in a safe place
+        counted_at_exit = usage.successful_requests
+    assert counted_at_exit == 1
