@@ -40,7 +40,14 @@ from genai_cost.instrumentors import ENTRY_POINT_PREFIX
 from genai_cost.pricing import PricingError, PricingTable
 from genai_cost.processor import CostSpanProcessor
 
-__all__ = ["CONFIGURATOR_NAME", "GenAICostConfigurator", "GenAICostDistro", "check_configuration", "check_pricing"]
+__all__ = [
+    "CONFIGURATOR_NAME",
+    "GenAICostConfigurator",
+    "GenAICostDistro",
+    "check_before_instrumenting",
+    "check_configuration",
+    "check_pricing",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -146,11 +153,18 @@ class GenAICostConfigurator(_OTelSDKConfigurator):
         type(self).cost_processor = pipeline.front
 
 
+def check_before_instrumenting() -> None:
+    """Before ``opentelemetry-instrument`` loads the instrumentors: the pricing check, when our
+    configurator (which runs it first thing) did not run. An instrumentor built on an invalid
+    strict configuration would fail inside OpenTelemetry's loader, which logs a traceback."""
+    if GenAICostConfigurator.cost_processor is None:
+        _check_pricing_at_startup()
+
+
 def check_configuration() -> None:
     """After ``opentelemetry-instrument`` set everything up: say so if our configurator did not run."""
     if GenAICostConfigurator.cost_processor is not None:
         return
-    _check_pricing_at_startup()
     chosen = os.environ.get(OTEL_PYTHON_CONFIGURATOR)
     logger.log(
         logging.INFO if chosen else logging.WARNING,
