@@ -42,7 +42,6 @@ class GenAI:
     EMBEDDINGS_DIMENSION_COUNT = "gen_ai.embeddings.dimension.count"
     REQUEST_SERVICE_TIER = "openai.request.service_tier"
     OUTPUT_TYPE = "gen_ai.output.type"
-    AGENT_ID = "gen_ai.agent.id"
     RESPONSE_ID = "gen_ai.response.id"
     RESPONSE_MODEL = "gen_ai.response.model"
     RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
@@ -127,7 +126,6 @@ class Operation:
     TEXT_COMPLETION = "text_completion"
     EMBEDDINGS = "embeddings"
     GENERATE_CONTENT = "generate_content"
-    INVOKE_AGENT = "invoke_agent"
 
 
 class Provider:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -147,67 +146,6 @@ def test_responses_compact_has_a_span_with_usage_and_cost(
     assert attributes[Ours.PRICING_ENTRY] == "openai:gpt-5.6-sol@2026-08-21"
     expected = _calc_price("gpt-5.6-sol", "openai", input_tokens=18250, cache_read_tokens=16384, output_tokens=1210)
     assert attributes[GenAI.USAGE_COST_AMOUNT] == expected
-
-
-def _create_and_poll(recorded: FakeHTTPServer, sync_client: openai.OpenAI, is_async: bool) -> Any:
-    run = {"thread_id": "thread_recorded", "assistant_id": "asst_recorded"}
-    if not is_async:
-        return sync_client.beta.threads.runs.create_and_poll(**run)
-
-    async def main() -> Any:
-        async with openai.AsyncOpenAI(base_url=recorded.origin + "/v1", api_key="sk-recorded") as client:
-            return await client.beta.threads.runs.create_and_poll(**run)
-
-    return asyncio.run(main())
-
-
-def _seen_warnings(call: Callable[[], Any]) -> list[tuple[Any, ...]]:
-    """(category, message, file) of each deprecation warning ``call`` raises."""
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always")
-        call()
-    return [(w.category, str(w.message), w.filename) for w in seen if w.category is DeprecationWarning]
-
-
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-def test_assistants_run_has_one_span_with_the_usage_of_the_completed_run(
-    recorded: FakeHTTPServer,
-    sync_client: openai.OpenAI,
-    telemetry: dict[str, Any],
-    span_exporter: InMemorySpanExporter,
-    is_async: bool,
-) -> None:
-    plain = _seen_warnings(lambda: _create_and_poll(recorded, sync_client, is_async))
-    with instrumented(OpenAIInstrumentor(), **telemetry):
-        traced = _seen_warnings(lambda: _create_and_poll(recorded, sync_client, is_async))
-    assert [seen[:2] for seen in traced] == [seen[:2] for seen in plain]  # the SDK's deprecation warnings
-    (span,) = span_exporter.get_finished_spans()
-    attributes = dict(span.attributes or {})
-    assert span.name == "invoke_agent"
-    expected = {
-        GenAI.OPERATION_NAME: "invoke_agent",
-        GenAI.RESPONSE_ID: "run_recorded",
-        GenAI.RESPONSE_MODEL: "gpt-4o",
-        GenAI.RESPONSE_FINISH_REASONS: ("completed",),
-        GenAI.AGENT_ID: "asst_recorded",
-        GenAI.USAGE_INPUT_TOKENS: 1234,
-        GenAI.USAGE_OUTPUT_TOKENS: 87,
-    }
-    assert {name: attributes.get(name) for name in expected} == expected
-    assert attributes[GenAI.USAGE_COST_AMOUNT] == _calc_price("gpt-4o", "openai", input_tokens=1234, output_tokens=87)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="a wrapped deprecated SDK method warns from genai_cost's wrapper frame (_core), not from its caller",
-)
-def test_assistants_deprecation_warnings_keep_their_location(
-    recorded: FakeHTTPServer, sync_client: openai.OpenAI, telemetry: dict[str, Any]
-) -> None:
-    plain = _seen_warnings(lambda: _create_and_poll(recorded, sync_client, is_async=False))
-    with instrumented(OpenAIInstrumentor(), **telemetry):
-        traced = _seen_warnings(lambda: _create_and_poll(recorded, sync_client, is_async=False))
-    assert traced == plain
 
 
 # --- item 2: priced by the requested model when the answering model matches nothing --------

@@ -23,8 +23,6 @@ __all__ = [
     "GPT_5_6_SOL_ZEROS",
     "NOVA_LITE_GUARDRAIL",
     "NOVA_LITE_GUARDRAIL_HEADERS",
-    "RUN_COMPLETED",
-    "RUN_QUEUED",
     "server",
 ]
 
@@ -134,31 +132,6 @@ NOVA_LITE_GUARDRAIL_HEADERS = {
 }
 
 
-def _run(status: str, usage: dict[str, int] | None) -> dict[str, Any]:
-    """An Assistants ``thread.run`` object; ``usage`` is null until the run reaches a terminal state."""
-    return {
-        "id": "run_recorded",
-        "object": "thread.run",
-        "created_at": _CREATED,
-        "assistant_id": "asst_recorded",
-        "thread_id": "thread_recorded",
-        "status": status,
-        "model": "gpt-4o",
-        "instructions": "You are a personal math tutor.",
-        "tools": [],
-        "metadata": {},
-        "parallel_tool_calls": True,
-        "usage": usage,
-    }
-
-
-# Issue 23, item 6: Assistants runs, as the recorded suites drive them (``create_and_poll``):
-# the created run is queued, without usage; the retrieved run is completed, with the usage of
-# the whole run. The issue gives no counts: these are the ones the test checks.
-RUN_QUEUED = _run("queued", None)
-RUN_COMPLETED = _run("completed", {"prompt_tokens": 1234, "completion_tokens": 87, "total_tokens": 1321})
-
-
 def _openai(body: Mapping[str, Any]) -> Reply:
     return Reply(200, body, headers={"x-request-id": "req_recorded"})
 
@@ -184,10 +157,6 @@ _ROUTES: dict[str, Callable[[Request], Reply]] = {
 
 def _answer(request: Request) -> Reply:
     path = unquote(request.path.split("?")[0])
-    if path == "/v1/threads/thread_recorded/runs":
-        return _openai(RUN_QUEUED)
-    if path == "/v1/threads/thread_recorded/runs/run_recorded":
-        return _openai(RUN_COMPLETED)
     if path.startswith("/model/amazon.nova-lite") and path.endswith("/invoke"):
         return Reply(200, NOVA_LITE_GUARDRAIL, headers=NOVA_LITE_GUARDRAIL_HEADERS)
     route = _ROUTES.get(path)

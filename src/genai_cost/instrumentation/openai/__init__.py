@@ -1,8 +1,7 @@
 """``OpenAIInstrumentor``: spans, token usage, cost and metrics for every OpenAI SDK call.
 
 Covers chat completions (``create``, ``parse``, ``stream()``), the Responses API (``create``,
-``parse``, ``stream()``, ``compact``), embeddings, legacy completions and Assistants runs
-(``runs.poll``, also inside ``create_and_poll``), sync and async, including
+``parse``, ``stream()``, ``compact``), embeddings and legacy completions, sync and async, including
 ``with_raw_response``/``with_streaming_response``, Azure OpenAI and OpenAI-compatible servers.
 """
 
@@ -15,7 +14,6 @@ from genai_cost.config import get_settings
 from genai_cost.instrumentation._base import GenAIInstrumentor, Wrap
 from genai_cost.instrumentation._core import Operation, Request
 from genai_cost.instrumentation._stainless import result_wrapper
-from genai_cost.instrumentation.openai.assistants import read_run, read_run_poll_request
 from genai_cost.instrumentation.openai.chat import (
     ChunkAccumulator,
     read_chat_request,
@@ -56,7 +54,6 @@ def _table(*, capture_content: bool) -> tuple[Wrap, ...]:
     # A compaction's output is the conversation's own messages and an opaque item, not an answer.
     compact = Operation(read_responses_request, read_responses_response, result_wrapper())
     embeddings = Operation(read_embeddings_request, read_embeddings_response, result_wrapper())
-    run_poll = Operation(read_run_poll_request, read_run)
     return (
         Wrap(_CHAT_MODULE, "Completions", "create", chat),
         Wrap(_CHAT_MODULE, "Completions", "parse", chat),
@@ -65,7 +62,6 @@ def _table(*, capture_content: bool) -> tuple[Wrap, ...]:
         Wrap(_RESPONSES_MODULE, "Responses", "compact", compact),
         Wrap("openai.resources.embeddings", "Embeddings", "create", embeddings),
         Wrap("openai.resources.completions", "Completions", "create", text_completion),
-        Wrap("openai.resources.beta.threads.runs.runs", "Runs", "poll", run_poll),
     )
 
 
