@@ -33,7 +33,7 @@ from genai_cost.demo.fake_openai import FakeOpenAIServer
 from genai_cost.instrumentation.bedrock import BedrockInstrumentor
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
 
-OURS = "genai_cost.instrumentation._base"
+OURS = "genai_cost.instrumentation.openai"
 OPENAI_V2 = "opentelemetry.util.genai.handler"  # openai-v2 2.4 makes its spans through util-genai
 WARNING = "already wrapped by another instrumentation"
 

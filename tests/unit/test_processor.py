@@ -395,7 +395,7 @@ def test_a_foreign_span_inside_our_llm_span_is_not_counted_again(pipeline: Pipel
     # e.g. the Anthropic SDK's native span, or OpenInference's, under genai-cost's span of the same call.
     provider = TracerProvider()
     provider.add_span_processor(pipeline.processor)
-    ours = provider.get_tracer("genai_cost.instrumentation._base")
+    ours = provider.get_tracer("genai_cost.instrumentation.openai")
     sdk = provider.get_tracer("anthropic")
     priced_by_us = {**SEMCONV, GenAI.USAGE_COST_AMOUNT: 0.25}
     with (

@@ -142,7 +142,8 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _telemetry(self, **kwargs: Any) -> Telemetry:
         """Tracer, instruments, costing and settings from ``instrument()``'s keyword arguments."""
         settings = get_settings()
-        tracer = get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL)
+        # The scope names the provider package (genai_cost.instrumentation.openai, ...), with our version.
+        tracer = get_tracer(type(self).__module__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL)
         instruments = Instruments(kwargs.get("meter_provider"), model_limit=settings.metric_model_limit)
         return Telemetry(tracer, instruments, Costing(instruments, kwargs.get("pricing")), settings)
 
