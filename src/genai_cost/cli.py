@@ -271,7 +271,8 @@ def _run_validate(args: argparse.Namespace) -> int:
         try:
             entries = load_file(path)
         except PricingError as exc:
-            print(f"genai-cost: error: {exc}", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"genai-cost: error: {problem}", file=sys.stderr)
             failed = True
         else:
             print(f"{path}: ok ({counted(len(entries), 'entry', 'entries')})")

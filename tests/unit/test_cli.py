@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from genai_cost.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNKNOWN_MODEL, main
+from genai_cost.pricing import PricingError, PricingTable
 from genai_cost.pricing.table import BUNDLED_PATH
 
 BUNDLED = Path(BUNDLED_PATH)
@@ -144,6 +145,29 @@ def test_pricing_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["pricing", "validate", good, bad]) == EXIT_BAD_INPUT
     captured = capsys.readouterr()
     assert f"{bad}: entry 'acceptance': field 'match.regex'" in captured.err
+
+
+def test_pricing_validate_reports_every_problem_a_line_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    typos = {**ACCEPTANCE, "ouput": 3, "input_breakdown": {"cache_reed": 1}}
+    bad_price = {**ACCEPTANCE, "id": "second", "match": {"exact": "second-model"}, "input": "two"}
+    path = _file(tmp_path, [typos, bad_price, {**ACCEPTANCE, "id": "fine", "match": {"exact": "fine-model"}}])
+    assert main(["pricing", "validate", path]) == EXIT_BAD_INPUT
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(": field ")[0] for line in lines] == [
+        f"genai-cost: error: {path}: entry 'acceptance'",
+        f"genai-cost: error: {path}: entry 'acceptance'",
+        f"genai-cost: error: {path}: entry 'second'",
+    ]
+    assert ["'ouput'" in lines[0], "'input_breakdown.cache_reed'" in lines[1], "'input'" in lines[2]] == [True] * 3
+
+
+def test_a_file_with_several_problems_is_one_line_at_startup(tmp_path: Path) -> None:
+    path = _file(tmp_path, [{**ACCEPTANCE, "ouput": 3, "input_breakdown": {"cache_reed": 1}}])
+    with pytest.raises(PricingError) as raised:
+        PricingTable.load(files=[path])
+    assert "\n" not in str(raised.value)
+    assert str(raised.value).endswith("(and 1 more problem)")
+    assert len(raised.value.problems) == 2
 
 
 def test_pricing_list(capsys: pytest.CaptureFixture[str]) -> None:

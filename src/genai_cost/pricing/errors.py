@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = ["PricingError"]
 
 
@@ -9,7 +11,9 @@ class PricingError(ValueError):
     """Bad pricing input: a file, an entry or a field that cannot be used.
 
     ``str()`` is one line naming what is known of the place, then what is wrong:
-    ``"<file>: entry '<id>': field '<field>': <what is wrong>"``.
+    ``"<file>: entry '<id>': field '<field>': <what is wrong>"``. Where several problems were
+    found at once, it is the first one's line with how many more there are, and
+    :attr:`problems` holds every one (``pricing validate`` prints them a line each).
     """
 
     def __init__(
@@ -28,7 +32,20 @@ class PricingError(ValueError):
         """The entry id (or ``#N`` when the entry has no usable id)."""
         self.field = field
         """The field path inside the entry, e.g. ``tiers[0].input``."""
+        self.problems: tuple[PricingError, ...] = (self,)
+        """Every problem found, each alone (one line each); just this error when it is one problem."""
         super().__init__(message)
+
+    @classmethod
+    def of(cls, problems: Sequence[PricingError]) -> PricingError:
+        """One error standing for ``problems`` (each may itself hold several), in order."""
+        found = [problem._one() for error in problems for problem in error.problems]
+        if len(found) == 1:
+            return found[0]
+        first = found[0]
+        combined = cls(first.message, source=first.source, entry=first.entry, field=first.field)
+        combined.problems = tuple(found)
+        return combined
 
     def __str__(self) -> str:
         parts = []
@@ -39,13 +56,22 @@ class PricingError(ValueError):
         if self.field is not None:
             parts.append(f"field '{self.field}'")
         parts.append(self.message)
-        return ": ".join(parts)
+        more = len(self.problems) - 1
+        return ": ".join(parts) + (f" (and {more} more {'problem' if more == 1 else 'problems'})" if more else "")
+
+    def _one(self) -> PricingError:
+        """This problem alone."""
+        return PricingError(self.message, source=self.source, entry=self.entry, field=self.field)
 
     def located(self, *, source: str | None = None, entry: str | None = None) -> PricingError:
-        """The same error with the file and entry filled in where still unknown."""
-        return PricingError(
-            self.message,
-            source=self.source if self.source is not None else source,
-            entry=self.entry if self.entry is not None else entry,
-            field=self.field,
-        )
+        """The same error (every problem of it) with the file and entry filled in where still unknown."""
+        located = [
+            PricingError(
+                problem.message,
+                source=problem.source if problem.source is not None else source,
+                entry=problem.entry if problem.entry is not None else entry,
+                field=problem.field,
+            )
+            for problem in self.problems
+        ]
+        return PricingError.of(located)

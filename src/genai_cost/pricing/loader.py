@@ -76,28 +76,35 @@ def parse_document(document: object, *, source: str, check_regex: bool = True) -
 def check_layer(raw_entries: Iterable[object], *, source: str, check_regex: bool = True) -> list[PriceEntry]:
     """Parse entries (objects or :class:`PriceEntry`) and check ids and overlaps in the layer."""
     entries: list[PriceEntry] = []
+    problems: list[PricingError] = []  # every bad entry is reported, not only the first
     ids: set[str] = set()
     claims: dict[tuple[object, ...], str] = {}
     for position, raw in enumerate(raw_entries):
         try:
             entry = parse_entry(raw, position=position, check_regex=check_regex)
         except PricingError as exc:
-            raise exc.located(source=source) from None
+            problems.append(exc.located(source=source))
+            continue
         if entry.id in ids:
-            raise PricingError("duplicate id in the same file", source=source, entry=entry.id, field="id")
+            problems.append(PricingError("duplicate id in the same file", source=source, entry=entry.id, field="id"))
+            continue
         ids.add(entry.id)
         for leaf in set(entry.match.leaves()):
             claim = (entry.provider, entry.valid_from, leaf)  # leaves are equal by kind and value
             other = claims.setdefault(claim, entry.id)
             if other != entry.id:
-                raise PricingError(
-                    f"{leaf.to_json()} overlaps entry '{other}' (same provider, specificity and "
-                    "valid_from); merge them or give one a different valid_from",
-                    source=source,
-                    entry=entry.id,
-                    field="match",
+                problems.append(
+                    PricingError(
+                        f"{leaf.to_json()} overlaps entry '{other}' (same provider, specificity and "
+                        "valid_from); merge them or give one a different valid_from",
+                        source=source,
+                        entry=entry.id,
+                        field="match",
+                    )
                 )
         entries.append(entry)
+    if problems:
+        raise PricingError.of(problems)
     return entries
 
 

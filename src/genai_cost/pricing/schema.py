@@ -324,21 +324,27 @@ def parse_entry(raw: object, *, position: int = 0, check_regex: bool = True) -> 
     entry_id = raw.get("id")
     if isinstance(entry_id, str) and entry_id.strip():
         label = entry_id
+    # Unknown names (typos: ``ouput``, ``cache_reed``) are collected and parsing goes on, so one
+    # run reports them all; any other problem ends the entry's parsing, reported with them.
+    unknown: list[PricingError] = []
     try:
-        return _parse_entry(raw, check_regex=check_regex)
+        entry = _parse_entry(raw, unknown, check_regex=check_regex)
     except PricingError as exc:
-        raise exc.located(entry=label) from None
+        unknown.append(exc)
+    if unknown:
+        raise PricingError.of(unknown).located(entry=label) from None
+    return entry
 
 
-def _parse_entry(raw: Mapping[str, Any], *, check_regex: bool) -> PriceEntry:
-    _reject_unknown(raw, _ENTRY_FIELDS, "")
+def _parse_entry(raw: Mapping[str, Any], unknown: list[PricingError], *, check_regex: bool) -> PriceEntry:
+    _reject_unknown(raw, _ENTRY_FIELDS, "", unknown)
     entry_id = raw.get("id")
     if not isinstance(entry_id, str) or not entry_id.strip():
         raise PricingError("required: a non-empty string", field="id")
     if "match" not in raw:
         raise PricingError("required: one of exact, prefix, regex, any", field="match")
-    rates = _parse_rates(raw, "")
-    tiers = _parse_tiers(raw.get("tiers"))
+    rates = _parse_rates(raw, "", unknown)
+    tiers = _parse_tiers(raw.get("tiers"), unknown)
     per_request = _optional_price(raw, "per_request", "per_request")
     if rates.is_empty and per_request is None:
         raise PricingError(
@@ -361,23 +367,27 @@ def _parse_entry(raw: Mapping[str, Any], *, check_regex: bool) -> PriceEntry:
     )
 
 
-def _reject_unknown(raw: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
-    for key in raw:
-        if key not in allowed:
-            expected = ", ".join(sorted(allowed))
-            raise PricingError(f"unknown field (expected one of: {expected})", field=f"{path}{key}")
-
-
-def _parse_rates(raw: Mapping[str, Any], path: str) -> Rates:
-    return Rates(
-        input=_optional_price(raw, "input", f"{path}input"),
-        output=_optional_price(raw, "output", f"{path}output"),
-        input_breakdown=_parse_breakdown(raw, "input_breakdown", INPUT_TYPES, path),
-        output_breakdown=_parse_breakdown(raw, "output_breakdown", OUTPUT_TYPES, path),
+def _reject_unknown(raw: Mapping[str, Any], allowed: frozenset[str], path: str, unknown: list[PricingError]) -> None:
+    expected = ", ".join(sorted(allowed))
+    unknown.extend(
+        PricingError(f"unknown field (expected one of: {expected})", field=f"{path}{key}")
+        for key in raw
+        if key not in allowed
     )
 
 
-def _parse_breakdown(raw: Mapping[str, Any], key: str, allowed: frozenset[str], path: str) -> dict[str, Decimal]:
+def _parse_rates(raw: Mapping[str, Any], path: str, unknown: list[PricingError]) -> Rates:
+    return Rates(
+        input=_optional_price(raw, "input", f"{path}input"),
+        output=_optional_price(raw, "output", f"{path}output"),
+        input_breakdown=_parse_breakdown(raw, "input_breakdown", INPUT_TYPES, path, unknown),
+        output_breakdown=_parse_breakdown(raw, "output_breakdown", OUTPUT_TYPES, path, unknown),
+    )
+
+
+def _parse_breakdown(
+    raw: Mapping[str, Any], key: str, allowed: frozenset[str], path: str, unknown: list[PricingError]
+) -> dict[str, Decimal]:
     value = raw.get(key)
     if value is None:
         return {}
@@ -388,12 +398,13 @@ def _parse_breakdown(raw: Mapping[str, Any], key: str, allowed: frozenset[str], 
         where = f"{path}{key}.{token_type}"
         if token_type not in allowed:
             expected = ", ".join(sorted(allowed))
-            raise PricingError(f"unknown token type (expected one of: {expected})", field=where)
+            unknown.append(PricingError(f"unknown token type (expected one of: {expected})", field=where))
+            continue
         out[token_type] = _price(price, where)
     return out
 
 
-def _parse_tiers(value: object) -> tuple[Tier, ...]:
+def _parse_tiers(value: object, unknown: list[PricingError]) -> tuple[Tier, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -403,13 +414,13 @@ def _parse_tiers(value: object) -> tuple[Tier, ...]:
         path = f"tiers[{i}]."
         if not isinstance(raw, Mapping):
             raise PricingError("expected an object", field=f"tiers[{i}]")
-        _reject_unknown(raw, _TIER_FIELDS, path)
+        _reject_unknown(raw, _TIER_FIELDS, path, unknown)
         threshold = raw.get("above_input_tokens")
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
             raise PricingError("required: a non-negative integer", field=f"{path}above_input_tokens")
         if any(t.above_input_tokens == threshold for t in tiers):
             raise PricingError("two tiers start at the same size", field=f"{path}above_input_tokens")
-        rates = _parse_rates(raw, path)
+        rates = _parse_rates(raw, path, unknown)
         if rates.is_empty:
             raise PricingError("the tier sets no price", field=f"tiers[{i}]")
         tiers.append(Tier(threshold, rates))
