@@ -28,6 +28,7 @@ from tests.reliability.support.fault_server import Connection, FaultServer, Http
 from tests.reliability.support.harness import Telemetry
 from tests.support import fake_bedrock
 
+from genai_cost.instrumentation._core import finish_abandoned
 from genai_cost.instrumentation.bedrock import BedrockInstrumentor
 from genai_cost.semconv import GenAI
 
@@ -236,9 +237,15 @@ def test_invoke_model_body_read_by_the_app(telemetry: Telemetry, faults: FaultSe
 def test_invoke_model_body_broken_midway(telemetry: Telemetry, faults: FaultServer, read: str, ending: str) -> None:
     seen = _same_outcome(telemetry, faults, lambda: held_body(ending), ending,
                          lambda client: _invoke(client)["body"], READS[read])  # fmt: skip
-    assert seen.error is not None
+    if seen.error is None:
+        # readlines() may return the lines that arrived before a clean close without raising,
+        # uninstrumented as well (a matter of timing): the dropped body then ends the call.
+        assert (read, ending) == ("readlines", "close")
+        gc.collect()
+        finish_abandoned()  # what the next call, a flush or the exit does
     span = telemetry.only_span()
-    _assert_failed(span, seen.error[0])
+    if seen.error is not None:
+        _assert_failed(span, seen.error[0])
     _assert_usage(span)  # the headers said what the call was billed
 
 
