@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -85,3 +86,30 @@ def test_example_app_under_opentelemetry_instrument() -> None:
     assert len(priced) == 5
     (parent,) = [attributes(s) for s in spans if s.name == "demo request"]
     assert parent[Ours.SUBTREE_COST_AMOUNT] == pytest.approx(sum(a[GenAI.USAGE_COST_AMOUNT] for a in priced))
+
+
+def _network_namespace_works() -> bool:
+    """``unshare -n`` (a new network namespace: no network, loopback down) is allowed here."""
+    try:
+        return subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=30, check=False).returncode == 0
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(
+    not _network_namespace_works() or shutil.which("ip") is None,
+    reason="needs `unshare -n` (root or user namespaces) and `ip` (iproute2)",
+)
+def test_demo_needs_no_network_and_says_in_one_line_when_loopback_is_down() -> None:
+    env = clean_env()
+    env.pop("OPENAI_API_KEY", None)
+    python = "from genai_cost.cli import main; raise SystemExit(main(['demo']))"
+    offline = ["unshare", "-n", "sh", "-c", f'ip link set lo up && exec "{sys.executable}" -c "{python}"']
+    no_loopback = ["unshare", "-n", sys.executable, "-c", python]
+    ran = subprocess.run(offline, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert ran.returncode == 0, ran.stderr
+    assert "Total Cost (USD)" in ran.stdout
+    failed = subprocess.run(no_loopback, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.splitlines() == [failed.stderr.strip()]
+    assert failed.stderr.startswith("genai-cost: error: the demo could not reach http://127.0.0.1:")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -114,7 +115,12 @@ def main() -> int:
             + ("are exported to OTEL_EXPORTER_OTLP_ENDPOINT." if exporting else "are only shown here.")
         )
         print("\nThe app's calls and what it got back:")
-        usage = run_app(client)
+        try:
+            usage = run_app(client)
+        except openai.APIConnectionError as exc:
+            hint = "" if os.environ.get("OPENAI_API_KEY") else " (the local server needs the loopback interface up)"
+            print(f"genai-cost: error: the demo could not reach {client.base_url}: {exc}{hint}", file=sys.stderr)
+            return 1
 
     print("\nThe spans genai-cost produced (cost from the bundled pricing table):")
     for line in span_lines(shown.get_finished_spans()):
