@@ -2,7 +2,7 @@
 
 That distro sets ``OTEL_EXPORTER_OTLP_PROTOCOL=grpc`` before any configurator runs, so
 genai-cost cannot tell its default from the user's choice: the export is gRPC unless the user
-sets ``http/protobuf`` too, as the README says. Both halves of that sentence are checked here.
+sets ``http/protobuf`` too, as docs/auto-instrumentation.md says. Both halves of that sentence are checked here.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """``opentelemetry-instrument python app.py`` end to end: real OTLP bytes to a local receiver.
 
 The app (``app.py``) uses only the openai SDK against the local fake server and the OTel API
-for a parent span. ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=openai`` switches off the other
-OpenAI instrumentations installed in the test environment (opentelemetry-instrumentation-openai-v2
+for a parent span. ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=openai`` switches off other OpenAI
+instrumentations the environment may have (the ``peers`` extra: opentelemetry-instrumentation-openai-v2
 and OpenInference both register under ``openai``), leaving ``genai_cost_openai``.
 """
 

@@ -213,7 +213,7 @@ def test_prometheus_stores_the_documented_metric_names(live: LiveRun) -> None:
     # The SDK exporter puts service.name on target_info only; job is the scrape job.
     info = live.prometheus.query(f'target_info{{service_name="{SERVICE}"}}')
     assert [series["metric"]["job"] for series in info] == [SERVICE]
-    # The README's join for service.name when scraping apps directly.
+    # docs/dashboards.md's join for service.name when scraping apps directly.
     joined = live.query(
         "sum by (service_name) (rate(gen_ai_client_operation_cost_USD_sum[$__range])"
         " * on (job, instance) group_left (service_name) target_info)"

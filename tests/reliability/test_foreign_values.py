@@ -13,7 +13,6 @@ use) saturate at int64 too.
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -36,6 +35,7 @@ from tests.reliability.support.checks import assert_valid_attributes
 from tests.reliability.support.fault_server import FaultServer
 from tests.reliability.support.harness import client, pricing_table, stated_cost
 from tests.support.telemetry import metric_points
+from tests.support.venvs import import_peer
 
 from genai_cost import track_usage
 from genai_cost import usage as rules
@@ -187,11 +187,7 @@ HOSTILE_USAGE = [
 
 @pytest.fixture
 def openai_v2(pipeline: Pipeline) -> Iterator[None]:
-    try:
-        module = importlib.import_module("opentelemetry.instrumentation.openai_v2")
-    except ModuleNotFoundError as exc:
-        pytest.skip(f"openai-v2 cannot be imported here: {exc}")
-    instrumentor = module.OpenAIInstrumentor()
+    instrumentor = import_peer("opentelemetry.instrumentation.openai_v2").OpenAIInstrumentor()
     instrumentor.instrument(tracer_provider=pipeline.tracer_provider, meter_provider=pipeline.meter_provider)
     yield
     instrumentor.uninstrument()

@@ -22,16 +22,18 @@ import openai
 import pytest
 import wrapt
 from botocore.session import Session
-from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor as OpenAIV2Instrumentor
 from opentelemetry.instrumentation.utils import unwrap
 from tests.reliability.support.harness import Telemetry, pricing_table
 from tests.support import fake_bedrock
 from tests.support.fake_anthropic import fake_anthropic_server
 from tests.support.fake_http import FakeHTTPServer
+from tests.support.venvs import import_peer
 
 from genai_cost.demo.fake_openai import FakeOpenAIServer
 from genai_cost.instrumentation.bedrock import BedrockInstrumentor
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
+
+OpenAIV2Instrumentor = import_peer("opentelemetry.instrumentation.openai_v2").OpenAIInstrumentor
 
 OURS = "genai_cost.instrumentation.openai"
 OPENAI_V2 = "opentelemetry.util.genai.handler"  # openai-v2 2.4 makes its spans through util-genai
@@ -107,6 +109,22 @@ def test_only_a_foreign_layer_is_reported(
     warned = [record.getMessage() for record in caplog.records if WARNING in record.getMessage()]
     # openai-v2 wraps chat completions and embeddings, sync and async: genai-cost arriving second sees it.
     assert len(warned) == (4 if installation[0] == OPENAI_V2 else 0)
+
+
+def test_a_layer_added_after_ours_is_reported_once_when_called(
+    instrumentations: Instrumentations, telemetry: Telemetry, fake: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="genai_cost"):
+        instrumentations.instrument(OURS)
+        instrumentations.instrument(OPENAI_V2)
+        for _ in range(3):
+            assert _scopes_of_one_call(telemetry, fake) == sorted([OURS, OPENAI_V2])
+        # openai-v2's unwrap leaves our layer on top again (rebound): no further warning.
+        instrumentations.uninstrument(OPENAI_V2)
+        assert _scopes_of_one_call(telemetry, fake) == [OURS]
+    warned = [record.getMessage() for record in caplog.records if WARNING in record.getMessage()]
+    assert len(warned) == 1, warned
+    assert "chat.completions.completions.Completions.create is already wrapped" in warned[0]
 
 
 @pytest.mark.parametrize("cycles", [1, 3])

@@ -8,7 +8,9 @@ Each SDK function gets one genai-cost layer (:func:`wrap_once`), placed right ab
 function itself, below any other instrumentation's wrapt layers: their unwrap (which removes
 the top layer) then removes their own. A class that copied an already wrapped function (as
 ``anthropic.lib.bedrock``/``vertex`` do) holds our layer already and gets no second one.
-:func:`unwrap_ours` removes our layer only, wherever it sits.
+:func:`unwrap_ours` removes our layer only, wherever it sits. Another instrumentation's layer
+is reported once per method: at wrapping when it came first, at the first call through our
+layer when it came later.
 """
 
 from __future__ import annotations
@@ -87,19 +89,54 @@ def _layers(owner: type, name: str) -> list[Any]:
     return layers
 
 
+class _Outermost:
+    """Whether our layer is still the top of ``owner.name``; a layer another instrumentation
+    adds later sits above ours. Checked as each call runs through our layer; warns once."""
+
+    __slots__ = ("attributes", "layer", "name", "owner", "warned")
+
+    def __init__(self, owner: type, name: str, warned: bool) -> None:
+        self.owner = owner
+        self.attributes = owner.__dict__  # a live view of the class's attributes
+        self.name = name
+        self.layer: Any = None
+        self.warned = warned
+
+    def check(self) -> None:
+        top = self.attributes.get(self.name)
+        if _is_ours(top):  # our layer, rebound by another package's unwrap() of its layer above
+            self.layer = top
+            return
+        self.warned = True
+        _warn_wrapped_by_another(self.owner, self.name)
+
+    def watching(self, wrapper: Wrapper) -> Wrapper:
+        """``wrapper``, checking first (a dict lookup and a comparison until it has warned)."""
+
+        top_of, name = self.attributes.get, self.name
+
+        def checked(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            if not self.warned and top_of(name) is not self.layer:
+                self.check()
+            return wrapper(wrapped, instance, args, kwargs)
+
+        setattr(checked, _OURS, True)
+        return checked
+
+
 def wrap_once(owner: type, name: str, wrapper: Wrapper) -> None:
     """Put our layer on ``owner.name`` right above the function itself, unless it is there already."""
     layers = _layers(owner, name)
     if any(_is_ours(layer) for layer in layers):
         return
-    # A bound method reads attributes from its function: the mark goes there.
-    setattr(getattr(wrapper, "__func__", wrapper), _OURS, True)
+    outermost = _Outermost(owner, name, warned=bool(layers))
     if not layers:
-        setattr(owner, name, wrapt.FunctionWrapper(owner.__dict__[name], wrapper))
+        outermost.layer = wrapt.FunctionWrapper(owner.__dict__[name], outermost.watching(wrapper))
+        setattr(owner, name, outermost.layer)
         return
     _warn_wrapped_by_another(owner, name)
     innermost = layers[-1]
-    innermost.__wrapped__ = wrapt.FunctionWrapper(innermost.__wrapped__, wrapper)
+    innermost.__wrapped__ = wrapt.FunctionWrapper(innermost.__wrapped__, outermost.watching(wrapper))
 
 
 def unwrap_ours(owner: type, name: str) -> None:

@@ -8,7 +8,6 @@ Our own instrumentor's spans pass through without being counted twice.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,6 +21,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tests.support.telemetry import metric_points
+from tests.support.venvs import import_peer
 
 from genai_cost import CostSpanProcessor, track_usage
 from genai_cost.demo.fake_openai import SCENARIOS, FakeOpenAIServer
@@ -42,13 +42,7 @@ class Peer:
     cache_read_tokens: str | None
 
     def instrumentor(self) -> Any:
-        try:
-            module = importlib.import_module(self.module)
-        except ModuleNotFoundError as exc:
-            # openai-v2 2.4b0 imports opentelemetry.util.genai.instruments, which
-            # opentelemetry-util-genai >= 1.2 no longer has (the test extra pins a working one).
-            pytest.skip(f"{self.module} cannot be imported here: {exc}")
-        return module.OpenAIInstrumentor()
+        return import_peer(self.module).OpenAIInstrumentor()
 
     def tokens(self, span: ReadableSpan) -> tuple[int, int, int]:
         attrs = span.attributes

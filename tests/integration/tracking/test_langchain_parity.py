@@ -11,14 +11,15 @@ import warnings
 from decimal import Decimal
 
 import pytest
+from tests.support.venvs import import_peer
 
 from genai_cost.demo.fake_openai import FakeOpenAIServer
 from genai_cost.tracking import track_usage
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # langchain-community announces its sunset
-    from langchain_community.callbacks.manager import get_openai_callback
-from langchain_openai import ChatOpenAI
+    get_openai_callback = import_peer("langchain_community.callbacks.manager").get_openai_callback
+ChatOpenAI = import_peer("langchain_openai").ChatOpenAI
 
 pytestmark = pytest.mark.usefixtures("instrumented")
 
