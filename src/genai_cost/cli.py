@@ -249,7 +249,9 @@ def _add_pricing(commands: Any) -> None:
     parser = commands.add_parser("pricing", help="validate, list or regenerate pricing tables")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    validate = actions.add_parser("validate", help="check pricing files (JSON or TOML)")
+    validate = actions.add_parser(
+        "validate", help="check pricing files (JSON or TOML), their entries and context variants ('when')"
+    )
     validate.add_argument("files", nargs="+", metavar="FILE", help="pricing files to check")
     validate.set_defaults(handler=_run_validate)
 
@@ -275,7 +277,11 @@ def _run_validate(args: argparse.Namespace) -> int:
                 print(f"genai-cost: error: {problem}", file=sys.stderr)
             failed = True
         else:
-            print(f"{path}: ok ({counted(len(entries), 'entry', 'entries')})")
+            variants = sum(len(entry.variants) for entry in entries)
+            counts = counted(len(entries), "entry", "entries") + (
+                f", {counted(variants, 'variant')}" if variants else ""
+            )
+            print(f"{path}: ok ({counts})")
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 

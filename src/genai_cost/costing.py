@@ -24,7 +24,7 @@ from genai_cost.semconv import CostSource, GenAI, Ours, PricingModelSource, Pric
 from genai_cost.usage import Usage, cost_amount
 
 if TYPE_CHECKING:
-    from genai_cost.pricing.schema import PriceEntry
+    from genai_cost.pricing.schema import PriceEntry, PricingContext
     from genai_cost.pricing.table import PricingTable
 
 __all__ = ["Cost", "Costing"]
@@ -122,6 +122,7 @@ class Costing:
         started_ns: int | None = None,
         provider_cost: object = None,
         requested_model: object = None,
+        context: PricingContext | None = None,
     ) -> Cost:
         """Price one call at the prices in force when it started (``started_ns``: ns since the
         epoch, as ``time.time_ns()`` and span start times; default now). A cost reported by the
@@ -130,6 +131,9 @@ class Costing:
         When ``model`` (the model that answered) matches no entry, the call is priced by
         ``requested_model`` and the cost says so: a legacy ``davinci-002`` completion answers
         ``davinci:2023-07-21-v2``, a name no price list carries.
+
+        ``context`` is what the provider served (``{"service_tier": "flex"}``): it selects the
+        entry's price variants.
         """
         reported = None if provider_cost is None else cost_amount(provider_cost)
         if reported is not None:
@@ -137,7 +141,7 @@ class Costing:
         if usage is None or usage.is_empty:
             return _NO_USAGE
         try:
-            entry, model_source = self._match(model, requested_model, provider, _datetime(started_ns))
+            entry, model_source = self._match(model, requested_model, provider, _datetime(started_ns), context)
             breakdown = None if entry is None else calculate(usage, entry)
         except Exception:
             self._log_failure()
@@ -156,13 +160,18 @@ class Costing:
         )
 
     def _match(
-        self, model: str | None, requested_model: object, provider: str | None, at: datetime | None
+        self,
+        model: str | None,
+        requested_model: object,
+        provider: str | None,
+        at: datetime | None,
+        context: PricingContext | None,
     ) -> tuple[PriceEntry | None, str | None]:
         """The entry for ``model``, else for ``requested_model``; and the ``PricingModelSource`` of a fallback."""
-        entry = self.pricing.match(model, provider=provider, at=at) if model else None
+        entry = self.pricing.match(model, provider=provider, at=at, context=context) if model else None
         if entry is not None or not isinstance(requested_model, str) or requested_model in ("", model):
             return entry, None
-        entry = self.pricing.match(requested_model, provider=provider, at=at)
+        entry = self.pricing.match(requested_model, provider=provider, at=at, context=context)
         return entry, None if entry is None else PricingModelSource.REQUEST_MODEL
 
     def settle(

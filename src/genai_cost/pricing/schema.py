@@ -6,11 +6,19 @@ The JSON/TOML form of an entry (all prices in ``currency`` per 1M tokens)::
      "match": {"exact": "gpt-4o"}, "input": 2.5, "output": 10,
      "input_breakdown": {"cache_read": 1.25}, "output_breakdown": {"reasoning": 10},
      "per_request": 0.001, "tiers": [{"above_input_tokens": 200000, "input": 5}],
+     "variants": [{"when": {"service_tier": "flex"}, "input": 1.25, "output": 5}],
      "valid_from": "2024-05-13", "currency": "USD", "strip_date_suffix": false,
      "source": "https://openai.com/api/pricing", "notes": "..."}
 
 :func:`parse_entry` validates one such object and raises :class:`PricingError` naming the
 entry and the field on any problem.
+
+A variant holds the prices that differ in one request context (``{"service_tier": "flex"}``,
+``{"processing": "batch"}``): it applies when every key of its ``when`` has that value in the
+call's pricing context (and, with a ``valid_from``, from that instant on). Variants are
+resolved per price key, as genai-prices resolves them: each price (input, output, a breakdown
+type with its tiers, per_request) comes from the first applicable variant that sets it, else
+from the entry.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.match import Clause, parse_match
@@ -32,11 +40,17 @@ __all__ = [
     "OUTPUT_TREE",
     "Charge",
     "PriceEntry",
+    "PricingContext",
     "Rates",
     "Tier",
     "TokenNode",
+    "Variant",
     "parse_entry",
 ]
+
+
+PricingContext: TypeAlias = Mapping[str, str]
+"""Request context of one call, e.g. ``{"service_tier": "flex"}``: selects price variants."""
 
 
 class TokenNode(NamedTuple):
@@ -201,6 +215,85 @@ class Tier:
 
 
 @dataclass(frozen=True, slots=True)
+class Variant:
+    """Prices that replace the entry's in one request context."""
+
+    when: Mapping[str, str]
+    """Context values that select it: every key must have exactly this value."""
+    rates: Rates = field(default_factory=Rates)
+    """The prices it sets; those it does not set come from later variants or the entry."""
+    tiers: tuple[Tier, ...] = ()
+    """Prompt-size tiers of the prices it sets (a price it sets replaces the entry's tiers of it)."""
+    per_request: Decimal | None = None
+    """Fixed price per request in this context."""
+    valid_from: datetime | None = None
+    """First instant (UTC) it applies; ``None`` for the whole life of the entry."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "when", MappingProxyType(dict(self.when)))
+
+    def applies(self, context: PricingContext, at: float) -> bool:
+        """Whether a call with ``context`` at ``at`` (seconds since the epoch) gets these prices."""
+        if self.valid_from is not None and self.valid_from.timestamp() > at:
+            return False
+        return all(context.get(key) == value for key, value in self.when.items())
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"when": dict(self.when), **self.rates.to_json()}
+        if self.per_request is not None:
+            out["per_request"] = _number(self.per_request)
+        if self.tiers:
+            out["tiers"] = _tiers_json(self.tiers)
+        if self.valid_from is not None:
+            out["valid_from"] = _iso(self.valid_from)
+        return out
+
+
+_Column = tuple[Decimal | None, dict[int, Decimal]]
+"""One price of an entry: its base value and its value per tier threshold."""
+_MAX_RESOLVED = 64
+"""Resolved price sets remembered per entry (one per distinct set of applicable variants)."""
+
+
+def _columns(rates: Rates, tiers: tuple[Tier, ...]) -> dict[tuple[str, str], _Column]:
+    """Prices by (field, token type) key: ``("input", "")``, ``("input_breakdown", "cache_read")``."""
+    columns: dict[tuple[str, str], _Column] = {key: (value, {}) for key, value in _flat(rates)}
+    for tier in tiers:
+        for key, value in _flat(tier.rates):
+            columns.setdefault(key, (None, {}))[1][tier.above_input_tokens] = value
+    return columns
+
+
+def _flat(rates: Rates) -> list[tuple[tuple[str, str], Decimal]]:
+    flat = [(("input", ""), rates.input), (("output", ""), rates.output)]
+    flat += [(("input_breakdown", k), v) for k, v in rates.input_breakdown.items()]
+    flat += [(("output_breakdown", k), v) for k, v in rates.output_breakdown.items()]
+    return [(key, value) for key, value in flat if value is not None]
+
+
+def _from_columns(columns: Mapping[tuple[str, str], _Column]) -> tuple[Rates, tuple[Tier, ...]]:
+    """The rates and tiers holding ``columns``."""
+
+    def rates(prices: Mapping[tuple[str, str], Decimal]) -> Rates:
+        return Rates(
+            input=prices.get(("input", "")),
+            output=prices.get(("output", "")),
+            input_breakdown={k: v for (f, k), v in prices.items() if f == "input_breakdown"},
+            output_breakdown={k: v for (f, k), v in prices.items() if f == "output_breakdown"},
+        )
+
+    base = {key: value for key, (value, _) in columns.items() if value is not None}
+    thresholds = sorted({threshold for _, by_tier in columns.values() for threshold in by_tier})
+    tiers = tuple(
+        Tier(
+            threshold, rates({key: by_tier[threshold] for key, (_, by_tier) in columns.items() if threshold in by_tier})
+        )
+        for threshold in thresholds
+    )
+    return rates(base), tiers
+
+
+@dataclass(frozen=True, slots=True)
 class PriceEntry:
     """The price of one model (or family of model names) at one provider from one date."""
 
@@ -229,7 +322,10 @@ class PriceEntry:
     """Where the price comes from (URL or data set)."""
     notes: str | None = None
     """Free text, e.g. prices of the model that this schema does not model."""
+    variants: tuple[Variant, ...] = ()
+    """Prices by request context, first applicable first (see :meth:`for_context`)."""
     _tier_rates: tuple[tuple[int, Rates], ...] = field(init=False, repr=False, compare=False)
+    _resolved: dict[tuple[int, ...], PriceEntry] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -250,6 +346,44 @@ class PriceEntry:
                 return rates, threshold
         return self.rates, None
 
+    def for_context(self, context: PricingContext | None, at: float) -> PriceEntry:
+        """This entry with the prices of the variants that apply to ``context`` at ``at``
+        (seconds since the epoch); itself when none applies."""
+        if not context or not self.variants:
+            return self
+        chosen = tuple(i for i, variant in enumerate(self.variants) if variant.applies(context, at))
+        if not chosen:
+            return self
+        resolved = self._resolved.get(chosen)
+        if resolved is None:
+            resolved = self._resolve([self.variants[i] for i in chosen])
+            if len(self._resolved) < _MAX_RESOLVED:
+                self._resolved[chosen] = resolved
+        return resolved
+
+    def _resolve(self, variants: list[Variant]) -> PriceEntry:
+        columns = _columns(self.rates, self.tiers)
+        per_request = self.per_request
+        for variant in reversed(variants):  # the first variant setting a price wins
+            columns.update(_columns(variant.rates, variant.tiers))
+            if variant.per_request is not None:
+                per_request = variant.per_request
+        rates, tiers = _from_columns(columns)
+        return PriceEntry(
+            id=self.id,
+            match=self.match,
+            rates=rates,
+            name=self.name,
+            provider=self.provider,
+            tiers=tiers,
+            per_request=per_request,
+            valid_from=self.valid_from,
+            currency=self.currency,
+            strip_date_suffix=self.strip_date_suffix,
+            source=self.source,
+            notes=self.notes,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The entry in its file form."""
         out: dict[str, Any] = {"id": self.id}
@@ -262,7 +396,9 @@ class PriceEntry:
         if self.per_request is not None:
             out["per_request"] = _number(self.per_request)
         if self.tiers:
-            out["tiers"] = [{"above_input_tokens": t.above_input_tokens, **t.rates.to_json()} for t in self.tiers]
+            out["tiers"] = _tiers_json(self.tiers)
+        if self.variants:
+            out["variants"] = [variant.to_json() for variant in self.variants]
         if self.valid_from is not None:
             out["valid_from"] = _iso(self.valid_from)
         if self.currency != "USD":
@@ -274,6 +410,10 @@ class PriceEntry:
         if self.notes is not None:
             out["notes"] = self.notes
         return out
+
+
+def _tiers_json(tiers: tuple[Tier, ...]) -> list[dict[str, Any]]:
+    return [{"above_input_tokens": t.above_input_tokens, **t.rates.to_json()} for t in tiers]
 
 
 def _number(value: Decimal) -> int | float | str:
@@ -309,7 +449,11 @@ _ENTRY_FIELDS = frozenset(
         "strip_date_suffix",
         "source",
         "notes",
+        "variants",
     }
+)
+_VARIANT_FIELDS = frozenset(
+    {"when", "input", "output", "input_breakdown", "output_breakdown", "per_request", "tiers", "valid_from"}
 )
 _TIER_FIELDS = frozenset({"above_input_tokens", "input", "output", "input_breakdown", "output_breakdown"})
 
@@ -344,7 +488,7 @@ def _parse_entry(raw: Mapping[str, Any], unknown: list[PricingError], *, check_r
     if "match" not in raw:
         raise PricingError("required: one of exact, prefix, regex, any", field="match")
     rates = _parse_rates(raw, "", unknown)
-    tiers = _parse_tiers(raw.get("tiers"), unknown)
+    tiers = _parse_tiers(raw.get("tiers"), "", unknown)
     per_request = _optional_price(raw, "per_request", "per_request")
     if rates.is_empty and per_request is None:
         raise PricingError(
@@ -359,12 +503,54 @@ def _parse_entry(raw: Mapping[str, Any], unknown: list[PricingError], *, check_r
         provider=_parse_provider(raw.get("provider")),
         tiers=tiers,
         per_request=per_request,
-        valid_from=_parse_valid_from(raw.get("valid_from")),
+        valid_from=_parse_valid_from(raw.get("valid_from"), "valid_from"),
         currency=_parse_currency(raw.get("currency", "USD")),
         strip_date_suffix=_parse_bool(raw.get("strip_date_suffix", False), "strip_date_suffix"),
         source=_optional_str(raw, "source"),
         notes=_optional_str(raw, "notes"),
+        variants=_parse_variants(raw.get("variants"), unknown),
     )
+
+
+def _parse_variants(value: object, unknown: list[PricingError]) -> tuple[Variant, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise PricingError("expected a list of variants", field="variants")
+    variants = []
+    for i, raw in enumerate(value):
+        path = f"variants[{i}]."
+        if not isinstance(raw, Mapping):
+            raise PricingError("expected an object", field=f"variants[{i}]")
+        _reject_unknown(raw, _VARIANT_FIELDS, path, unknown)
+        rates = _parse_rates(raw, path, unknown)
+        tiers = _parse_tiers(raw.get("tiers"), path, unknown)
+        for tier in tiers:
+            unset = {key for key, _ in _flat(tier.rates)} - {key for key, _ in _flat(rates)}
+            if unset:
+                field_name, token_type = min(unset)
+                where = f"{field_name}.{token_type}" if token_type else field_name
+                raise PricingError(f"the variant's tier sets {where}, which the variant does not", field=f"{path}tiers")
+        variants.append(
+            Variant(
+                when=_parse_when(raw.get("when"), f"{path}when"),
+                rates=rates,
+                tiers=tiers,
+                per_request=_optional_price(raw, "per_request", f"{path}per_request"),
+                valid_from=_parse_valid_from(raw.get("valid_from"), f"{path}valid_from"),
+            )
+        )
+    return tuple(variants)
+
+
+def _parse_when(value: object, where: str) -> dict[str, str]:
+    if (
+        not isinstance(value, Mapping)
+        or not value
+        or not all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in value.items())
+    ):
+        raise PricingError('required: an object of context key -> value, e.g. {"service_tier": "flex"}', field=where)
+    return dict(value)
 
 
 def _reject_unknown(raw: Mapping[str, Any], allowed: frozenset[str], path: str, unknown: list[PricingError]) -> None:
@@ -404,16 +590,16 @@ def _parse_breakdown(
     return out
 
 
-def _parse_tiers(value: object, unknown: list[PricingError]) -> tuple[Tier, ...]:
+def _parse_tiers(value: object, prefix: str, unknown: list[PricingError]) -> tuple[Tier, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise PricingError("expected a list of tiers", field="tiers")
+        raise PricingError("expected a list of tiers", field=f"{prefix}tiers")
     tiers: list[Tier] = []
     for i, raw in enumerate(value):
-        path = f"tiers[{i}]."
+        path = f"{prefix}tiers[{i}]."
         if not isinstance(raw, Mapping):
-            raise PricingError("expected an object", field=f"tiers[{i}]")
+            raise PricingError("expected an object", field=f"{prefix}tiers[{i}]")
         _reject_unknown(raw, _TIER_FIELDS, path, unknown)
         threshold = raw.get("above_input_tokens")
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
@@ -422,7 +608,7 @@ def _parse_tiers(value: object, unknown: list[PricingError]) -> tuple[Tier, ...]
             raise PricingError("two tiers start at the same size", field=f"{path}above_input_tokens")
         rates = _parse_rates(raw, path, unknown)
         if rates.is_empty:
-            raise PricingError("the tier sets no price", field=f"tiers[{i}]")
+            raise PricingError("the tier sets no price", field=f"{prefix}tiers[{i}]")
         tiers.append(Tier(threshold, rates))
     return tuple(sorted(tiers, key=lambda t: t.above_input_tokens))
 
@@ -458,7 +644,7 @@ def _parse_provider(value: object) -> str | None:
     return value
 
 
-def _parse_valid_from(value: object) -> datetime | None:
+def _parse_valid_from(value: object, where: str) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -469,9 +655,9 @@ def _parse_valid_from(value: object) -> datetime | None:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise PricingError(f"expected an ISO date or datetime, got {value!r}", field="valid_from") from None
+            raise PricingError(f"expected an ISO date or datetime, got {value!r}", field=where) from None
     else:
-        raise PricingError("expected an ISO date or datetime string", field="valid_from")
+        raise PricingError("expected an ISO date or datetime string", field=where)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)

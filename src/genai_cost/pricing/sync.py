@@ -14,7 +14,11 @@ How genai-prices data becomes our entries:
   Time-of-day prices (off-peak discounts) are ignored: the standard price is kept.
 - Price keys map to our token types (:data:`PRICE_KEYS`); ``requests_kcount`` becomes
   ``per_request``. Prices for units we do not model (web searches, audio hours, pages, ...)
-  and request-context variants (service tiers) are left out and named in the entry's notes.
+  are left out and named in the entry's notes.
+- Request-context price variants (``price_variants``: service tiers, batch, fast mode, routes)
+  become the entry's ``variants``, in genai-prices' order. A variant's start date becomes its
+  ``valid_from`` when it falls inside the entry's period, is dropped when it precedes it, and a
+  variant starting after the entry's period (when a newer entry is in force) is left out.
 - Where genai-prices lists two models of one provider claiming the same name, the first one
   keeps it, as genai-prices' own first-match lookup does.
 - ``data/supplement.json`` (hand-written, each entry with its source) is appended: models
@@ -172,10 +176,10 @@ def _convert_model(
     provider: str, model: Any, claimed: set[tuple[str | None, str]], report: SyncReport
 ) -> Iterator[dict[str, Any]]:
     conditional = model.prices if isinstance(model.prices, list) else None
-    priced = [(None, model.prices)] if conditional is None else [(cp.constraint, cp.prices) for cp in conditional]
-    common_notes = []
-    if model.price_variants:
-        common_notes.append("request-context price variants (e.g. service tiers) not modelled")
+    priced: list[tuple[Any, Any]] = (
+        [(None, model.prices)] if conditional is None else [(cp.constraint, cp.prices) for cp in conditional]
+    )
+    starts: list[date] = sorted(c.start_date for c, _ in priced if type(c).__name__ == "StartDateConstraint")
     for constraint, prices in priced:
         kind = type(constraint).__name__
         if kind == "TimeOfDateConstraint":
@@ -190,7 +194,10 @@ def _convert_model(
         if not body:
             report.skipped["no token or request price"] += 1
             continue
-        notes = list(common_notes)
+        until = next((start for start in starts if valid_from is None or start > valid_from), None)
+        variants, notes = _convert_variants(model.price_variants or (), valid_from, until, report)
+        if variants:
+            body["variants"] = variants
         if any(type(cp.constraint).__name__ == "TimeOfDateConstraint" for cp in conditional or ()):
             notes.append("time-of-day (off-peak) prices not modelled; standard price used")
         if dropped:
@@ -208,6 +215,32 @@ def _convert_model(
         if notes:
             entry["notes"] = "; ".join(notes)
         yield entry
+
+
+def _convert_variants(
+    variants: Iterable[Any], since: date | None, until: date | None, report: SyncReport
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Our ``variants`` for an entry in force from ``since`` to ``until``, and notes on what is left out."""
+    converted: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for variant in variants:
+        kind = type(variant.constraint).__name__
+        if kind == "TimeOfDateConstraint":
+            report.skipped["time-of-day price variant"] += 1
+            continue
+        start: date | None = variant.constraint.start_date if variant.constraint is not None else None
+        if start is not None and until is not None and start >= until:
+            continue
+        body, dropped = _convert_prices(variant.prices)
+        out: dict[str, Any] = {"when": dict(variant.when), **body}
+        if start is not None and (since is None or start > since):
+            out["valid_from"] = start.isoformat()
+        if dropped:
+            report.skipped["unmodelled price key in a variant"] += len(dropped)
+            when = ", ".join(f"{key}={value}" for key, value in variant.when.items())
+            notes.append(f"not modelled ({when}): " + ", ".join(sorted(dropped)))
+        converted.append(out)
+    return converted, notes
 
 
 def _convert_prices(prices: Any) -> tuple[dict[str, Any], list[str]]:

@@ -19,6 +19,10 @@ names of up to ``MAX_MODEL_NAME_LENGTH`` characters are cached, in bytes), then 
 4. At call time the first candidate whose ``valid_from`` is not after the call time is used
    (newest first within one rank). A call before every ``valid_from`` of the candidates is not
    priced: there is no backfill.
+5. A pricing context selects the entry's variants (``PriceEntry.for_context``) only when the
+   entry is the provider's own (or generic): an entry found through a fallback provider (Azure
+   OpenAI -> OpenAI) is priced at its standard prices, as genai-prices does, since one
+   provider's service tiers are not another's.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ from genai_cost.pricing.providers import (
     VENDOR_PREFIXES,
     canonical_provider,
 )
-from genai_cost.pricing.schema import PriceEntry, parse_entry
+from genai_cost.pricing.schema import PriceEntry, PricingContext, parse_entry
 from genai_cost.semconv import Provider
 from genai_cost.usage import Usage
 
@@ -296,8 +300,15 @@ class PricingTable:
 
     # --- lookup -------------------------------------------------------------------------
 
-    def match(self, model: str, provider: str | None = None, at: datetime | None = None) -> PriceEntry | None:
-        """The entry pricing ``model`` at ``provider`` for a call at ``at`` (default: now)."""
+    def match(
+        self,
+        model: str,
+        provider: str | None = None,
+        at: datetime | None = None,
+        context: PricingContext | None = None,
+    ) -> PriceEntry | None:
+        """The entry pricing ``model`` at ``provider`` for a call at ``at`` (default: now) in
+        the request ``context`` (``{"service_tier": "flex"}``), with its variants applied."""
         key = (provider, model)
         candidates = self._cache.get(key)
         if candidates is None:
@@ -312,6 +323,8 @@ class PricingTable:
             when = at.timestamp()
         for valid_from, entry in candidates:
             if valid_from <= when:
+                if context and entry.variants and _is_own(entry, provider):
+                    return entry.for_context(context, when)
                 return entry
         return None
 
@@ -321,9 +334,10 @@ class PricingTable:
         model: str,
         provider: str | None = None,
         at: datetime | None = None,
+        context: PricingContext | None = None,
     ) -> CostBreakdown | None:
-        """The cost of ``usage`` for ``model``; ``None`` when no entry prices the model."""
-        entry = self.match(model, provider, at)
+        """The cost of ``usage`` for ``model`` in ``context``; ``None`` when no entry prices the model."""
+        entry = self.match(model, provider, at, context)
         return None if entry is None else calculate(usage, entry)
 
     @property
@@ -397,6 +411,11 @@ class PricingTable:
     def _precedence(self, rank: _Rank, position: int, entry: PriceEntry) -> tuple[float, ...]:
         valid_from = _ALWAYS if entry.valid_from is None else entry.valid_from.timestamp()
         return (-rank[0], -rank[1], position, -valid_from, -self._layer.get(entry.id, 0))
+
+
+def _is_own(entry: PriceEntry, provider: str | None) -> bool:
+    """Whether ``entry`` is ``provider``'s own price (not one of a provider it falls back to)."""
+    return provider is None or entry.provider is None or entry.provider == canonical_provider(provider)
 
 
 def _bucket_hits(bucket: _Bucket, name: str) -> list[tuple[_Rank, PriceEntry]]:
