@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -27,11 +27,25 @@ if TYPE_CHECKING:
     from genai_cost.pricing.schema import PriceEntry, PricingContext
     from genai_cost.pricing.table import PricingTable
 
-__all__ = ["Cost", "Costing"]
+__all__ = ["Cost", "Costing", "pricing_context"]
 
 logger = logging.getLogger(__name__)
 
 _MAX_WARNED_MODELS = 1_000
+_STANDARD_VALUES = frozenset({"default", "standard", "auto"})
+"""Context values that mean the standard price (OpenAI ``default``, Anthropic ``standard``)."""
+
+
+def pricing_context(**served: object) -> dict[str, str] | None:
+    """The pricing context of what a provider served: its string values that are not the
+    standard one (``pricing_context(service_tier="flex")``); ``None`` when there are none, so
+    a standard call is priced exactly as a call without context."""
+    context = {
+        key: value
+        for key, value in served.items()
+        if isinstance(value, str) and value and value not in _STANDARD_VALUES
+    }
+    return context or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +65,15 @@ class Cost:
     """Id of the pricing entry used."""
     model_source: str | None = None
     """A ``PricingModelSource`` value when the entry was not matched by the call's primary model name."""
+    context: Mapping[str, str] | None = None
+    """The pricing context the call was priced in (non-standard values only)."""
 
     def attributes(self) -> dict[str, Any]:
         """The span attributes that describe this cost."""
         attributes: dict[str, Any] = {Ours.PRICING_STATUS: self.status}
+        if self.context:
+            for key, value in self.context.items():
+                attributes[Ours.PRICING_CONTEXT_PREFIX + key] = value
         if self.amount is None:
             return attributes
         attributes[GenAI.USAGE_COST_AMOUNT] = float(self.amount)
@@ -132,9 +151,22 @@ class Costing:
         ``requested_model`` and the cost says so: a legacy ``davinci-002`` completion answers
         ``davinci:2023-07-21-v2``, a name no price list carries.
 
-        ``context`` is what the provider served (``{"service_tier": "flex"}``): it selects the
-        entry's price variants.
+        ``context`` is what the provider served (``{"service_tier": "flex"}``, see
+        :func:`pricing_context`): it selects the entry's price variants.
         """
+        cost = self._price(usage, model, provider, started_ns, provider_cost, requested_model, context)
+        return replace(cost, context=context) if context else cost
+
+    def _price(
+        self,
+        usage: Usage | None,
+        model: str | None,
+        provider: str | None,
+        started_ns: int | None,
+        provider_cost: object,
+        requested_model: object,
+        context: PricingContext | None,
+    ) -> Cost:
         reported = None if provider_cost is None else cost_amount(provider_cost)
         if reported is not None:
             return Cost(PricingStatus.PROVIDER, reported, source=CostSource.PROVIDER)

@@ -1,0 +1,193 @@
+"""A call is priced at the service tier the provider served (issue 15).
+
+The real openai SDK talks to the local fault server, which answers ``service_tier`` as the
+API does (in the completion, in every stream chunk, in the Responses object). The expected
+cost is genai-prices' own ``calc_price`` with that ``price_context`` on the same usage, at the
+span's start time; nothing is hard-coded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from tests.reliability.support import wire
+from tests.reliability.support.fault_server import FaultServer
+from tests.reliability.support.harness import client
+
+from genai_cost.instrumentation.openai import OpenAIInstrumentor
+from genai_cost.pricing import PricingTable
+from genai_cost.processor import CostSpanProcessor
+from genai_cost.semconv import GenAI, Ours
+
+genai_prices = pytest.importorskip("genai_prices")
+
+MODEL = "gpt-5"
+TIER_ATTRIBUTE = Ours.PRICING_CONTEXT_PREFIX + "service_tier"
+TIERS = [pytest.param(tier, id=tier) for tier in ("flex", "priority", "default")]
+
+
+class Pipeline:
+    def __init__(self) -> None:
+        self.spans = InMemorySpanExporter()
+        self.meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()], shutdown_on_exit=False)
+        self.tracer_provider = TracerProvider()
+        table = PricingTable.load()
+        self.tracer_provider.add_span_processor(
+            CostSpanProcessor(SimpleSpanProcessor(self.spans), table, self.meter_provider)
+        )
+        self.instrumentor = OpenAIInstrumentor()
+        self.instrumentor.instrument(
+            tracer_provider=self.tracer_provider, meter_provider=self.meter_provider, pricing=table
+        )
+
+    def only_span(self) -> ReadableSpan:
+        spans = self.spans.get_finished_spans()
+        assert len(spans) == 1, [span.name for span in spans]
+        return spans[0]
+
+
+@pytest.fixture
+def pipeline() -> Iterator[Pipeline]:
+    pipeline = Pipeline()
+    yield pipeline
+    pipeline.instrumentor.uninstrument()
+
+
+def expected_cost(span: ReadableSpan, tier: str, *, input_tokens: int, cached: int, output_tokens: int) -> Decimal:
+    assert span.start_time is not None
+    return genai_prices.calc_price(
+        genai_prices.Usage(input_tokens=input_tokens, cache_read_tokens=cached, output_tokens=output_tokens),
+        MODEL,
+        provider_id="openai",
+        genai_request_timestamp=datetime.fromtimestamp(span.start_time / 1e9, timezone.utc),
+        price_context={"service_tier": tier},
+    ).total_price
+
+
+def assert_priced_at(span: ReadableSpan, tier: str) -> None:
+    attributes = span.attributes or {}
+    usage = wire.USAGE
+    expected = expected_cost(
+        span,
+        tier,
+        input_tokens=usage["prompt_tokens"],
+        cached=usage["prompt_tokens_details"]["cached_tokens"],
+        output_tokens=usage["completion_tokens"],
+    )
+    assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected)
+    assert attributes[GenAI.RESPONSE_SERVICE_TIER] == tier
+    if tier == "default":
+        assert TIER_ATTRIBUTE not in attributes
+    else:
+        assert attributes[TIER_ATTRIBUTE] == tier
+
+
+def test_the_tiers_have_their_own_prices() -> None:
+    """Guards the tests below: flex, default and priority cost differently for this model."""
+    usage = genai_prices.Usage(input_tokens=1000, output_tokens=1000)
+    costs = {
+        tier: genai_prices.calc_price(usage, MODEL, provider_id="openai", price_context={"service_tier": tier})
+        for tier in ("flex", "default", "priority")
+    }
+    assert costs["flex"].total_price < costs["default"].total_price < costs["priority"].total_price
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_chat_completion_is_priced_at_the_served_tier(pipeline: Pipeline, faults: FaultServer, tier: str) -> None:
+    body = wire.chat_completion(MODEL, service_tier=tier)
+    client(faults.base_url).chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "Hello"}],
+        service_tier="auto",  # what was asked does not matter; what was served does
+        extra_headers=faults.headers(wire.json_reply(body)),
+    )
+    assert_priced_at(pipeline.only_span(), tier)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_chat_stream_is_priced_at_the_served_tier(pipeline: Pipeline, faults: FaultServer, tier: str) -> None:
+    chunks = [{**chunk, "service_tier": tier} for chunk in wire.chat_chunks(MODEL)]
+    stream = client(faults.base_url).chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "Hello"}],
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_headers=faults.headers(wire.sse_reply(chunks)),
+    )
+    for _ in stream:
+        pass
+    assert_priced_at(pipeline.only_span(), tier)
+
+
+def _responses_body(tier: str) -> dict[str, Any]:
+    usage = wire.USAGE
+    return {
+        "id": "resp_tiers",
+        "object": "response",
+        "created_at": 1_763_000_000,
+        "status": "completed",
+        "error": None,
+        "incomplete_details": None,
+        "model": MODEL,
+        "output": [
+            {
+                "type": "message",
+                "id": "msg_tiers",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "Hello there.", "annotations": []}],
+            }
+        ],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "service_tier": tier,
+        "usage": {
+            "input_tokens": usage["prompt_tokens"],
+            "input_tokens_details": {"cached_tokens": usage["prompt_tokens_details"]["cached_tokens"]},
+            "output_tokens": usage["completion_tokens"],
+            "output_tokens_details": {"reasoning_tokens": 10},
+            "total_tokens": usage["total_tokens"],
+        },
+    }
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_responses_call_is_priced_at_the_served_tier(pipeline: Pipeline, faults: FaultServer, tier: str) -> None:
+    client(faults.base_url).responses.create(
+        model=MODEL, input="Hello", extra_headers=faults.headers(wire.json_reply(_responses_body(tier)))
+    )
+    assert_priced_at(pipeline.only_span(), tier)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_foreign_span_is_priced_at_its_service_tier(pipeline: Pipeline, tier: str) -> None:
+    # An openai-v2 instrumentation's span: gen_ai usage and openai.response.service_tier, no cost.
+    tracer = pipeline.tracer_provider.get_tracer("opentelemetry.instrumentation.openai_v2")
+    tracer.start_span(
+        f"chat {MODEL}",
+        kind=SpanKind.CLIENT,
+        attributes={
+            GenAI.PROVIDER_NAME: "openai",
+            GenAI.REQUEST_MODEL: MODEL,
+            GenAI.RESPONSE_MODEL: MODEL,
+            GenAI.USAGE_INPUT_TOKENS: 1200,
+            GenAI.USAGE_OUTPUT_TOKENS: 300,
+            GenAI.RESPONSE_SERVICE_TIER: tier,
+        },
+    ).end()
+    span = pipeline.only_span()
+    attributes = span.attributes or {}
+    expected = expected_cost(span, tier, input_tokens=1200, cached=0, output_tokens=300)
+    assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected)
+    assert attributes.get(TIER_ATTRIBUTE) == (None if tier == "default" else tier)
