@@ -1,9 +1,10 @@
-"""Request-context prices: our cost == genai-prices' ``calc_price(..., price_context=...)``.
+"""Request-context and time-of-day prices: our cost == genai-prices' ``calc_price(..., price_context=...)``.
 
-Every genai-prices model with price variants (of the providers we map) is checked, for each
-context its variants name, at instants before, on and after each variant's start date, with
-random usage mixes (cache reads and writes, large prompts that cross tiers). Nothing is
-sampled away: the counts printed are the whole population.
+Every genai-prices model with price variants or time-of-day prices (of the providers we map)
+is checked, for each context its variants name (and without one), at instants before, on and
+after each variant's start date and at several times of day, with random usage mixes (cache
+reads and writes, large prompts that cross tiers). Nothing is sampled away: the counts printed
+are the whole population.
 """
 
 from __future__ import annotations
@@ -39,13 +40,23 @@ def _first_name(clause: Any) -> str | None:
     return None
 
 
+HOURS = (0, 2, 5, 8, 12, 17, 23)
+"""Times of day (UTC) each instant is tried at: inside and outside every bundled window."""
+
+
+def _windows(model: Any) -> list[Any]:
+    conditional = model.prices if isinstance(model.prices, list) else ()
+    return [cp.constraint for cp in conditional if type(cp.constraint).__name__ == "TimeOfDateConstraint"]
+
+
 def _instants(model: Any) -> list[datetime]:
-    starts = {v.constraint.start_date for v in model.price_variants if v.constraint is not None}
-    instants = {LATE}
+    starts = {v.constraint.start_date for v in model.price_variants or () if v.constraint is not None}
+    days = {LATE}
     for start in starts:
         midday = datetime.combine(start, time(12), tzinfo=timezone.utc)
-        instants |= {midday - timedelta(days=1), midday}
-    return sorted(instants)
+        days |= {midday - timedelta(days=1), midday}
+    hours = HOURS if _windows(model) else (12,)
+    return sorted(day.replace(hour=hour, minute=15) for day in days for hour in hours)
 
 
 def _usage(rng: random.Random) -> dict[str, int]:
@@ -78,22 +89,21 @@ def _time_of_day_active(model: Any, at: datetime) -> bool:
 def test_variant_costs_equal_genai_prices() -> None:
     table = PricingTable.load()
     rng = random.Random(20261204)
-    entries, contexts, compared, skipped, mismatches = 0, 0, 0, Counter[str](), []
+    entries, contexts, in_windows, compared, skipped, mismatches = 0, 0, 0, 0, Counter[str](), []
     for provider in gp_data.providers:
         if provider.id not in PROVIDER_MAP:
             continue
         for model in provider.models:
             name = _first_name(model.match)
-            if not model.price_variants or name is None:
+            if not (model.price_variants or _windows(model)) or name is None:
                 continue
             entries += 1
-            for when in {tuple(sorted(v.when.items())) for v in model.price_variants}:
+            whens = {(), *(tuple(sorted(v.when.items())) for v in model.price_variants or ())}
+            for when in sorted(whens):
                 context = dict(when)
                 contexts += 1
                 for at in _instants(model):
-                    if _time_of_day_active(model, at):
-                        skipped["time-of-day price active"] += 1
-                        continue
+                    in_windows += any(window.active(at) for window in _windows(model))
                     for _ in range(USAGES_PER_CONTEXT):
                         usage = _usage(rng)
                         theirs = genai_prices.calc_price(
@@ -113,8 +123,10 @@ def test_variant_costs_equal_genai_prices() -> None:
                                 f"{provider.id}/{name} {context} {usage} @{at:%Y-%m-%d}: "
                                 f"ours {ours and ours.total}, theirs {theirs.total_price}"
                             )
-    print(f"\nvariant crosscheck: {entries} models x {contexts} contexts, {compared} costs compared")
+    print(f"\ncrosscheck: {entries} models x {contexts} contexts (no context included), {compared} costs compared")
+    print(f"instants inside a time-of-day window: {in_windows}")
     print(f"skipped: {dict(skipped)}")
     assert not mismatches, "\n".join(mismatches[:20])
     assert entries >= 100
+    assert in_windows > 0
     assert set(skipped) <= {"no token or request price (audio hours, pages)"}

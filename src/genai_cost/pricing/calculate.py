@@ -11,8 +11,8 @@ a count exceed it (e.g. ``cache_read_tokens > input_tokens``) the parts are char
 reported and the parent's remainder is 0.
 
 With a pricing context (``{"service_tier": "flex"}``), the entry's variants that apply to it
-replace the prices they set (:meth:`PriceEntry.for_context`); without one, or for an entry
-without variants, nothing more is done than without contexts at all.
+replace the prices they set, after a time-of-day window containing the call's start replaced
+all of them (:meth:`PriceEntry.for_call`); for an entry with neither, nothing more is done.
 """
 
 from __future__ import annotations
@@ -88,10 +88,11 @@ def calculate(
     context: PricingContext | None = None,
     at: datetime | None = None,
 ) -> CostBreakdown:
-    """Price ``usage`` with ``entry`` in the request ``context`` of a call at ``at`` (default:
-    now; only variants with a ``valid_from`` look at it); exact Decimal arithmetic, never negative."""
-    if context and entry.variants:
-        entry = entry.for_context(context, _timestamp(at))
+    """Price ``usage`` with ``entry`` in the request ``context`` of a call starting at ``at``
+    (default: now; only time-of-day windows and variants with a ``valid_from`` look at it);
+    exact Decimal arithmetic, never negative."""
+    if entry.time_of_day or (context and entry.variants):
+        entry = entry.for_call(context, _timestamp(at))
     rates, tier = entry.rates_for(usage.input_tokens or 0)
     by_type: dict[str, Decimal] = {}
     input_plan, output_plan = rates.plans

@@ -7,6 +7,7 @@ The JSON/TOML form of an entry (all prices in ``currency`` per 1M tokens)::
      "input_breakdown": {"cache_read": 1.25}, "output_breakdown": {"reasoning": 10},
      "per_request": 0.001, "tiers": [{"above_input_tokens": 200000, "input": 5}],
      "variants": [{"when": {"service_tier": "flex"}, "input": 1.25, "output": 5}],
+     "time_of_day": [{"start": "16:30", "end": "00:30", "input": 1.25, "output": 5}],
      "valid_from": "2024-05-13", "currency": "USD", "strip_date_suffix": false,
      "source": "https://openai.com/api/pricing", "notes": "..."}
 
@@ -19,14 +20,18 @@ call's pricing context (and, with a ``valid_from``, from that instant on). Varia
 resolved per price key, as genai-prices resolves them: each price (input, output, a breakdown
 type with its tiers, per_request) comes from the first applicable variant that sets it, else
 from the entry.
+
+A time-of-day window (off-peak hours, UTC) replaces all of the entry's prices (base, tiers,
+per_request) for calls that start inside it; the first window containing the time wins. Its
+variants still apply on top of it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, NamedTuple, TypeAlias
@@ -43,6 +48,7 @@ __all__ = [
     "PricingContext",
     "Rates",
     "Tier",
+    "TimeOfDay",
     "TokenNode",
     "Variant",
     "parse_entry",
@@ -249,6 +255,41 @@ class Variant:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class TimeOfDay:
+    """Prices for the calls that start within a daily window (UTC), e.g. off-peak hours."""
+
+    start: time
+    """First time of day (UTC) in the window."""
+    end: time
+    """First time of day (UTC) after the window; before ``start`` for a window across midnight."""
+    rates: Rates
+    """The prices in the window: they replace all of the entry's."""
+    tiers: tuple[Tier, ...] = ()
+    """Prompt-size tiers in the window."""
+    per_request: Decimal | None = None
+    """Fixed price per request in the window."""
+
+    def contains(self, at: float) -> bool:
+        """Whether ``at`` (seconds since the epoch) falls in the window."""
+        moment = datetime.fromtimestamp(at, timezone.utc).time()
+        if self.end < self.start:
+            return moment >= self.start or moment < self.end
+        return self.start <= moment < self.end
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"start": _clock(self.start), "end": _clock(self.end), **self.rates.to_json()}
+        if self.per_request is not None:
+            out["per_request"] = _number(self.per_request)
+        if self.tiers:
+            out["tiers"] = _tiers_json(self.tiers)
+        return out
+
+
+def _clock(value: time) -> str:
+    return value.isoformat(timespec="seconds" if value.second else "minutes")
+
+
 _Column = tuple[Decimal | None, dict[int, Decimal]]
 """One price of an entry: its base value and its value per tier threshold."""
 _MAX_RESOLVED = 64
@@ -323,9 +364,12 @@ class PriceEntry:
     notes: str | None = None
     """Free text, e.g. prices of the model that this schema does not model."""
     variants: tuple[Variant, ...] = ()
-    """Prices by request context, first applicable first (see :meth:`for_context`)."""
+    """Prices by request context, first applicable first (see :meth:`for_call`)."""
+    time_of_day: tuple[TimeOfDay, ...] = ()
+    """Prices by time of day (UTC), first containing window first (see :meth:`for_call`)."""
     _tier_rates: tuple[tuple[int, Rates], ...] = field(init=False, repr=False, compare=False)
     _resolved: dict[tuple[int, ...], PriceEntry] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _windows: tuple[PriceEntry, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -335,6 +379,11 @@ class PriceEntry:
             current = current.overridden_by(tier.rates)
             merged.append((tier.above_input_tokens, current))
         object.__setattr__(self, "_tier_rates", tuple(reversed(merged)))
+        windows = tuple(
+            replace(self, rates=w.rates, tiers=w.tiers, per_request=w.per_request, time_of_day=())
+            for w in self.time_of_day
+        )
+        object.__setattr__(self, "_windows", windows)
 
     def __hash__(self) -> int:
         return hash(self.id)
@@ -346,11 +395,20 @@ class PriceEntry:
                 return rates, threshold
         return self.rates, None
 
-    def for_context(self, context: PricingContext | None, at: float) -> PriceEntry:
-        """This entry with the prices of the variants that apply to ``context`` at ``at``
-        (seconds since the epoch); itself when none applies."""
-        if not context or not self.variants:
-            return self
+    def for_call(self, context: PricingContext | None, at: float) -> PriceEntry:
+        """This entry as it prices a call in ``context`` starting at ``at`` (seconds since the
+        epoch): the time-of-day window containing ``at`` replaces its prices, then the variants
+        that apply to ``context`` replace the prices they set. Itself when neither applies."""
+        entry = self
+        for window, window_entry in zip(self.time_of_day, self._windows, strict=True):
+            if window.contains(at):
+                entry = window_entry
+                break
+        if not context or not entry.variants:
+            return entry
+        return entry._with_variants(context, at)
+
+    def _with_variants(self, context: PricingContext, at: float) -> PriceEntry:
         chosen = tuple(i for i, variant in enumerate(self.variants) if variant.applies(context, at))
         if not chosen:
             return self
@@ -369,20 +427,7 @@ class PriceEntry:
             if variant.per_request is not None:
                 per_request = variant.per_request
         rates, tiers = _from_columns(columns)
-        return PriceEntry(
-            id=self.id,
-            match=self.match,
-            rates=rates,
-            name=self.name,
-            provider=self.provider,
-            tiers=tiers,
-            per_request=per_request,
-            valid_from=self.valid_from,
-            currency=self.currency,
-            strip_date_suffix=self.strip_date_suffix,
-            source=self.source,
-            notes=self.notes,
-        )
+        return replace(self, rates=rates, tiers=tiers, per_request=per_request, variants=())
 
     def to_json(self) -> dict[str, Any]:
         """The entry in its file form."""
@@ -399,6 +444,8 @@ class PriceEntry:
             out["tiers"] = _tiers_json(self.tiers)
         if self.variants:
             out["variants"] = [variant.to_json() for variant in self.variants]
+        if self.time_of_day:
+            out["time_of_day"] = [window.to_json() for window in self.time_of_day]
         if self.valid_from is not None:
             out["valid_from"] = _iso(self.valid_from)
         if self.currency != "USD":
@@ -450,7 +497,11 @@ _ENTRY_FIELDS = frozenset(
         "source",
         "notes",
         "variants",
+        "time_of_day",
     }
+)
+_WINDOW_FIELDS = frozenset(
+    {"start", "end", "input", "output", "input_breakdown", "output_breakdown", "per_request", "tiers"}
 )
 _VARIANT_FIELDS = frozenset(
     {"when", "input", "output", "input_breakdown", "output_breakdown", "per_request", "tiers", "valid_from"}
@@ -509,7 +560,45 @@ def _parse_entry(raw: Mapping[str, Any], unknown: list[PricingError], *, check_r
         source=_optional_str(raw, "source"),
         notes=_optional_str(raw, "notes"),
         variants=_parse_variants(raw.get("variants"), unknown),
+        time_of_day=_parse_windows(raw.get("time_of_day"), unknown),
     )
+
+
+def _parse_windows(value: object, unknown: list[PricingError]) -> tuple[TimeOfDay, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise PricingError("expected a list of time-of-day windows", field="time_of_day")
+    windows = []
+    for i, raw in enumerate(value):
+        path = f"time_of_day[{i}]."
+        if not isinstance(raw, Mapping):
+            raise PricingError("expected an object", field=f"time_of_day[{i}]")
+        _reject_unknown(raw, _WINDOW_FIELDS, path, unknown)
+        start, end = _parse_clock(raw.get("start"), f"{path}start"), _parse_clock(raw.get("end"), f"{path}end")
+        if start == end:
+            raise PricingError("the window is empty (start == end)", field=f"{path}end")
+        rates = _parse_rates(raw, path, unknown)
+        per_request = _optional_price(raw, "per_request", f"{path}per_request")
+        if rates.is_empty and per_request is None:
+            raise PricingError("the window sets no price", field=f"time_of_day[{i}]")
+        windows.append(TimeOfDay(start, end, rates, _parse_tiers(raw.get("tiers"), path, unknown), per_request))
+    return tuple(windows)
+
+
+def _parse_clock(value: object, where: str) -> time:
+    if isinstance(value, time):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = time.fromisoformat(value)
+        except ValueError:
+            raise PricingError(f"expected a UTC time of day HH:MM[:SS], got {value!r}", field=where) from None
+    else:
+        raise PricingError("required: a UTC time of day HH:MM[:SS]", field=where)
+    if parsed.tzinfo is not None:
+        raise PricingError("expected a UTC time of day without an offset", field=where)
+    return parsed
 
 
 def _parse_variants(value: object, unknown: list[PricingError]) -> tuple[Variant, ...]:

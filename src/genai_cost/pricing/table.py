@@ -19,7 +19,8 @@ names of up to ``MAX_MODEL_NAME_LENGTH`` characters are cached, in bytes), then 
 4. At call time the first candidate whose ``valid_from`` is not after the call time is used
    (newest first within one rank). A call before every ``valid_from`` of the candidates is not
    priced: there is no backfill.
-5. A pricing context selects the entry's variants (``PriceEntry.for_context``) only when the
+5. An entry with time-of-day prices is priced by the window containing the call's start.
+6. A pricing context selects the entry's variants (``PriceEntry.for_call``) only when the
    entry is the provider's own (or generic): an entry found through a fallback provider (Azure
    OpenAI -> OpenAI) is priced at its standard prices, as genai-prices does, since one
    provider's service tiers are not another's.
@@ -323,8 +324,8 @@ class PricingTable:
             when = at.timestamp()
         for valid_from, entry in candidates:
             if valid_from <= when:
-                if context and entry.variants and _is_own(entry, provider):
-                    return entry.for_context(context, when)
+                if entry.time_of_day or (context and entry.variants):
+                    return entry.for_call(context if _is_own(entry, provider) else None, when)
                 return entry
         return None
 

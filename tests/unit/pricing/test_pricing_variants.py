@@ -77,9 +77,9 @@ def test_a_variant_with_tiers_and_per_request() -> None:
 
 def test_no_context_prices_with_the_entry_itself() -> None:
     entry = parse_entry(_entry(variants=[{"when": FLEX, "input": 1}]))
-    assert entry.for_context(None, NOV.timestamp()) is entry
-    assert entry.for_context({"service_tier": "priority"}, NOV.timestamp()) is entry
-    assert entry.for_context(FLEX, NOV.timestamp()) is entry.for_context(FLEX, NOV.timestamp())  # resolved once
+    assert entry.for_call(None, NOV.timestamp()) is entry
+    assert entry.for_call({"service_tier": "priority"}, NOV.timestamp()) is entry
+    assert entry.for_call(FLEX, NOV.timestamp()) is entry.for_call(FLEX, NOV.timestamp())  # resolved once
 
 
 def test_file_form_round_trips() -> None:
@@ -155,3 +155,66 @@ def test_bundled_openai_flex_is_half_price() -> None:
     flex = table.cost(USAGE, "gpt-5", "openai", NOV, FLEX)
     assert standard is not None and flex is not None
     assert flex.total * 2 == standard.total
+
+
+# --- time-of-day prices --------------------------------------------------------------------
+
+OFF_PEAK = {"start": "16:30", "end": "00:30", "input": 1, "output": 4}
+
+
+@pytest.mark.parametrize(
+    ("clock", "expected"),
+    [
+        pytest.param("16:29:59", 2 + 8, id="before-window"),
+        pytest.param("16:30:00", 1 + 4, id="window-start"),
+        pytest.param("23:59:00", 1 + 4, id="before-midnight"),
+        pytest.param("00:29:59", 1 + 4, id="after-midnight"),
+        pytest.param("00:30:00", 2 + 8, id="window-end"),
+    ],
+)
+def test_a_time_of_day_window_across_midnight(clock: str, expected: int) -> None:
+    at = datetime.fromisoformat(f"2026-11-01T{clock}+00:00")
+    assert _cost(_entry(time_of_day=[OFF_PEAK]), None, at) == Decimal(expected)
+
+
+def test_the_first_window_containing_the_time_wins_and_variants_apply_on_top() -> None:
+    raw = _entry(
+        time_of_day=[{"start": "10:00", "end": "12:00", "input": 3}, {"start": "11:00", "end": "13:00", "input": 5}],
+        variants=[{"when": FLEX, "output": 1}],
+    )
+    at = datetime(2026, 11, 1, 11, 30, tzinfo=timezone.utc)
+    assert _cost(raw, None, at) == Decimal(3)  # the window sets no output price: none is charged
+    assert _cost(raw, FLEX, at) == Decimal(3 + 1)
+    assert _cost(raw, None, at.replace(hour=12)) == Decimal(5)
+
+
+def test_time_of_day_round_trips() -> None:
+    entry = parse_entry(_entry(time_of_day=[OFF_PEAK, {"start": "01:00:30", "end": "02:00", "per_request": 0.1}]))
+    assert parse_entry(entry.to_json()) == entry
+    assert entry.to_json()["time_of_day"][0] == OFF_PEAK
+
+
+@pytest.mark.parametrize(
+    ("window", "field", "message"),
+    [
+        pytest.param({"end": "02:00", "input": 1}, "time_of_day[0].start", "required", id="no-start"),
+        pytest.param({"start": "25:00", "end": "02:00", "input": 1}, "time_of_day[0].start", "HH:MM", id="bad-time"),
+        pytest.param({"start": "01:00+02:00", "end": "02:00", "input": 1}, "time_of_day[0].start", "UTC", id="offset"),
+        pytest.param({"start": "02:00", "end": "02:00", "input": 1}, "time_of_day[0].end", "empty", id="empty"),
+        pytest.param({"start": "01:00", "end": "02:00"}, "time_of_day[0]", "no price", id="no-price"),
+        pytest.param({"start": "01:00", "end": "02:00", "inptu": 1}, "time_of_day[0].inptu", "unknown", id="typo"),
+    ],
+)
+def test_bad_time_of_day_windows(window: dict[str, Any], field: str, message: str) -> None:
+    with pytest.raises(PricingError) as caught:
+        parse_entry(_entry(time_of_day=[window]))
+    assert caught.value.field == field
+    assert message in str(caught.value)
+
+
+def test_bundled_deepseek_costs_less_off_peak() -> None:
+    table = PricingTable.load()
+    peak = table.cost(USAGE, "deepseek-chat", "deepseek", datetime(2026, 11, 1, 10, tzinfo=timezone.utc))
+    off_peak = table.cost(USAGE, "deepseek-chat", "deepseek", datetime(2026, 11, 1, 20, tzinfo=timezone.utc))
+    assert peak is not None and off_peak is not None
+    assert off_peak.total * 2 == peak.total
