@@ -234,15 +234,17 @@ class Variant:
     """Fixed price per request in this context."""
     valid_from: datetime | None = None
     """First instant (UTC) it applies; ``None`` for the whole life of the entry."""
+    _since: float = field(init=False, repr=False, compare=False)
+    _conditions: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "when", MappingProxyType(dict(self.when)))
+        object.__setattr__(self, "_since", -math.inf if self.valid_from is None else self.valid_from.timestamp())
+        object.__setattr__(self, "_conditions", tuple(self.when.items()))
 
     def applies(self, context: PricingContext, at: float) -> bool:
         """Whether a call with ``context`` at ``at`` (seconds since the epoch) gets these prices."""
-        if self.valid_from is not None and self.valid_from.timestamp() > at:
-            return False
-        return all(context.get(key) == value for key, value in self.when.items())
+        return self._since <= at and all(context.get(key) == value for key, value in self._conditions)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"when": dict(self.when), **self.rates.to_json()}
@@ -269,13 +271,18 @@ class TimeOfDay:
     """Prompt-size tiers in the window."""
     per_request: Decimal | None = None
     """Fixed price per request in the window."""
+    _bounds: tuple[float, float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_bounds", (_seconds(self.start), _seconds(self.end)))
 
     def contains(self, at: float) -> bool:
         """Whether ``at`` (seconds since the epoch) falls in the window."""
-        moment = datetime.fromtimestamp(at, timezone.utc).time()
-        if self.end < self.start:
-            return moment >= self.start or moment < self.end
-        return self.start <= moment < self.end
+        moment = at % _DAY  # UTC days have 86400 s in epoch time (no leap seconds)
+        start, end = self._bounds
+        if end < start:
+            return moment >= start or moment < end
+        return start <= moment < end
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"start": _clock(self.start), "end": _clock(self.end), **self.rates.to_json()}
@@ -284,6 +291,13 @@ class TimeOfDay:
         if self.tiers:
             out["tiers"] = _tiers_json(self.tiers)
         return out
+
+
+_DAY = 86_400
+
+
+def _seconds(value: time) -> float:
+    return value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
 
 
 def _clock(value: time) -> str:
