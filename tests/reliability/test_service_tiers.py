@@ -1,7 +1,9 @@
-"""A call is priced at the service tier the provider served (issue 15).
+"""A call is priced at the service tier (speed, processing) the provider served (issue 15).
 
-The real openai SDK talks to the local fault server, which answers ``service_tier`` as the
-API does (in the completion, in every stream chunk, in the Responses object). The expected
+The real openai and anthropic SDKs talk to the local fault server, which answers as the APIs
+do: OpenAI ``service_tier`` in the completion, in every stream chunk, in the Responses object;
+Anthropic ``usage.service_tier``/``speed``/``inference_geo`` in the message and the stream's
+``message_start``. The expected
 cost is genai-prices' own ``calc_price`` with that ``price_context`` on the same usage, at the
 span's start time; nothing is hard-coded.
 """
@@ -13,6 +15,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+import anthropic
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -21,9 +24,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from tests.reliability.support import wire
+from tests.reliability.support.archive import API_KEY
 from tests.reliability.support.fault_server import FaultServer
 from tests.reliability.support.harness import client
 
+from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
 from genai_cost.pricing import PricingTable
 from genai_cost.processor import CostSpanProcessor
@@ -45,10 +50,11 @@ class Pipeline:
         self.tracer_provider.add_span_processor(
             CostSpanProcessor(SimpleSpanProcessor(self.spans), table, self.meter_provider)
         )
-        self.instrumentor = OpenAIInstrumentor()
-        self.instrumentor.instrument(
-            tracer_provider=self.tracer_provider, meter_provider=self.meter_provider, pricing=table
-        )
+        self.instrumentors = (OpenAIInstrumentor(), AnthropicInstrumentor())
+        for instrumentor in self.instrumentors:
+            instrumentor.instrument(
+                tracer_provider=self.tracer_provider, meter_provider=self.meter_provider, pricing=table
+            )
 
     def only_span(self) -> ReadableSpan:
         spans = self.spans.get_finished_spans()
@@ -60,7 +66,8 @@ class Pipeline:
 def pipeline() -> Iterator[Pipeline]:
     pipeline = Pipeline()
     yield pipeline
-    pipeline.instrumentor.uninstrument()
+    for instrumentor in pipeline.instrumentors:
+        instrumentor.uninstrument()
 
 
 def expected_cost(span: ReadableSpan, tier: str, *, input_tokens: int, cached: int, output_tokens: int) -> Decimal:
@@ -191,3 +198,92 @@ def test_foreign_span_is_priced_at_its_service_tier(pipeline: Pipeline, tier: st
     expected = expected_cost(span, tier, input_tokens=1200, cached=0, output_tokens=300)
     assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected)
     assert attributes.get(TIER_ATTRIBUTE) == (None if tier == "default" else tier)
+
+
+# --- Anthropic: usage.service_tier, speed, inference_geo ------------------------------------
+
+CLAUDE = "claude-opus-4-8"
+CLAUDE_USAGE = {"input_tokens": 25, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 40,
+                "output_tokens": 30}  # fmt: skip
+SERVED = [
+    pytest.param({"speed": "fast"}, {"speed": "fast"}, id="fast-mode"),
+    pytest.param({"service_tier": "batch"}, {"processing": "batch"}, id="batch"),
+    pytest.param({"service_tier": "priority"}, {"service_tier": "priority"}, id="priority"),
+    pytest.param({"inference_geo": "us"}, {"inference_geo": "us"}, id="us-only-inference"),
+    pytest.param({"service_tier": "standard", "speed": "standard", "inference_geo": "global"}, {}, id="standard"),
+]
+
+
+def _claude_message(served: dict[str, str]) -> dict[str, Any]:
+    return {"id": "msg_served", "type": "message", "role": "assistant", "model": CLAUDE,
+            "content": [{"type": "text", "text": "Hi."}], "stop_reason": "end_turn", "stop_sequence": None,
+            "usage": {**CLAUDE_USAGE, **served}}  # fmt: skip
+
+
+def _claude_events(served: dict[str, str]) -> list[tuple[str, Any]]:
+    start = {**_claude_message(served), "content": [], "stop_reason": None}
+    start["usage"] = {**start["usage"], "output_tokens": 1}
+    return [
+        ("message_start", {"type": "message_start", "message": start}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text", "text": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "text_delta", "text": "Hi."}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                           "usage": {"output_tokens": CLAUDE_USAGE["output_tokens"]}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]  # fmt: skip
+
+
+def test_fast_mode_has_its_own_price() -> None:
+    """Guards the tests below: fast mode and batch cost differently from standard for this model."""
+    usage = genai_prices.Usage(input_tokens=1000, output_tokens=1000)
+
+    def cost(context: dict[str, str]) -> Decimal:
+        return genai_prices.calc_price(usage, CLAUDE, provider_id="anthropic", price_context=context).total_price
+
+    assert cost({"processing": "batch"}) < cost({}) < cost({"speed": "fast"})
+
+
+@pytest.mark.parametrize("stream", [pytest.param(False, id="message"), pytest.param(True, id="stream")])
+@pytest.mark.parametrize(("served", "context"), SERVED)
+def test_anthropic_call_is_priced_as_served(
+    pipeline: Pipeline, faults: FaultServer, served: dict[str, str], context: dict[str, str], stream: bool
+) -> None:
+    script = wire.sse_reply(_claude_events(served)) if stream else wire.json_reply(_claude_message(served))
+    sdk = anthropic.Anthropic(base_url=faults.root_url, api_key=API_KEY, max_retries=0)
+    result = sdk.messages.create(
+        model=CLAUDE,
+        max_tokens=64,
+        messages=[{"role": "user", "content": "Hello"}],
+        stream=stream,
+        extra_headers=faults.headers(script),
+    )
+    if stream:
+        for _ in result:  # type: ignore[union-attr]
+            pass
+    span = pipeline.only_span()
+    attributes = span.attributes or {}
+    assert span.start_time is not None
+    expected = genai_prices.calc_price(
+        genai_prices.Usage(
+            input_tokens=CLAUDE_USAGE["input_tokens"]
+            + CLAUDE_USAGE["cache_read_input_tokens"]
+            + CLAUDE_USAGE["cache_creation_input_tokens"],
+            cache_read_tokens=CLAUDE_USAGE["cache_read_input_tokens"],
+            cache_write_tokens=CLAUDE_USAGE["cache_creation_input_tokens"],
+            output_tokens=CLAUDE_USAGE["output_tokens"],
+        ),
+        CLAUDE,
+        provider_id="anthropic",
+        genai_request_timestamp=datetime.fromtimestamp(span.start_time / 1e9, timezone.utc),
+        price_context=context,
+    ).total_price
+    assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected)
+    named = {
+        key.removeprefix(Ours.PRICING_CONTEXT_PREFIX): value
+        for key, value in attributes.items()
+        if key.startswith(Ours.PRICING_CONTEXT_PREFIX)
+    }
+    assert named == context
