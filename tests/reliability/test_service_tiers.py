@@ -287,3 +287,44 @@ def test_anthropic_call_is_priced_as_served(
         if key.startswith(Ours.PRICING_CONTEXT_PREFIX)
     }
     assert named == context
+
+
+# --- time of day: DeepSeek peak and off-peak hours -----------------------------------------
+
+PEAK = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
+OFF_PEAK = datetime(2026, 11, 2, 20, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("at", [pytest.param(PEAK, id="peak"), pytest.param(OFF_PEAK, id="off-peak")])
+def test_deepseek_span_is_priced_at_the_hour_it_started(pipeline: Pipeline, at: datetime) -> None:
+    # Another instrumentation's span of a DeepSeek call that started at ``at``: priced by the processor.
+    tracer = pipeline.tracer_provider.get_tracer("other-instrumentation")
+    start_ns = int(at.timestamp() * 1e9)
+    tracer.start_span(
+        "chat deepseek-chat",
+        kind=SpanKind.CLIENT,
+        start_time=start_ns,
+        attributes={
+            GenAI.PROVIDER_NAME: "deepseek",
+            GenAI.REQUEST_MODEL: "deepseek-chat",
+            GenAI.USAGE_INPUT_TOKENS: 1200,
+            GenAI.USAGE_OUTPUT_TOKENS: 300,
+        },
+    ).end(end_time=start_ns + 1_000_000)
+    expected = genai_prices.calc_price(
+        genai_prices.Usage(input_tokens=1200, output_tokens=300),
+        "deepseek-chat",
+        provider_id="deepseek",
+        genai_request_timestamp=at,
+    ).total_price
+    assert (pipeline.only_span().attributes or {})[GenAI.USAGE_COST_AMOUNT] == float(expected)
+
+
+def test_deepseek_off_peak_is_cheaper() -> None:
+    """Guards the test above: the two instants have different prices."""
+    usage = genai_prices.Usage(input_tokens=1200, output_tokens=300)
+    peak, off_peak = (
+        genai_prices.calc_price(usage, "deepseek-chat", provider_id="deepseek", genai_request_timestamp=at).total_price
+        for at in (PEAK, OFF_PEAK)
+    )
+    assert off_peak < peak
