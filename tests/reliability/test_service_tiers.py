@@ -10,12 +10,14 @@ span's start time; nothing is hard-coded.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 import anthropic
+import boto3
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -25,10 +27,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from tests.reliability.support import wire
 from tests.reliability.support.archive import API_KEY
-from tests.reliability.support.fault_server import FaultServer
+from tests.reliability.support.fault_server import Connection, FaultServer, HttpRequest, Script
 from tests.reliability.support.harness import client
+from tests.support.fake_bedrock import encode_event
 
 from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
+from genai_cost.instrumentation.bedrock import BedrockInstrumentor
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
 from genai_cost.pricing import PricingTable
 from genai_cost.processor import CostSpanProcessor
@@ -50,7 +54,7 @@ class Pipeline:
         self.tracer_provider.add_span_processor(
             CostSpanProcessor(SimpleSpanProcessor(self.spans), table, self.meter_provider)
         )
-        self.instrumentors = (OpenAIInstrumentor(), AnthropicInstrumentor())
+        self.instrumentors = (OpenAIInstrumentor(), AnthropicInstrumentor(), BedrockInstrumentor())
         for instrumentor in self.instrumentors:
             instrumentor.instrument(
                 tracer_provider=self.tracer_provider, meter_provider=self.meter_provider, pricing=table
@@ -328,3 +332,87 @@ def test_deepseek_off_peak_is_cheaper() -> None:
         for at in (PEAK, OFF_PEAK)
     )
     assert off_peak < peak
+
+
+# --- Bedrock Converse: serviceTier, performanceConfig ---------------------------------------
+
+BEDROCK_MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
+BEDROCK_USAGE = {"inputTokens": 1200, "outputTokens": 300, "totalTokens": 1500}
+
+
+def _converse_stream(served: dict[str, Any]) -> Script:
+    """A ConverseStream answer whose ``metadata`` event carries what was served."""
+    events = [
+        ("messageStart", {"role": "assistant"}),
+        ("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Hi."}}),
+        ("contentBlockStop", {"contentBlockIndex": 0}),
+        ("messageStop", {"stopReason": "end_turn"}),
+        ("metadata", {"usage": BEDROCK_USAGE, "metrics": {"latencyMs": 12}, **served}),
+    ]
+    payload = b"".join(
+        encode_event({":event-type": kind, ":content-type": "application/json", ":message-type": "event"},
+                     json.dumps(event).encode())
+        for kind, event in events
+    )  # fmt: skip
+
+    def script(connection: Connection, request: HttpRequest) -> None:
+        connection.respond(200, payload, content_type="application/vnd.amazon.eventstream")
+
+    return script
+
+
+@pytest.mark.parametrize("stream", [pytest.param(False, id="converse"), pytest.param(True, id="converse-stream")])
+@pytest.mark.parametrize(
+    ("served", "context"),
+    [
+        pytest.param({"serviceTier": {"type": "priority"}, "performanceConfig": {"latency": "optimized"}},
+                     {"service_tier": "priority", "latency": "optimized"}, id="priority-optimized"),
+        pytest.param({"serviceTier": {"type": "default"}, "performanceConfig": {"latency": "standard"}}, {},
+                     id="standard"),
+    ],
+)  # fmt: skip
+def test_bedrock_converse_names_what_it_served(
+    pipeline: Pipeline, faults: FaultServer, served: dict[str, Any], context: dict[str, str], stream: bool
+) -> None:
+    body = {
+        "output": {"message": {"role": "assistant", "content": [{"text": "Hi."}]}},
+        "stopReason": "end_turn",
+        "usage": BEDROCK_USAGE,
+        "metrics": {"latencyMs": 12},
+        **served,
+    }
+    headers = faults.headers(_converse_stream(served) if stream else wire.json_reply(body))
+    client = boto3.session.Session().client(
+        "bedrock-runtime", region_name="us-east-1", endpoint_url=faults.root_url,
+        aws_access_key_id="AKIDSERVED", aws_secret_access_key="served-secret",
+    )  # fmt: skip
+
+    def add_fault(request: Any, **kwargs: Any) -> None:
+        for name, value in headers.items():
+            request.headers[name] = value
+
+    client.meta.events.register("before-sign.bedrock-runtime", add_fault)
+    messages = [{"role": "user", "content": [{"text": "Hello"}]}]
+    if stream:
+        for _ in client.converse_stream(modelId=BEDROCK_MODEL, messages=messages)["stream"]:
+            pass
+    else:
+        client.converse(modelId=BEDROCK_MODEL, messages=messages)
+    span = pipeline.only_span()
+    attributes = span.attributes or {}
+    assert span.start_time is not None
+    # No Bedrock tier prices in genai-prices 0.2.3: both price at the standard rates, as theirs do.
+    expected = genai_prices.calc_price(
+        genai_prices.Usage(input_tokens=1200, output_tokens=300),
+        BEDROCK_MODEL,
+        provider_id="aws",
+        genai_request_timestamp=datetime.fromtimestamp(span.start_time / 1e9, timezone.utc),
+        price_context=context,
+    ).total_price
+    assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected)
+    named = {
+        key.removeprefix(Ours.PRICING_CONTEXT_PREFIX): value
+        for key, value in attributes.items()
+        if key.startswith(Ours.PRICING_CONTEXT_PREFIX)
+    }
+    assert named == context
