@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # annotations only: importing costing (at instrument time) do
     from genai_cost.pricing.schema import Charge, PriceEntry, PricingContext
     from genai_cost.usage import Usage
 
-__all__ = ["CostBreakdown", "calculate"]
+__all__ = ["CostBreakdown", "calculate", "epoch_seconds"]
 
 _ZERO = Decimal(0)
 
@@ -92,7 +92,7 @@ def calculate(
     (default: now; only time-of-day windows and variants with a ``valid_from`` look at it);
     exact Decimal arithmetic, never negative."""
     if entry.time_of_day or (context and entry.variants):
-        entry = entry.for_call(context, _timestamp(at))
+        entry = entry.for_call(context, epoch_seconds(at))
     rates, tier = entry.rates_for(usage.input_tokens or 0)
     by_type: dict[str, Decimal] = {}
     input_plan, output_plan = rates.plans
@@ -108,7 +108,7 @@ def calculate(
     return CostBreakdown(total, entry.currency, by_type, input_cost, output_cost, request_cost, entry.id, tier)
 
 
-def _timestamp(at: datetime | None) -> float:
+def epoch_seconds(at: datetime | None) -> float:
     """Seconds since the epoch of ``at`` (naive: UTC); now when ``None``."""
     if at is None:
         return time.time()

@@ -34,13 +34,12 @@ import logging
 import math
 import os
 import sys
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 
 from genai_cost._fork import fork_safe_lock
 from genai_cost.config import get_settings
-from genai_cost.pricing.calculate import CostBreakdown, calculate
+from genai_cost.pricing.calculate import CostBreakdown, calculate, epoch_seconds
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.loader import check_layer, load_file, split_table
 from genai_cost.pricing.match import (
@@ -308,24 +307,29 @@ class PricingTable:
         at: datetime | None = None,
         context: PricingContext | None = None,
     ) -> PriceEntry | None:
-        """The entry pricing ``model`` at ``provider`` for a call at ``at`` (default: now) in
-        the request ``context`` (``{"service_tier": "flex"}``), with its variants applied."""
+        """The prices of ``model`` at ``provider`` for a call starting at ``at`` (default: now)
+        in the request ``context`` (``{"service_tier": "flex"}``): the entry with its
+        time-of-day window and its variants for ``context`` applied."""
+        when = epoch_seconds(at)
+        entry = self._entry_at(model, provider, when)
+        if entry is not None and (entry.time_of_day or (context and entry.variants)):
+            return entry.for_call(context if _is_own(entry, provider) else None, when)
+        return entry
+
+    def entry(self, model: str, provider: str | None = None, at: datetime | None = None) -> PriceEntry | None:
+        """The entry as written (variants and time-of-day windows not applied) that prices
+        ``model`` at ``provider`` for a call at ``at`` (default: now)."""
+        return self._entry_at(model, provider, epoch_seconds(at))
+
+    def _entry_at(self, model: str, provider: str | None, when: float) -> PriceEntry | None:
         key = (provider, model)
         candidates = self._cache.get(key)
         if candidates is None:
             candidates = self._candidates(model, provider)
             if len(model) <= MAX_MODEL_NAME_LENGTH:  # a longer name is looked up again, never kept
                 self._remember(key, candidates)
-        if at is None:
-            when = time.time()
-        elif at.tzinfo is None:
-            when = at.replace(tzinfo=timezone.utc).timestamp()
-        else:
-            when = at.timestamp()
         for valid_from, entry in candidates:
             if valid_from <= when:
-                if entry.time_of_day or (context and entry.variants):
-                    return entry.for_call(context if _is_own(entry, provider) else None, when)
                 return entry
         return None
 
