@@ -27,6 +27,7 @@ from genai_cost.pricing import (
     PricingError,
     PricingTable,
     Rates,
+    Tier,
     calculate,
 )
 from genai_cost.pricing.loader import load_file
@@ -115,7 +116,7 @@ def _add_price(commands: Any) -> None:
 
 def _run_price(args: argparse.Namespace) -> int:
     provider = _provider(args.provider)
-    entry = _table(args.pricing).match(args.model, provider, args.at)
+    entry = _table(args.pricing).entry(args.model, provider, args.at)
     if args.json:
         _print_json(
             {
@@ -144,11 +145,31 @@ def _print_entry(entry: PriceEntry) -> None:
             print(f"    {key:<32} {_amount(value, entry.currency)} per 1M tokens")
     if entry.per_request is not None:
         print(f"  per request  {_amount(entry.per_request, entry.currency)}")
+    for window in entry.time_of_day:
+        start, end = (clock.isoformat(timespec="minutes") for clock in (window.start, window.end))
+        print(f"  from {start} to {end} UTC (all prices replaced):")
+        _print_prices(window.rates, window.tiers, window.per_request, entry.currency)
+    for variant in entry.variants:
+        when = ", ".join(f"{key}={value}" for key, value in variant.when.items())
+        since = f", from {variant.valid_from.date()}" if variant.valid_from else ""
+        print(f"  with {when}{since}:" if variant.rates.to_json() or variant.per_request else f"  with {when}: same")
+        _print_prices(variant.rates, variant.tiers, variant.per_request, entry.currency)
     if entry.valid_from is not None:
         print(f"  valid from {entry.valid_from.isoformat()}")
     for label, text in (("source", entry.source), ("notes", entry.notes)):
         if text:
             print(f"  {label:<10} {text}")
+
+
+def _print_prices(rates: Rates, tiers: tuple[Tier, ...], per_request: Decimal | None, currency: str) -> None:
+    """The prices of a time-of-day window or a variant, indented under its heading."""
+    for key, value in _rate_rows(rates):
+        print(f"    {key:<32} {_amount(value, currency)} per 1M tokens")
+    for tier in tiers:
+        for key, value in _rate_rows(tier.rates):
+            print(f"    above {tier.above_input_tokens}: {key:<20} {_amount(value, currency)} per 1M tokens")
+    if per_request is not None:
+        print(f"    per request  {_amount(per_request, currency)}")
 
 
 def _rate_rows(rates: Rates) -> list[tuple[str, Decimal]]:
@@ -177,6 +198,14 @@ def _add_cost(commands: Any) -> None:
         "--cache-creation-tokens", type=_count, metavar="N", help="of the input tokens, those written to the cache"
     )
     parser.add_argument("--reasoning-tokens", type=_count, metavar="N", help="of the output tokens, reasoning ones")
+    parser.add_argument(
+        "--context",
+        type=_context_item,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="pricing context the provider served, repeatable: service_tier=flex, processing=batch, speed=fast",
+    )
     _add_lookup_options(parser)
     parser.set_defaults(handler=_run_cost)
 
@@ -193,14 +222,15 @@ def _run_cost(args: argparse.Namespace) -> int:
         cache_creation_tokens=args.cache_creation_tokens,
         reasoning_tokens=args.reasoning_tokens,
     )
-    entry = _table(args.pricing).match(args.model, provider, args.at)
+    context = dict(args.context)
+    entry = _table(args.pricing).match(args.model, provider, args.at, context)
     breakdown = calculate(usage, entry) if entry else None
     if args.json:
-        _print_json(_cost_json(args.model, provider, entry, breakdown))
+        _print_json({**_cost_json(args.model, provider, entry, breakdown), "context": context})
     elif entry is None or breakdown is None:
         print(_unknown(args.model, provider))
     else:
-        _print_cost(entry, breakdown)
+        _print_cost(entry, breakdown, context)
     return EXIT_OK if entry else EXIT_UNKNOWN_MODEL
 
 
@@ -233,8 +263,10 @@ def _cost_json(
     }
 
 
-def _print_cost(entry: PriceEntry, cost: CostBreakdown) -> None:
+def _print_cost(entry: PriceEntry, cost: CostBreakdown, context: dict[str, str]) -> None:
     print(f"{entry.name}  [{entry.id}]")
+    if context:
+        print("  (" + ", ".join(f"{key}={value}" for key, value in context.items()) + ")")
     for key, amount in cost.by_type.items():
         print(f"  {key:<18} {_amount(amount, cost.currency)}")
     if cost.tier is not None:
@@ -249,7 +281,9 @@ def _add_pricing(commands: Any) -> None:
     parser = commands.add_parser("pricing", help="validate, list or regenerate pricing tables")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    validate = actions.add_parser("validate", help="check pricing files (JSON or TOML)")
+    validate = actions.add_parser(
+        "validate", help="check pricing files (JSON or TOML), their entries and context variants ('when')"
+    )
     validate.add_argument("files", nargs="+", metavar="FILE", help="pricing files to check")
     validate.set_defaults(handler=_run_validate)
 
@@ -275,7 +309,11 @@ def _run_validate(args: argparse.Namespace) -> int:
                 print(f"genai-cost: error: {problem}", file=sys.stderr)
             failed = True
         else:
-            print(f"{path}: ok ({counted(len(entries), 'entry', 'entries')})")
+            variants = sum(len(entry.variants) for entry in entries)
+            counts = counted(len(entries), "entry", "entries") + (
+                f", {counted(variants, 'variant')}" if variants else ""
+            )
+            print(f"{path}: ok ({counts})")
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
@@ -375,6 +413,13 @@ def _count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative count, got {value}")
     return value
+
+
+def _context_item(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. service_tier=flex), got {text!r}")
+    return key.strip(), value.strip()
 
 
 def _when(text: str) -> datetime:

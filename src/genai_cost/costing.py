@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -24,14 +24,29 @@ from genai_cost.semconv import CostSource, GenAI, Ours, PricingModelSource, Pric
 from genai_cost.usage import Usage, cost_amount
 
 if TYPE_CHECKING:
-    from genai_cost.pricing.schema import PriceEntry
+    from genai_cost.pricing.schema import PriceEntry, PricingContext
     from genai_cost.pricing.table import PricingTable
 
-__all__ = ["Cost", "Costing"]
+__all__ = ["Cost", "Costing", "pricing_context"]
 
 logger = logging.getLogger(__name__)
 
 _MAX_WARNED_MODELS = 1_000
+_STANDARD_VALUES = frozenset({"default", "standard", "auto", "global"})
+"""Context values that mean the standard price (OpenAI ``default``, Anthropic ``standard``,
+Anthropic's default ``inference_geo`` ``global``)."""
+
+
+def pricing_context(**served: object) -> dict[str, str] | None:
+    """The pricing context of what a provider served: its string values that are not the
+    standard one (``pricing_context(service_tier="flex")``); ``None`` when there are none, so
+    a standard call is priced exactly as a call without context."""
+    context = {
+        key: value
+        for key, value in served.items()
+        if isinstance(value, str) and value and value not in _STANDARD_VALUES
+    }
+    return context or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +66,15 @@ class Cost:
     """Id of the pricing entry used."""
     model_source: str | None = None
     """A ``PricingModelSource`` value when the entry was not matched by the call's primary model name."""
+    context: Mapping[str, str] | None = None
+    """The pricing context the call was priced in (non-standard values only)."""
 
     def attributes(self) -> dict[str, Any]:
         """The span attributes that describe this cost."""
         attributes: dict[str, Any] = {Ours.PRICING_STATUS: self.status}
+        if self.context:
+            for key, value in self.context.items():
+                attributes[Ours.PRICING_CONTEXT_PREFIX + key] = value
         if self.amount is None:
             return attributes
         attributes[GenAI.USAGE_COST_AMOUNT] = float(self.amount)
@@ -122,6 +142,7 @@ class Costing:
         started_ns: int | None = None,
         provider_cost: object = None,
         requested_model: object = None,
+        context: PricingContext | None = None,
     ) -> Cost:
         """Price one call at the prices in force when it started (``started_ns``: ns since the
         epoch, as ``time.time_ns()`` and span start times; default now). A cost reported by the
@@ -130,14 +151,30 @@ class Costing:
         When ``model`` (the model that answered) matches no entry, the call is priced by
         ``requested_model`` and the cost says so: a legacy ``davinci-002`` completion answers
         ``davinci:2023-07-21-v2``, a name no price list carries.
+
+        ``context`` is what the provider served (``{"service_tier": "flex"}``, see
+        :func:`pricing_context`): it selects the entry's price variants.
         """
+        cost = self._price(usage, model, provider, started_ns, provider_cost, requested_model, context)
+        return replace(cost, context=context) if context else cost
+
+    def _price(
+        self,
+        usage: Usage | None,
+        model: str | None,
+        provider: str | None,
+        started_ns: int | None,
+        provider_cost: object,
+        requested_model: object,
+        context: PricingContext | None,
+    ) -> Cost:
         reported = None if provider_cost is None else cost_amount(provider_cost)
         if reported is not None:
             return Cost(PricingStatus.PROVIDER, reported, source=CostSource.PROVIDER)
         if usage is None or usage.is_empty:
             return _NO_USAGE
         try:
-            entry, model_source = self._match(model, requested_model, provider, _datetime(started_ns))
+            entry, model_source = self._match(model, requested_model, provider, _datetime(started_ns), context)
             breakdown = None if entry is None else calculate(usage, entry)
         except Exception:
             self._log_failure()
@@ -156,13 +193,18 @@ class Costing:
         )
 
     def _match(
-        self, model: str | None, requested_model: object, provider: str | None, at: datetime | None
+        self,
+        model: str | None,
+        requested_model: object,
+        provider: str | None,
+        at: datetime | None,
+        context: PricingContext | None,
     ) -> tuple[PriceEntry | None, str | None]:
         """The entry for ``model``, else for ``requested_model``; and the ``PricingModelSource`` of a fallback."""
-        entry = self.pricing.match(model, provider=provider, at=at) if model else None
+        entry = self.pricing.match(model, provider=provider, at=at, context=context) if model else None
         if entry is not None or not isinstance(requested_model, str) or requested_model in ("", model):
             return entry, None
-        entry = self.pricing.match(requested_model, provider=provider, at=at)
+        entry = self.pricing.match(requested_model, provider=provider, at=at, context=context)
         return entry, None if entry is None else PricingModelSource.REQUEST_MODEL
 
     def settle(

@@ -43,7 +43,7 @@ from opentelemetry.trace import SpanContext, StatusCode
 
 from genai_cost._fork import fork_safe_lock
 from genai_cost.config import get_settings
-from genai_cost.costing import Costing
+from genai_cost.costing import Costing, pricing_context
 from genai_cost.instrumentation._core import finish_abandoned, safe
 from genai_cost.metrics import Instruments
 from genai_cost.pricing import PricingTable
@@ -301,6 +301,7 @@ class CostSpanProcessor(SpanProcessor):
             provider=provider,
             started_ns=span.start_time or None,
             requested_model=values.get(GenAI.REQUEST_MODEL),
+            context=pricing_context(service_tier=values.get(GenAI.RESPONSE_SERVICE_TIER)),
         )
         self._costing.settle(
             cost,

@@ -96,6 +96,9 @@ class Ours:
     COST_PREFIX = "genai_cost.cost."
     PRICING_ENTRY = "genai_cost.pricing.entry"
     PRICING_STATUS = "genai_cost.pricing.status"
+    PRICING_CONTEXT_PREFIX = "genai_cost.pricing.context."
+    """Followed by a pricing context key (``service_tier``, ``processing``, ``speed``...): the
+    value the provider served, set only when it is not the default (and so priced differently)."""
     PRICING_MODEL_SOURCE = "genai_cost.pricing.model_source"
     """Set when the entry was matched by another name than the response model (``PricingModelSource``)."""
     SUBTREE_COST_AMOUNT = "genai_cost.subtree.cost.amount"

@@ -81,9 +81,6 @@ def _cases() -> list[Case]:
 def _category(case: Case) -> str | None:
     """The reason this combination is not comparable, if it is one we do not model."""
     conditional = case.model.prices if isinstance(case.model.prices, list) else None
-    for cp in conditional or ():
-        if type(cp.constraint).__name__ == "TimeOfDateConstraint" and cp.constraint.active(case.at):
-            return "time-of-day price active"
     first = conditional[0].constraint if conditional else None
     if first is not None and not first.active(case.at):
         return "call before the first price (no backfill)"

@@ -99,6 +99,9 @@ class Response:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     provider_cost: object = None
     """A cost reported by the API itself (e.g. OpenRouter's ``usage.cost``)."""
+    pricing_context: Mapping[str, str] | None = None
+    """What the provider served that selects other prices (``{"service_tier": "flex"}``), from
+    :func:`~genai_cost.costing.pricing_context`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +266,7 @@ class Invocation:
                 started_ns=self._started_ns,
                 provider_cost=response and response.provider_cost,
                 requested_model=requested,
+                context=response.pricing_context if response is not None else None,
             )
             attributes.update(cost.attributes())
         if error is not None:

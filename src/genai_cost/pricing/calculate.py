@@ -9,20 +9,26 @@ cache_creation -> input, reasoning -> output).
 Invalid counts never make a cost negative: negative counts count as 0, and when the parts of
 a count exceed it (e.g. ``cache_read_tokens > input_tokens``) the parts are charged as
 reported and the parent's remainder is 0.
+
+With a pricing context (``{"service_tier": "flex"}``), the entry's variants that apply to it
+replace the prices they set, after a time-of-day window containing the call's start replaced
+all of them (:meth:`PriceEntry.for_call`); for an entry with neither, nothing more is done.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: importing costing (at instrument time) does not load the schema
-    from genai_cost.pricing.schema import Charge, PriceEntry
+    from genai_cost.pricing.schema import Charge, PriceEntry, PricingContext
     from genai_cost.usage import Usage
 
-__all__ = ["CostBreakdown", "calculate"]
+__all__ = ["CostBreakdown", "calculate", "epoch_seconds"]
 
 _ZERO = Decimal(0)
 
@@ -75,8 +81,18 @@ class CostBreakdown:
         )
 
 
-def calculate(usage: Usage, entry: PriceEntry) -> CostBreakdown:
-    """Price ``usage`` with ``entry``; exact Decimal arithmetic, never negative."""
+def calculate(
+    usage: Usage,
+    entry: PriceEntry,
+    *,
+    context: PricingContext | None = None,
+    at: datetime | None = None,
+) -> CostBreakdown:
+    """Price ``usage`` with ``entry`` in the request ``context`` of a call starting at ``at``
+    (default: now; only time-of-day windows and variants with a ``valid_from`` look at it);
+    exact Decimal arithmetic, never negative."""
+    if entry.time_of_day or (context and entry.variants):
+        entry = entry.for_call(context, epoch_seconds(at))
     rates, tier = entry.rates_for(usage.input_tokens or 0)
     by_type: dict[str, Decimal] = {}
     input_plan, output_plan = rates.plans
@@ -90,6 +106,15 @@ def calculate(usage: Usage, entry: PriceEntry) -> CostBreakdown:
         by_type["request"] = request_cost
         total += request_cost
     return CostBreakdown(total, entry.currency, by_type, input_cost, output_cost, request_cost, entry.id, tier)
+
+
+def epoch_seconds(at: datetime | None) -> float:
+    """Seconds since the epoch of ``at`` (naive: UTC); now when ``None``."""
+    if at is None:
+        return time.time()
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.timestamp()
 
 
 def _charge(node: Charge, usage: Usage, by_type: dict[str, Decimal]) -> tuple[Decimal, int]:

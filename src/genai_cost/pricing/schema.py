@@ -6,22 +6,35 @@ The JSON/TOML form of an entry (all prices in ``currency`` per 1M tokens)::
      "match": {"exact": "gpt-4o"}, "input": 2.5, "output": 10,
      "input_breakdown": {"cache_read": 1.25}, "output_breakdown": {"reasoning": 10},
      "per_request": 0.001, "tiers": [{"above_input_tokens": 200000, "input": 5}],
+     "variants": [{"when": {"service_tier": "flex"}, "input": 1.25, "output": 5}],
+     "time_of_day": [{"start": "16:30", "end": "00:30", "input": 1.25, "output": 5}],
      "valid_from": "2024-05-13", "currency": "USD", "strip_date_suffix": false,
      "source": "https://openai.com/api/pricing", "notes": "..."}
 
 :func:`parse_entry` validates one such object and raises :class:`PricingError` naming the
 entry and the field on any problem.
+
+A variant holds the prices that differ in one request context (``{"service_tier": "flex"}``,
+``{"processing": "batch"}``): it applies when every key of its ``when`` has that value in the
+call's pricing context (and, with a ``valid_from``, from that instant on). Variants are
+resolved per price key, as genai-prices resolves them: each price (input, output, a breakdown
+type with its tiers, per_request) comes from the first applicable variant that sets it, else
+from the entry.
+
+A time-of-day window (off-peak hours, UTC) replaces all of the entry's prices (base, tiers,
+per_request) for calls that start inside it; the first window containing the time wins. Its
+variants still apply on top of it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.match import Clause, parse_match
@@ -32,11 +45,18 @@ __all__ = [
     "OUTPUT_TREE",
     "Charge",
     "PriceEntry",
+    "PricingContext",
     "Rates",
     "Tier",
+    "TimeOfDay",
     "TokenNode",
+    "Variant",
     "parse_entry",
 ]
+
+
+PricingContext: TypeAlias = Mapping[str, str]
+"""Request context of one call, e.g. ``{"service_tier": "flex"}``: selects price variants."""
 
 
 class TokenNode(NamedTuple):
@@ -201,6 +221,134 @@ class Tier:
 
 
 @dataclass(frozen=True, slots=True)
+class Variant:
+    """Prices that replace the entry's in one request context."""
+
+    when: Mapping[str, str]
+    """Context values that select it: every key must have exactly this value."""
+    rates: Rates = field(default_factory=Rates)
+    """The prices it sets; those it does not set come from later variants or the entry."""
+    tiers: tuple[Tier, ...] = ()
+    """Prompt-size tiers of the prices it sets (a price it sets replaces the entry's tiers of it)."""
+    per_request: Decimal | None = None
+    """Fixed price per request in this context."""
+    valid_from: datetime | None = None
+    """First instant (UTC) it applies; ``None`` for the whole life of the entry."""
+    _since: float = field(init=False, repr=False, compare=False)
+    _conditions: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "when", MappingProxyType(dict(self.when)))
+        object.__setattr__(self, "_since", -math.inf if self.valid_from is None else self.valid_from.timestamp())
+        object.__setattr__(self, "_conditions", tuple(self.when.items()))
+
+    def applies(self, context: PricingContext, at: float) -> bool:
+        """Whether a call with ``context`` at ``at`` (seconds since the epoch) gets these prices."""
+        return self._since <= at and all(context.get(key) == value for key, value in self._conditions)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"when": dict(self.when), **self.rates.to_json()}
+        if self.per_request is not None:
+            out["per_request"] = _number(self.per_request)
+        if self.tiers:
+            out["tiers"] = _tiers_json(self.tiers)
+        if self.valid_from is not None:
+            out["valid_from"] = _iso(self.valid_from)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class TimeOfDay:
+    """Prices for the calls that start within a daily window (UTC), e.g. off-peak hours."""
+
+    start: time
+    """First time of day (UTC) in the window."""
+    end: time
+    """First time of day (UTC) after the window; before ``start`` for a window across midnight."""
+    rates: Rates
+    """The prices in the window: they replace all of the entry's."""
+    tiers: tuple[Tier, ...] = ()
+    """Prompt-size tiers in the window."""
+    per_request: Decimal | None = None
+    """Fixed price per request in the window."""
+    _bounds: tuple[float, float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_bounds", (_seconds(self.start), _seconds(self.end)))
+
+    def contains(self, at: float) -> bool:
+        """Whether ``at`` (seconds since the epoch) falls in the window."""
+        moment = at % _DAY  # UTC days have 86400 s in epoch time (no leap seconds)
+        start, end = self._bounds
+        if end < start:
+            return moment >= start or moment < end
+        return start <= moment < end
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"start": _clock(self.start), "end": _clock(self.end), **self.rates.to_json()}
+        if self.per_request is not None:
+            out["per_request"] = _number(self.per_request)
+        if self.tiers:
+            out["tiers"] = _tiers_json(self.tiers)
+        return out
+
+
+_DAY = 86_400
+
+
+def _seconds(value: time) -> float:
+    return value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+
+
+def _clock(value: time) -> str:
+    return value.isoformat(timespec="seconds" if value.second else "minutes")
+
+
+_Column = tuple[Decimal | None, dict[int, Decimal]]
+"""One price of an entry: its base value and its value per tier threshold."""
+_MAX_RESOLVED = 64
+"""Resolved price sets remembered per entry (one per distinct set of applicable variants)."""
+
+
+def _columns(rates: Rates, tiers: tuple[Tier, ...]) -> dict[tuple[str, str], _Column]:
+    """Prices by (field, token type) key: ``("input", "")``, ``("input_breakdown", "cache_read")``."""
+    columns: dict[tuple[str, str], _Column] = {key: (value, {}) for key, value in _flat(rates)}
+    for tier in tiers:
+        for key, value in _flat(tier.rates):
+            columns.setdefault(key, (None, {}))[1][tier.above_input_tokens] = value
+    return columns
+
+
+def _flat(rates: Rates) -> list[tuple[tuple[str, str], Decimal]]:
+    flat = [(("input", ""), rates.input), (("output", ""), rates.output)]
+    flat += [(("input_breakdown", k), v) for k, v in rates.input_breakdown.items()]
+    flat += [(("output_breakdown", k), v) for k, v in rates.output_breakdown.items()]
+    return [(key, value) for key, value in flat if value is not None]
+
+
+def _from_columns(columns: Mapping[tuple[str, str], _Column]) -> tuple[Rates, tuple[Tier, ...]]:
+    """The rates and tiers holding ``columns``."""
+
+    def rates(prices: Mapping[tuple[str, str], Decimal]) -> Rates:
+        return Rates(
+            input=prices.get(("input", "")),
+            output=prices.get(("output", "")),
+            input_breakdown={k: v for (f, k), v in prices.items() if f == "input_breakdown"},
+            output_breakdown={k: v for (f, k), v in prices.items() if f == "output_breakdown"},
+        )
+
+    base = {key: value for key, (value, _) in columns.items() if value is not None}
+    thresholds = sorted({threshold for _, by_tier in columns.values() for threshold in by_tier})
+    tiers = tuple(
+        Tier(
+            threshold, rates({key: by_tier[threshold] for key, (_, by_tier) in columns.items() if threshold in by_tier})
+        )
+        for threshold in thresholds
+    )
+    return rates(base), tiers
+
+
+@dataclass(frozen=True, slots=True)
 class PriceEntry:
     """The price of one model (or family of model names) at one provider from one date."""
 
@@ -229,7 +377,13 @@ class PriceEntry:
     """Where the price comes from (URL or data set)."""
     notes: str | None = None
     """Free text, e.g. prices of the model that this schema does not model."""
+    variants: tuple[Variant, ...] = ()
+    """Prices by request context, first applicable first (see :meth:`for_call`)."""
+    time_of_day: tuple[TimeOfDay, ...] = ()
+    """Prices by time of day (UTC), first containing window first (see :meth:`for_call`)."""
     _tier_rates: tuple[tuple[int, Rates], ...] = field(init=False, repr=False, compare=False)
+    _resolved: dict[tuple[int, ...], PriceEntry] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _windows: tuple[PriceEntry, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -239,6 +393,11 @@ class PriceEntry:
             current = current.overridden_by(tier.rates)
             merged.append((tier.above_input_tokens, current))
         object.__setattr__(self, "_tier_rates", tuple(reversed(merged)))
+        windows = tuple(
+            replace(self, rates=w.rates, tiers=w.tiers, per_request=w.per_request, time_of_day=())
+            for w in self.time_of_day
+        )
+        object.__setattr__(self, "_windows", windows)
 
     def __hash__(self) -> int:
         return hash(self.id)
@@ -249,6 +408,40 @@ class PriceEntry:
             if input_tokens > threshold:
                 return rates, threshold
         return self.rates, None
+
+    def for_call(self, context: PricingContext | None, at: float) -> PriceEntry:
+        """This entry as it prices a call in ``context`` starting at ``at`` (seconds since the
+        epoch): the time-of-day window containing ``at`` replaces its prices, then the variants
+        that apply to ``context`` replace the prices they set. Itself when neither applies."""
+        entry = self
+        for window, window_entry in zip(self.time_of_day, self._windows, strict=True):
+            if window.contains(at):
+                entry = window_entry
+                break
+        if not context or not entry.variants:
+            return entry
+        return entry._with_variants(context, at)
+
+    def _with_variants(self, context: PricingContext, at: float) -> PriceEntry:
+        chosen = tuple(i for i, variant in enumerate(self.variants) if variant.applies(context, at))
+        if not chosen:
+            return self
+        resolved = self._resolved.get(chosen)
+        if resolved is None:
+            resolved = self._resolve([self.variants[i] for i in chosen])
+            if len(self._resolved) < _MAX_RESOLVED:
+                self._resolved[chosen] = resolved
+        return resolved
+
+    def _resolve(self, variants: list[Variant]) -> PriceEntry:
+        columns = _columns(self.rates, self.tiers)
+        per_request = self.per_request
+        for variant in reversed(variants):  # the first variant setting a price wins
+            columns.update(_columns(variant.rates, variant.tiers))
+            if variant.per_request is not None:
+                per_request = variant.per_request
+        rates, tiers = _from_columns(columns)
+        return replace(self, rates=rates, tiers=tiers, per_request=per_request, variants=())
 
     def to_json(self) -> dict[str, Any]:
         """The entry in its file form."""
@@ -262,7 +455,11 @@ class PriceEntry:
         if self.per_request is not None:
             out["per_request"] = _number(self.per_request)
         if self.tiers:
-            out["tiers"] = [{"above_input_tokens": t.above_input_tokens, **t.rates.to_json()} for t in self.tiers]
+            out["tiers"] = _tiers_json(self.tiers)
+        if self.variants:
+            out["variants"] = [variant.to_json() for variant in self.variants]
+        if self.time_of_day:
+            out["time_of_day"] = [window.to_json() for window in self.time_of_day]
         if self.valid_from is not None:
             out["valid_from"] = _iso(self.valid_from)
         if self.currency != "USD":
@@ -274,6 +471,10 @@ class PriceEntry:
         if self.notes is not None:
             out["notes"] = self.notes
         return out
+
+
+def _tiers_json(tiers: tuple[Tier, ...]) -> list[dict[str, Any]]:
+    return [{"above_input_tokens": t.above_input_tokens, **t.rates.to_json()} for t in tiers]
 
 
 def _number(value: Decimal) -> int | float | str:
@@ -309,7 +510,15 @@ _ENTRY_FIELDS = frozenset(
         "strip_date_suffix",
         "source",
         "notes",
+        "variants",
+        "time_of_day",
     }
+)
+_WINDOW_FIELDS = frozenset(
+    {"start", "end", "input", "output", "input_breakdown", "output_breakdown", "per_request", "tiers"}
+)
+_VARIANT_FIELDS = frozenset(
+    {"when", "input", "output", "input_breakdown", "output_breakdown", "per_request", "tiers", "valid_from"}
 )
 _TIER_FIELDS = frozenset({"above_input_tokens", "input", "output", "input_breakdown", "output_breakdown"})
 
@@ -344,7 +553,7 @@ def _parse_entry(raw: Mapping[str, Any], unknown: list[PricingError], *, check_r
     if "match" not in raw:
         raise PricingError("required: one of exact, prefix, regex, any", field="match")
     rates = _parse_rates(raw, "", unknown)
-    tiers = _parse_tiers(raw.get("tiers"), unknown)
+    tiers = _parse_tiers(raw.get("tiers"), "", unknown)
     per_request = _optional_price(raw, "per_request", "per_request")
     if rates.is_empty and per_request is None:
         raise PricingError(
@@ -359,12 +568,92 @@ def _parse_entry(raw: Mapping[str, Any], unknown: list[PricingError], *, check_r
         provider=_parse_provider(raw.get("provider")),
         tiers=tiers,
         per_request=per_request,
-        valid_from=_parse_valid_from(raw.get("valid_from")),
+        valid_from=_parse_valid_from(raw.get("valid_from"), "valid_from"),
         currency=_parse_currency(raw.get("currency", "USD")),
         strip_date_suffix=_parse_bool(raw.get("strip_date_suffix", False), "strip_date_suffix"),
         source=_optional_str(raw, "source"),
         notes=_optional_str(raw, "notes"),
+        variants=_parse_variants(raw.get("variants"), unknown),
+        time_of_day=_parse_windows(raw.get("time_of_day"), unknown),
     )
+
+
+def _parse_windows(value: object, unknown: list[PricingError]) -> tuple[TimeOfDay, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise PricingError("expected a list of time-of-day windows", field="time_of_day")
+    windows = []
+    for i, raw in enumerate(value):
+        path = f"time_of_day[{i}]."
+        if not isinstance(raw, Mapping):
+            raise PricingError("expected an object", field=f"time_of_day[{i}]")
+        _reject_unknown(raw, _WINDOW_FIELDS, path, unknown)
+        start, end = _parse_clock(raw.get("start"), f"{path}start"), _parse_clock(raw.get("end"), f"{path}end")
+        if start == end:
+            raise PricingError("the window is empty (start == end)", field=f"{path}end")
+        rates = _parse_rates(raw, path, unknown)
+        per_request = _optional_price(raw, "per_request", f"{path}per_request")
+        if rates.is_empty and per_request is None:
+            raise PricingError("the window sets no price", field=f"time_of_day[{i}]")
+        windows.append(TimeOfDay(start, end, rates, _parse_tiers(raw.get("tiers"), path, unknown), per_request))
+    return tuple(windows)
+
+
+def _parse_clock(value: object, where: str) -> time:
+    if isinstance(value, time):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = time.fromisoformat(value)
+        except ValueError:
+            raise PricingError(f"expected a UTC time of day HH:MM[:SS], got {value!r}", field=where) from None
+    else:
+        raise PricingError("required: a UTC time of day HH:MM[:SS]", field=where)
+    if parsed.tzinfo is not None:
+        raise PricingError("expected a UTC time of day without an offset", field=where)
+    return parsed
+
+
+def _parse_variants(value: object, unknown: list[PricingError]) -> tuple[Variant, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise PricingError("expected a list of variants", field="variants")
+    variants = []
+    for i, raw in enumerate(value):
+        path = f"variants[{i}]."
+        if not isinstance(raw, Mapping):
+            raise PricingError("expected an object", field=f"variants[{i}]")
+        _reject_unknown(raw, _VARIANT_FIELDS, path, unknown)
+        rates = _parse_rates(raw, path, unknown)
+        tiers = _parse_tiers(raw.get("tiers"), path, unknown)
+        for tier in tiers:
+            unset = {key for key, _ in _flat(tier.rates)} - {key for key, _ in _flat(rates)}
+            if unset:
+                field_name, token_type = min(unset)
+                where = f"{field_name}.{token_type}" if token_type else field_name
+                raise PricingError(f"the variant's tier sets {where}, which the variant does not", field=f"{path}tiers")
+        variants.append(
+            Variant(
+                when=_parse_when(raw.get("when"), f"{path}when"),
+                rates=rates,
+                tiers=tiers,
+                per_request=_optional_price(raw, "per_request", f"{path}per_request"),
+                valid_from=_parse_valid_from(raw.get("valid_from"), f"{path}valid_from"),
+            )
+        )
+    return tuple(variants)
+
+
+def _parse_when(value: object, where: str) -> dict[str, str]:
+    if (
+        not isinstance(value, Mapping)
+        or not value
+        or not all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in value.items())
+    ):
+        raise PricingError('required: an object of context key -> value, e.g. {"service_tier": "flex"}', field=where)
+    return dict(value)
 
 
 def _reject_unknown(raw: Mapping[str, Any], allowed: frozenset[str], path: str, unknown: list[PricingError]) -> None:
@@ -404,16 +693,16 @@ def _parse_breakdown(
     return out
 
 
-def _parse_tiers(value: object, unknown: list[PricingError]) -> tuple[Tier, ...]:
+def _parse_tiers(value: object, prefix: str, unknown: list[PricingError]) -> tuple[Tier, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise PricingError("expected a list of tiers", field="tiers")
+        raise PricingError("expected a list of tiers", field=f"{prefix}tiers")
     tiers: list[Tier] = []
     for i, raw in enumerate(value):
-        path = f"tiers[{i}]."
+        path = f"{prefix}tiers[{i}]."
         if not isinstance(raw, Mapping):
-            raise PricingError("expected an object", field=f"tiers[{i}]")
+            raise PricingError("expected an object", field=f"{prefix}tiers[{i}]")
         _reject_unknown(raw, _TIER_FIELDS, path, unknown)
         threshold = raw.get("above_input_tokens")
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
@@ -422,7 +711,7 @@ def _parse_tiers(value: object, unknown: list[PricingError]) -> tuple[Tier, ...]
             raise PricingError("two tiers start at the same size", field=f"{path}above_input_tokens")
         rates = _parse_rates(raw, path, unknown)
         if rates.is_empty:
-            raise PricingError("the tier sets no price", field=f"tiers[{i}]")
+            raise PricingError("the tier sets no price", field=f"{prefix}tiers[{i}]")
         tiers.append(Tier(threshold, rates))
     return tuple(sorted(tiers, key=lambda t: t.above_input_tokens))
 
@@ -458,7 +747,7 @@ def _parse_provider(value: object) -> str | None:
     return value
 
 
-def _parse_valid_from(value: object) -> datetime | None:
+def _parse_valid_from(value: object, where: str) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -469,9 +758,9 @@ def _parse_valid_from(value: object) -> datetime | None:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise PricingError(f"expected an ISO date or datetime, got {value!r}", field="valid_from") from None
+            raise PricingError(f"expected an ISO date or datetime, got {value!r}", field=where) from None
     else:
-        raise PricingError("expected an ISO date or datetime string", field="valid_from")
+        raise PricingError("expected an ISO date or datetime string", field=where)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)

@@ -11,10 +11,16 @@ How genai-prices data becomes our entries:
   escaped regex, ``regex`` (search semantics) -> ``.*(?:...).*``, ``or`` -> any, ``and`` ->
   lookaheads. Literals are lowercased (model names are matched lowercased).
 - Conditional prices with a start date become separate entries with ``valid_from``.
-  Time-of-day prices (off-peak discounts) are ignored: the standard price is kept.
+  Time-of-day prices (DeepSeek's peak/off-peak hours) become every such entry's
+  ``time_of_day`` windows (in genai-prices a window wins over any start date), the window
+  listed last there first here.
 - Price keys map to our token types (:data:`PRICE_KEYS`); ``requests_kcount`` becomes
   ``per_request``. Prices for units we do not model (web searches, audio hours, pages, ...)
-  and request-context variants (service tiers) are left out and named in the entry's notes.
+  are left out and named in the entry's notes.
+- Request-context price variants (``price_variants``: service tiers, batch, fast mode, routes)
+  become the entry's ``variants``, in genai-prices' order. A variant's start date becomes its
+  ``valid_from`` when it falls inside the entry's period, is dropped when it precedes it, and a
+  variant starting after the entry's period (when a newer entry is in force) is left out.
 - Where genai-prices lists two models of one provider claiming the same name, the first one
   keeps it, as genai-prices' own first-match lookup does.
 - ``data/supplement.json`` (hand-written, each entry with its source) is appended: models
@@ -29,7 +35,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -172,14 +178,15 @@ def _convert_model(
     provider: str, model: Any, claimed: set[tuple[str | None, str]], report: SyncReport
 ) -> Iterator[dict[str, Any]]:
     conditional = model.prices if isinstance(model.prices, list) else None
-    priced = [(None, model.prices)] if conditional is None else [(cp.constraint, cp.prices) for cp in conditional]
-    common_notes = []
-    if model.price_variants:
-        common_notes.append("request-context price variants (e.g. service tiers) not modelled")
+    priced: list[tuple[Any, Any]] = (
+        [(None, model.prices)] if conditional is None else [(cp.constraint, cp.prices) for cp in conditional]
+    )
+    starts: list[date] = sorted(c.start_date for c, _ in priced if type(c).__name__ == "StartDateConstraint")
+    windows = [(c, p) for c, p in priced if type(c).__name__ == "TimeOfDateConstraint"]
+    # genai-prices tries conditional prices last to first: a later window wins, over any date.
+    time_of_day = [_convert_window(constraint, prices) for constraint, prices in reversed(windows)]
     for constraint, prices in priced:
-        kind = type(constraint).__name__
-        if kind == "TimeOfDateConstraint":
-            report.skipped["time-of-day price (standard price kept)"] += 1
+        if type(constraint).__name__ == "TimeOfDateConstraint":
             continue
         valid_from: date | None = constraint.start_date if constraint is not None else None
         match = _own_leaves(_convert_clause(model.match), valid_from, claimed)
@@ -190,9 +197,12 @@ def _convert_model(
         if not body:
             report.skipped["no token or request price"] += 1
             continue
-        notes = list(common_notes)
-        if any(type(cp.constraint).__name__ == "TimeOfDateConstraint" for cp in conditional or ()):
-            notes.append("time-of-day (off-peak) prices not modelled; standard price used")
+        until = next((start for start in starts if valid_from is None or start > valid_from), None)
+        variants, notes = _convert_variants(model.price_variants or (), valid_from, until, report)
+        if variants:
+            body["variants"] = variants
+        if time_of_day:
+            body["time_of_day"] = time_of_day
         if dropped:
             report.skipped["unmodelled price key"] += len(dropped)
             notes.append("not modelled: " + ", ".join(sorted(dropped)))
@@ -208,6 +218,46 @@ def _convert_model(
         if notes:
             entry["notes"] = "; ".join(notes)
         yield entry
+
+
+def _convert_window(constraint: Any, prices: Any) -> dict[str, Any]:
+    """A time-of-day window: its UTC start and end and the prices in it."""
+    body, dropped = _convert_prices(prices)
+    if dropped or not body:
+        raise PricingError(f"a time-of-day price with unmodelled keys: {sorted(dropped)}", field="time_of_day")
+    return {"start": _utc_clock(constraint.start_time), "end": _utc_clock(constraint.end_time), **body}
+
+
+def _utc_clock(value: time) -> str:
+    if value.tzinfo is not None:
+        value = datetime.combine(date(1970, 1, 1), value).astimezone(timezone.utc).time()
+    return value.isoformat(timespec="seconds" if value.second else "minutes")
+
+
+def _convert_variants(
+    variants: Iterable[Any], since: date | None, until: date | None, report: SyncReport
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Our ``variants`` for an entry in force from ``since`` to ``until``, and notes on what is left out."""
+    converted: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for variant in variants:
+        kind = type(variant.constraint).__name__
+        if kind == "TimeOfDateConstraint":
+            report.skipped["time-of-day price variant"] += 1
+            continue
+        start: date | None = variant.constraint.start_date if variant.constraint is not None else None
+        if start is not None and until is not None and start >= until:
+            continue
+        body, dropped = _convert_prices(variant.prices)
+        out: dict[str, Any] = {"when": dict(variant.when), **body}
+        if start is not None and (since is None or start > since):
+            out["valid_from"] = start.isoformat()
+        if dropped:
+            report.skipped["unmodelled price key in a variant"] += len(dropped)
+            when = ", ".join(f"{key}={value}" for key, value in variant.when.items())
+            notes.append(f"not modelled ({when}): " + ", ".join(sorted(dropped)))
+        converted.append(out)
+    return converted, notes
 
 
 def _convert_prices(prices: Any) -> tuple[dict[str, Any], list[str]]:

@@ -19,6 +19,11 @@ names of up to ``MAX_MODEL_NAME_LENGTH`` characters are cached, in bytes), then 
 4. At call time the first candidate whose ``valid_from`` is not after the call time is used
    (newest first within one rank). A call before every ``valid_from`` of the candidates is not
    priced: there is no backfill.
+5. An entry with time-of-day prices is priced by the window containing the call's start.
+6. A pricing context selects the entry's variants (``PriceEntry.for_call``) only when the
+   entry is the provider's own (or generic): an entry found through a fallback provider (Azure
+   OpenAI -> OpenAI) is priced at its standard prices, as genai-prices does, since one
+   provider's service tiers are not another's.
 """
 
 from __future__ import annotations
@@ -29,13 +34,12 @@ import logging
 import math
 import os
 import sys
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 
 from genai_cost._fork import fork_safe_lock
 from genai_cost.config import get_settings
-from genai_cost.pricing.calculate import CostBreakdown, calculate
+from genai_cost.pricing.calculate import CostBreakdown, calculate, epoch_seconds
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.loader import check_layer, load_file, split_table
 from genai_cost.pricing.match import (
@@ -56,7 +60,7 @@ from genai_cost.pricing.providers import (
     VENDOR_PREFIXES,
     canonical_provider,
 )
-from genai_cost.pricing.schema import PriceEntry, parse_entry
+from genai_cost.pricing.schema import PriceEntry, PricingContext, parse_entry
 from genai_cost.semconv import Provider
 from genai_cost.usage import Usage
 
@@ -296,20 +300,34 @@ class PricingTable:
 
     # --- lookup -------------------------------------------------------------------------
 
-    def match(self, model: str, provider: str | None = None, at: datetime | None = None) -> PriceEntry | None:
-        """The entry pricing ``model`` at ``provider`` for a call at ``at`` (default: now)."""
+    def match(
+        self,
+        model: str,
+        provider: str | None = None,
+        at: datetime | None = None,
+        context: PricingContext | None = None,
+    ) -> PriceEntry | None:
+        """The prices of ``model`` at ``provider`` for a call starting at ``at`` (default: now)
+        in the request ``context`` (``{"service_tier": "flex"}``): the entry with its
+        time-of-day window and its variants for ``context`` applied."""
+        when = epoch_seconds(at)
+        entry = self._entry_at(model, provider, when)
+        if entry is not None and (entry.time_of_day or (context and entry.variants)):
+            return entry.for_call(context if _is_own(entry, provider) else None, when)
+        return entry
+
+    def entry(self, model: str, provider: str | None = None, at: datetime | None = None) -> PriceEntry | None:
+        """The entry as written (variants and time-of-day windows not applied) that prices
+        ``model`` at ``provider`` for a call at ``at`` (default: now)."""
+        return self._entry_at(model, provider, epoch_seconds(at))
+
+    def _entry_at(self, model: str, provider: str | None, when: float) -> PriceEntry | None:
         key = (provider, model)
         candidates = self._cache.get(key)
         if candidates is None:
             candidates = self._candidates(model, provider)
             if len(model) <= MAX_MODEL_NAME_LENGTH:  # a longer name is looked up again, never kept
                 self._remember(key, candidates)
-        if at is None:
-            when = time.time()
-        elif at.tzinfo is None:
-            when = at.replace(tzinfo=timezone.utc).timestamp()
-        else:
-            when = at.timestamp()
         for valid_from, entry in candidates:
             if valid_from <= when:
                 return entry
@@ -321,9 +339,10 @@ class PricingTable:
         model: str,
         provider: str | None = None,
         at: datetime | None = None,
+        context: PricingContext | None = None,
     ) -> CostBreakdown | None:
-        """The cost of ``usage`` for ``model``; ``None`` when no entry prices the model."""
-        entry = self.match(model, provider, at)
+        """The cost of ``usage`` for ``model`` in ``context``; ``None`` when no entry prices the model."""
+        entry = self.match(model, provider, at, context)
         return None if entry is None else calculate(usage, entry)
 
     @property
@@ -397,6 +416,11 @@ class PricingTable:
     def _precedence(self, rank: _Rank, position: int, entry: PriceEntry) -> tuple[float, ...]:
         valid_from = _ALWAYS if entry.valid_from is None else entry.valid_from.timestamp()
         return (-rank[0], -rank[1], position, -valid_from, -self._layer.get(entry.id, 0))
+
+
+def _is_own(entry: PriceEntry, provider: str | None) -> bool:
+    """Whether ``entry`` is ``provider``'s own price (not one of a provider it falls back to)."""
+    return provider is None or entry.provider is None or entry.provider == canonical_provider(provider)
 
 
 def _bucket_hits(bucket: _Bucket, name: str) -> list[tuple[_Rank, PriceEntry]]:

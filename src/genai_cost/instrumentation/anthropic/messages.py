@@ -2,13 +2,15 @@
 
 Anthropic's ``input_tokens`` excludes cache reads and writes; :func:`usage_from_anthropic`
 normalizes it to semconv accounting (input = uncached + cache read + cache creation) and keeps
-the 5-minute / 1-hour cache-write split, which is priced at its own rates.
+the 5-minute / 1-hour cache-write split, which is priced at its own rates. What the API served
+(``usage.service_tier``, ``speed``, ``inference_geo``) is the call's pricing context.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from genai_cost.costing import pricing_context
 from genai_cost.instrumentation._attributes import (
     count,
     numbers,
@@ -38,6 +40,9 @@ _USAGE_FIELDS = (
     "cache_creation_input_tokens",
     "cache_creation",
     "output_tokens_details",
+    "service_tier",
+    "speed",
+    "inference_geo",
 )
 
 
@@ -78,15 +83,32 @@ def usage_from_anthropic(usage: Any) -> Usage | None:
     )
 
 
+def served_context(usage: Any) -> dict[str, str] | None:
+    """The pricing context of what the API served: ``usage.service_tier`` (``batch`` is the
+    ``processing`` genai-prices prices batches by), ``speed`` (fast mode), ``inference_geo``."""
+    if usage is None:
+        return None
+    tier = read(usage, "service_tier")
+    batch = tier == "batch"
+    return pricing_context(
+        service_tier=None if batch else tier,
+        processing="batch" if batch else None,
+        speed=read(usage, "speed"),
+        inference_geo=read(usage, "inference_geo"),
+    )
+
+
 def _stop_reasons(stop_reason: Any) -> list[str]:
     return [stop_reason] if isinstance(stop_reason, str) else []
 
 
 def read_message_response(message: Any) -> Response:
     """A ``Message``, ``ParsedMessage`` or ``BetaMessage``."""
+    usage = read(message, "usage")
     return Response(
-        usage_from_anthropic(read(message, "usage")),
+        usage_from_anthropic(usage),
         response_attributes(read(message, "id"), read(message, "model"), _stop_reasons(read(message, "stop_reason"))),
+        pricing_context=served_context(usage),
     )
 
 
@@ -129,4 +151,5 @@ class EventAccumulator:
         return Response(
             usage_from_anthropic(self._usage) if self._usage else None,
             response_attributes(self._id, self._model, _stop_reasons(self._stop_reason)),
+            pricing_context=served_context(self._usage),
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from genai_cost.costing import pricing_context
 from genai_cost.instrumentation._attributes import request_attributes, response_attributes
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.bedrock.bodies import uncached_usage
@@ -46,9 +47,23 @@ def usage_from_converse(usage: Any) -> Usage | None:
     return uncached_usage(usage, "inputTokens", "outputTokens", "cacheReadInputTokens", "cacheWriteInputTokens")
 
 
-def _response(usage: Any, stop_reason: Any, attributes: dict[str, Any]) -> Response:
+def served_context(source: Mapping[str, Any]) -> dict[str, str] | None:
+    """The pricing context of what Bedrock served: a Converse result's (or ConverseStream
+    ``metadata`` event's) ``serviceTier.type`` and ``performanceConfig.latency``."""
+    tier, performance = source.get("serviceTier"), source.get("performanceConfig")
+    return pricing_context(
+        service_tier=tier.get("type") if isinstance(tier, Mapping) else None,
+        latency=performance.get("latency") if isinstance(performance, Mapping) else None,
+    )
+
+
+def _response(usage: Any, stop_reason: Any, attributes: dict[str, Any], served: Mapping[str, Any]) -> Response:
     reasons = [stop_reason] if isinstance(stop_reason, str) else []
-    return Response(usage_from_converse(usage), {**attributes, **response_attributes(None, None, reasons)})
+    return Response(
+        usage_from_converse(usage),
+        {**attributes, **response_attributes(None, None, reasons)},
+        pricing_context=served_context(served),
+    )
 
 
 def read_converse_response(result: Any, *, capture_content: bool = False) -> Response:
@@ -59,7 +74,7 @@ def read_converse_response(result: Any, *, capture_content: bool = False) -> Res
         output = result.get("output")
         message = output.get("message") if isinstance(output, Mapping) else None
         attributes[GenAI.OUTPUT_MESSAGES] = converse_output(message, stop_reason)
-    return _response(result.get("usage"), stop_reason, attributes)
+    return _response(result.get("usage"), stop_reason, attributes, result)
 
 
 class ConverseEventAccumulator:
@@ -69,17 +84,19 @@ class ConverseEventAccumulator:
     Converse-shaped message, so the output goes through the same extractor as ``converse``.
     """
 
-    __slots__ = ("_attributes", "_blocks", "_stop_reason", "_usage")
+    __slots__ = ("_attributes", "_blocks", "_metadata", "_stop_reason", "_usage")
 
     def __init__(self, result: Mapping[str, Any], *, capture_content: bool = False) -> None:
         self._attributes = metadata_attributes(result)
         self._stop_reason: Any = None
         self._usage: Any = None
+        self._metadata: Mapping[str, Any] = {}
         self._blocks: dict[int, dict[str, Any]] | None = {} if capture_content else None
 
     def add(self, event: Any) -> bool:
         metadata = event.get("metadata")
         if metadata is not None:
+            self._metadata = metadata
             self._usage = metadata.get("usage")
         elif (stop := event.get("messageStop")) is not None:
             self._stop_reason = stop.get("stopReason")
@@ -92,7 +109,7 @@ class ConverseEventAccumulator:
         if self._blocks is not None:
             message = {"role": "assistant", "content": [self._blocks[index] for index in sorted(self._blocks)]}
             attributes[GenAI.OUTPUT_MESSAGES] = converse_output(message, self._stop_reason)
-        return _response(self._usage, self._stop_reason, attributes)
+        return _response(self._usage, self._stop_reason, attributes, self._metadata)
 
 
 def _collect(blocks: dict[int, dict[str, Any]], event: Mapping[str, Any]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from genai_cost.costing import pricing_context
 from genai_cost.instrumentation._attributes import (
     count,
     given,
@@ -179,7 +180,12 @@ def read_completion_response(result: Any, *, capture_content: bool = False) -> R
     attributes = _response_attributes(read(result, "id"), read(result, "model"), reasons, read(result, "service_tier"))
     if capture_content:
         attributes[GenAI.OUTPUT_MESSAGES] = content.messages_json([content.choice_output(choice) for choice in choices])
-    return Response(usage_from_openai(usage), attributes, provider_cost=reported_cost(usage))
+    return Response(
+        usage_from_openai(usage),
+        attributes,
+        provider_cost=reported_cost(usage),
+        pricing_context=pricing_context(service_tier=read(result, "service_tier")),
+    )
 
 
 class ChunkAccumulator:
@@ -239,7 +245,12 @@ class ChunkAccumulator:
                 for index in sorted(self._texts.keys() | self._finish_reasons.keys())
             ]  # fmt: skip
             attributes[GenAI.OUTPUT_MESSAGES] = content.messages_json(messages)
-        return Response(usage_from_openai(self._usage), attributes, provider_cost=reported_cost(self._usage))
+        return Response(
+            usage_from_openai(self._usage),
+            attributes,
+            provider_cost=reported_cost(self._usage),
+            pricing_context=pricing_context(service_tier=self._tier),
+        )
 
 
 def read_parse_error(error: BaseException, *, capture_content: bool = False) -> Response | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from genai_cost.costing import pricing_context
 from genai_cost.instrumentation._attributes import count, given, numbers, read, request_attributes, response_attributes
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.openai import content
@@ -68,7 +69,8 @@ def read_responses_response(result: Any, *, capture_content: bool = False) -> Re
     if isinstance(tier, str):
         attributes[GenAI.RESPONSE_SERVICE_TIER] = tier
     usage = read(result, "usage")
-    return Response(_usage(usage), attributes, provider_cost=reported_cost(usage))
+    context = pricing_context(service_tier=tier)
+    return Response(_usage(usage), attributes, provider_cost=reported_cost(usage), pricing_context=context)
 
 
 class ResponseEventAccumulator:
