@@ -11,7 +11,7 @@ totals exactly when it is a valid count, and the cost is the stated prices times
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -109,6 +109,13 @@ def _stated_cost(input_tokens: int | None, output_tokens: int | None, cached: in
 
 
 def _provider_cost(value: Any) -> bool:
+    """A cost the API reported: a finite, non-negative number, also as a numeric string."""
+    if isinstance(value, str):
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            return False
+        return amount.is_finite() and amount >= 0 and math.isfinite(float(amount))
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
 
 
