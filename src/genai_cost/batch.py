@@ -15,7 +15,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -48,7 +48,7 @@ class BatchResultsError(ValueError):
     """A results file that cannot be read; the message is one line naming the line number."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ModelCost:
     """The succeeded requests of one model and what they cost."""
 
@@ -131,13 +131,15 @@ def price_batch_results(
     path_or_lines: str | os.PathLike[str] | Iterable[str | bytes],
     *,
     pricing: PricingTable | None = None,
+    at: datetime | None = None,
 ) -> BatchCost:
     """Price an OpenAI Batch output file or an Anthropic Message Batches results file.
 
     ``path_or_lines`` is a path (a ``str`` is always a path) or the file's lines. Each
     succeeded request is priced at batch rates (pricing context ``processing=batch``) with
     ``pricing`` (default: :meth:`PricingTable.default`), at the prices in force when its
-    response was created (OpenAI bodies say; Anthropic results do not: now). Raises
+    response was created: OpenAI bodies say; for results that do not (Anthropic's), at ``at``
+    (when the batch ran; default now). Raises
     :class:`BatchResultsError` for a line that is not a result of either API.
     """
     table = pricing if pricing is not None else PricingTable.default()
@@ -148,7 +150,7 @@ def price_batch_results(
         if isinstance(outcome, str):
             failed[outcome] += 1
         else:
-            _add(rows, table, number, outcome)
+            _add(rows, table, at, number, outcome)
     return BatchCost(tuple(rows.values()), dict(failed))
 
 
@@ -200,9 +202,10 @@ def _openai_result(number: int, record: dict[str, Any]) -> _Succeeded | str:
     if status != 200:
         return f"http {status}"
     body = read(response, "body")
-    reader = _OPENAI_BODIES.get(read(body, "object"))
+    kind = read(body, "object")
+    reader = _OPENAI_BODIES.get(kind) if isinstance(kind, str) else None
     if reader is None:
-        raise BatchResultsError(f"line {number}: unrecognized response body (object {read(body, 'object')!r})")
+        raise BatchResultsError(f"line {number}: unrecognized response body (object {kind!r})")
     created = read(body, "created")
     return _Succeeded(Provider.OPENAI, reader(body), created if created is not None else read(body, "created_at"))
 
@@ -220,25 +223,23 @@ def _anthropic_result(number: int, result: Any) -> _Succeeded | str:
     return _Succeeded(Provider.ANTHROPIC, read_message_response(message), None)
 
 
-def _add(rows: dict[tuple[str, str], ModelCost], table: PricingTable, number: int, succeeded: _Succeeded) -> None:
-    response = succeeded.response
+def _add(
+    rows: dict[tuple[str, str], ModelCost], table: PricingTable, at: datetime | None, number: int, ok: _Succeeded
+) -> None:
+    response = ok.response
     model = response.attributes.get(GenAI.RESPONSE_MODEL)
     if not isinstance(model, str) or not model:
         raise BatchResultsError(f"line {number}: response without a model")
     usage = response.usage
     if usage is None or usage.is_empty:
         raise BatchResultsError(f"line {number}: response without usage")
-    row = rows.setdefault((succeeded.provider, model), ModelCost(succeeded.provider, model))
-    row.requests += 1
-    row.usage = row.usage + usage
-    if row.cost is None:
-        return
-    breakdown = table.cost(usage, model, succeeded.provider, _created_at(succeeded.created), _context(response))
-    if breakdown is None:
-        row.cost = None
-        return
-    row.cost += breakdown.total
-    row.currency = breakdown.currency
+    key = (ok.provider, model)
+    row = rows.get(key, ModelCost(ok.provider, model))
+    cost, currency = row.cost, row.currency
+    if cost is not None:  # a model without a price stays without one
+        breakdown = table.cost(usage, model, ok.provider, _created_at(ok.created) or at, _context(response))
+        cost, currency = (None, currency) if breakdown is None else (cost + breakdown.total, breakdown.currency)
+    rows[key] = replace(row, requests=row.requests + 1, usage=row.usage + usage, cost=cost, currency=currency)
 
 
 def _context(response: Response) -> dict[str, str]:

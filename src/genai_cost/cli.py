@@ -287,6 +287,9 @@ def _add_batch_cost(commands: Any) -> None:
     )
     parser.add_argument("file", metavar="FILE", help="the results file (JSONL)")
     parser.add_argument(
+        "--at", type=_when, metavar="DATE", help="when the batch ran, for results that do not say (default: now)"
+    )
+    parser.add_argument(
         "--pricing", nargs="+", default=[], action="extend", metavar="FILE", help="pricing files to layer on top"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -297,7 +300,7 @@ def _run_batch_cost(args: argparse.Namespace) -> int:
     from genai_cost.batch import BatchResultsError, price_batch_results
 
     try:
-        batch = price_batch_results(args.file, pricing=_table(args.pricing))
+        batch = price_batch_results(args.file, pricing=_table(args.pricing), at=args.at)
     except BatchResultsError as exc:
         raise _BadInput(f"{args.file}: {exc}") from None
     if args.json:

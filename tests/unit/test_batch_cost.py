@@ -186,17 +186,30 @@ ANTHROPIC_LINES = [
 ]
 
 
+def _anthropic_expected(at: datetime | None = None) -> Decimal:
+    # Anthropic's input_tokens exclude cache reads and writes; genai-prices counts them in.
+    return _calc(
+        CLAUDE, "anthropic", at, input_tokens=1000, cache_read_tokens=400, cache_write_tokens=200, output_tokens=50
+    ) + _calc(CLAUDE, "anthropic", at, input_tokens=1200, output_tokens=90)
+
+
 def test_anthropic_batch_results_are_priced_at_batch_rates_with_cache() -> None:
     batch = price_batch_results(ANTHROPIC_LINES)
 
-    # Anthropic's input_tokens exclude cache reads and writes; genai-prices counts them in.
-    expected = _calc(
-        CLAUDE, "anthropic", input_tokens=1000, cache_read_tokens=400, cache_write_tokens=200, output_tokens=50
-    ) + _calc(CLAUDE, "anthropic", input_tokens=1200, output_tokens=90)
     (row,) = batch.models
-    assert (row.provider, row.model, row.requests, row.cost) == ("anthropic", CLAUDE, 2, expected)
+    assert (row.provider, row.model, row.requests, row.cost) == ("anthropic", CLAUDE, 2, _anthropic_expected())
     assert (row.usage.input_tokens, row.usage.cache_read_tokens, row.usage.cache_creation_tokens) == (2200, 400, 200)
     assert batch.failed == {"errored": 1, "canceled": 1, "expired": 1}
+
+
+def test_at_dates_the_results_that_do_not_say_when_they_ran() -> None:
+    at = datetime(2025, 11, 1, tzinfo=timezone.utc)
+
+    (row,) = price_batch_results(ANTHROPIC_LINES, at=at).models
+
+    assert row.cost == _anthropic_expected(at)
+    # OpenAI bodies carry their creation time, which wins.
+    assert price_batch_results(OPENAI_LINES, at=at) == price_batch_results(OPENAI_LINES)
 
 
 def test_a_path_and_bytes_lines_read_alike(tmp_path: Path) -> None:
