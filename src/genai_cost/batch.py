@@ -157,17 +157,20 @@ def price_batch_results(
 def _numbered_lines(path_or_lines: str | os.PathLike[str] | Iterable[str | bytes]) -> Iterator[tuple[int, str]]:
     if isinstance(path_or_lines, (str, os.PathLike)):
         try:
-            with open(path_or_lines, encoding="utf-8") as file:
+            with open(path_or_lines, "rb") as file:
                 yield from _non_blank(file)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BatchResultsError(f"cannot read {os.fspath(path_or_lines)}: {exc}") from None
+        except OSError as exc:
+            raise BatchResultsError(f"cannot read ({exc.strerror or exc})") from None
     else:
         yield from _non_blank(path_or_lines)
 
 
 def _non_blank(lines: Iterable[str | bytes]) -> Iterator[tuple[int, str]]:
     for number, line in enumerate(lines, start=1):
-        text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+        try:
+            text = line.decode("utf-8") if isinstance(line, bytes) else line
+        except UnicodeDecodeError:
+            raise BatchResultsError(f"line {number}: not UTF-8") from None
         if text.strip():
             yield number, text
 
@@ -176,8 +179,10 @@ def _read_line(number: int, line: str) -> _Succeeded | str:
     """The succeeded response of one line, or the reason the request failed."""
     try:
         record = json.loads(line)
-    except ValueError as exc:
-        raise BatchResultsError(f"line {number}: not JSON ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise BatchResultsError(f"line {number}: not JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise BatchResultsError(f"line {number}: JSON nested too deeply") from None
     if not isinstance(record, dict):
         raise BatchResultsError(f"line {number}: expected a JSON object, got {type(record).__name__}")
     if "result" in record:

@@ -240,7 +240,9 @@ def test_an_unknown_model_is_reported_not_priced_at_zero() -> None:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        pytest.param("{not json", "line 2: not JSON", id="not-json"),
+        pytest.param("{not json", "line 2: not JSON \\(Expecting property name .* at column 2\\)$", id="not-json"),
+        pytest.param("[" * 100_000, "line 2: JSON nested too deeply$", id="deep"),
+        pytest.param(b"\xff{}", "line 2: not UTF-8$", id="not-utf8"),
         pytest.param("[1, 2]", "line 2: expected a JSON object, got list", id="array"),
         pytest.param('{"custom_id": "x"}', "line 2: neither an OpenAI Batch output line", id="neither"),
         pytest.param(_openai_line("x", {"object": "thing"}), "line 2: unrecognized response body", id="body"),
@@ -249,7 +251,7 @@ def test_an_unknown_model_is_reported_not_priced_at_zero() -> None:
         pytest.param('{"result": {"type": "succeeded"}}', "line 2: succeeded result without a message", id="message"),
     ],
 )
-def test_a_bad_line_is_named_by_its_number(line: str, message: str) -> None:
+def test_a_bad_line_is_named_by_its_number(line: str | bytes, message: str) -> None:
     with pytest.raises(BatchResultsError, match="^" + message):
         price_batch_results([OPENAI_LINES[0], line])
 
@@ -307,8 +309,11 @@ def test_cli_bad_line_is_one_line_on_stderr(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_cli_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["batch-cost", str(tmp_path / "absent.jsonl")]) == EXIT_BAD_INPUT
-    assert "cannot read" in capsys.readouterr().err
+    path = tmp_path / "absent.jsonl"
+
+    assert main(["batch-cost", str(path)]) == EXIT_BAD_INPUT
+
+    assert capsys.readouterr().err == f"genai-cost: error: {path}: cannot read (No such file or directory)\n"
 
 
 def test_cli_as_a_process(tmp_path: Path) -> None:
