@@ -12,6 +12,7 @@ from genai_cost._lazy import lazy_names
 from genai_cost.version import __version__
 
 if TYPE_CHECKING:
+    from genai_cost.batch import price_batch_results
     from genai_cost.instrumentors import instrument, uninstrument
     from genai_cost.pricing import PricingTable
     from genai_cost.processor import CostSpanProcessor
@@ -26,6 +27,7 @@ __all__ = [
     "UsageTotals",
     "__version__",
     "instrument",
+    "price_batch_results",
     "track_usage",
     "uninstrument",
 ]
@@ -37,6 +39,7 @@ _HOMES = {
     "Usage": "genai_cost.usage",
     "UsageTotals": "genai_cost.tracking",
     "instrument": "genai_cost.instrumentors",
+    "price_batch_results": "genai_cost.batch",
     "track_usage": "genai_cost.tracking",
     "uninstrument": "genai_cost.instrumentors",
 }

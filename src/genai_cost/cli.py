@@ -1,4 +1,4 @@
-"""The ``genai-cost`` command line: look up prices, cost a usage, manage pricing files.
+"""The ``genai-cost`` command line: look up prices, cost a usage or a batch, manage pricing files.
 
 Each subcommand is one ``_add_<name>`` function registering its arguments and one
 ``_run_<name>`` function doing the work; :func:`main` dispatches. Exit codes: 0 ok,
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from genai_cost._install import pip_install
 from genai_cost._text import counted, plain_decimal
@@ -34,6 +34,9 @@ from genai_cost.pricing.loader import load_file
 from genai_cost.pricing.providers import KNOWN_PROVIDERS, canonical_provider
 from genai_cost.semconv import PricingStatus
 from genai_cost.usage import Usage
+
+if TYPE_CHECKING:
+    from genai_cost.batch import BatchCost
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_BROKEN_PIPE", "EXIT_OK", "EXIT_UNKNOWN_MODEL", "build_parser", "main"]
 
@@ -99,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_price(commands)
     _add_cost(commands)
+    _add_batch_cost(commands)
     _add_pricing(commands)
     _add_demo(commands)
     return parser
@@ -272,6 +276,63 @@ def _print_cost(entry: PriceEntry, cost: CostBreakdown, context: dict[str, str])
     if cost.tier is not None:
         print(f"  (prices above {cost.tier} input tokens)")
     print(f"  {'total':<18} {_amount(cost.total, cost.currency)}")
+
+
+# --- genai-cost batch-cost ------------------------------------------------------------------
+
+
+def _add_batch_cost(commands: Any) -> None:
+    parser = commands.add_parser(
+        "batch-cost", help="price an OpenAI Batch output or Anthropic Message Batches results file at batch rates"
+    )
+    parser.add_argument("file", metavar="FILE", help="the results file (JSONL)")
+    parser.add_argument(
+        "--at", type=_when, metavar="DATE", help="when the batch ran, for results that do not say (default: now)"
+    )
+    parser.add_argument(
+        "--pricing", nargs="+", default=[], action="extend", metavar="FILE", help="pricing files to layer on top"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=_run_batch_cost)
+
+
+def _run_batch_cost(args: argparse.Namespace) -> int:
+    from genai_cost.batch import BatchResultsError, price_batch_results
+
+    try:
+        batch = price_batch_results(args.file, pricing=_table(args.pricing), at=args.at)
+    except BatchResultsError as exc:
+        raise _BadInput(f"{args.file}: {exc}") from None
+    if args.json:
+        _print_json(batch.to_json())
+    else:
+        _print_batch(batch)
+    return EXIT_UNKNOWN_MODEL if batch.unknown_models else EXIT_OK
+
+
+_BATCH_HEADER = ("MODEL", "PROVIDER", "REQUESTS", "INPUT", "CACHED", "OUTPUT", "COST")
+
+
+def _print_batch(batch: BatchCost) -> None:
+    rows: list[tuple[str, ...]] = [_BATCH_HEADER]
+    for model in batch.models:
+        usage = model.usage
+        cost = "unknown model" if model.cost is None else _amount(model.cost, model.currency)
+        counts = (model.requests, usage.input_tokens, usage.cache_read_tokens, usage.output_tokens)
+        rows.append((model.model, model.provider, *(str(count or 0) for count in counts), cost))
+    totals = batch.totals or {"USD": Decimal(0)}
+    rows.extend(("TOTAL", "", str(batch.requests), "", "", "", _amount(total, cur)) for cur, total in totals.items())
+    widths = [max(len(row[column]) for row in rows) for column in range(len(_BATCH_HEADER))]
+    for line in rows:  # names left-aligned, numbers right-aligned
+        cells = [cell.ljust(width) if column < 2 else cell.rjust(width) for column, (cell, width) in
+                 enumerate(zip(line, widths, strict=True))]  # fmt: skip
+        print("  ".join(cells).rstrip())
+    print("priced at batch rates (processing=batch)")
+    if batch.failed:
+        reasons = ", ".join(f"{count} x {reason}" for reason, count in batch.failed.items())
+        print(f"not priced: {counted(sum(batch.failed.values()), 'failed request')} ({reasons})")
+    for row in batch.unknown_models:
+        print(f"not priced: {counted(row.requests, 'request')} of {_unknown(row.model, row.provider)}")
 
 
 # --- genai-cost pricing {validate,list,sync} -------------------------------------------------
