@@ -37,6 +37,7 @@ PROVIDER_ORDER: tuple[str, ...] = (
     Provider.GCP_GEN_AI,
     Provider.TOGETHER,
     Provider.FIREWORKS,
+    Provider.CEREBRAS,
     Provider.OPENROUTER,
     Provider.OLLAMA,
     Provider.VLLM,

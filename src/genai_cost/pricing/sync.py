@@ -23,6 +23,9 @@ How genai-prices data becomes our entries:
   variant starting after the entry's period (when a newer entry is in force) is left out.
 - Where genai-prices lists two models of one provider claiming the same name, the first one
   keeps it, as genai-prices' own first-match lookup does.
+- Each mapped provider's API URL pattern (``api_pattern``) goes to the header's ``hosts``, in
+  genai-prices' order, for the OpenAI instrumentor to tell which provider a client talks to
+  (:mod:`genai_cost.pricing.hosts`).
 - ``data/supplement.json`` (hand-written, each entry with its source) is appended: models
   still seen in logs that genai-prices does not carry.
 """
@@ -76,6 +79,7 @@ PROVIDER_MAP: Mapping[str, str] = {
     "openrouter": Provider.OPENROUTER,
     "together": Provider.TOGETHER,
     "fireworks": Provider.FIREWORKS,
+    "cerebras": Provider.CEREBRAS,
 }
 """genai-prices provider id -> ``gen_ai.provider.name``."""
 
@@ -112,6 +116,8 @@ class SyncReport:
     """genai-prices providers without a ``gen_ai.provider.name`` mapping."""
     skipped: Counter[str] = field(default_factory=Counter)
     """Models or prices left out, by reason."""
+    hosts: int = 0
+    """API URL patterns written."""
 
 
 def generate(*, generated_at: datetime | None = None) -> tuple[str, SyncReport]:
@@ -135,7 +141,7 @@ def generate(*, generated_at: datetime | None = None) -> tuple[str, SyncReport]:
     raw_entries.extend(supplement["entries"])
     entries = check_layer(raw_entries, source="generated prices.json")
     report.entries = len(entries)
-    header = {
+    header: dict[str, Any] = {
         "generated_by": "genai-cost pricing sync (genai_cost.pricing.sync); do not edit by hand",
         "generated_at": _iso_now(generated_at),
         "source": (
@@ -145,7 +151,9 @@ def generate(*, generated_at: datetime | None = None) -> tuple[str, SyncReport]:
         "license": (
             "Prices derived from genai-prices, MIT License, Copyright (c) Pydantic Services Inc. 2025 to present"
         ),
+        "hosts": _api_hosts(data.providers),
     }
+    report.hosts = len(header["hosts"])
     return dump_table(header, (entry.to_json() for entry in entries)), report
 
 
@@ -169,6 +177,21 @@ def _dumps(value: object) -> str:
 def _iso_now(now: datetime | None) -> str:
     moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+# --- API hosts -------------------------------------------------------------------------------
+
+
+def _api_hosts(providers: Iterable[Any]) -> list[dict[str, str]]:
+    """``{"provider", "api_pattern"}`` of each mapped provider that has one, in genai-prices' order.
+
+    genai-prices tries the patterns in this order with ``re.match`` on an API base URL.
+    """
+    return [
+        {"provider": PROVIDER_MAP[provider.id], "api_pattern": provider.api_pattern}
+        for provider in providers
+        if provider.id in PROVIDER_MAP and provider.api_pattern
+    ]
 
 
 # --- one model -------------------------------------------------------------------------------
