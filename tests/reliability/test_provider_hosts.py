@@ -25,9 +25,13 @@ from tests.reliability.support.harness import Telemetry
 
 from genai_cost.instrumentation.openai.endpoint import provider_for_host
 from genai_cost.pricing import PricingTable
+from genai_cost.pricing.loader import header_of
+from genai_cost.pricing.sync import PROVIDER_MAP
+from genai_cost.pricing.table import BUNDLED_PATH
 from genai_cost.semconv import GenAI, Ours, PricingStatus
 
 genai_prices = pytest.importorskip("genai_prices")
+pytest.importorskip("genai_prices.data")
 
 CEREBRAS_URL = "https://api.cerebras.ai/v1"
 USAGE = {
@@ -88,11 +92,27 @@ def test_the_cerebras_url_is_detected(path: str, provider: str) -> None:
         pytest.param("bedrock-runtime.us-east-1.amazonaws.com", "/openai/v1", "aws.bedrock", id="bedrock"),
         pytest.param("api.anthropic.com", "/v1", "anthropic", id="anthropic"),
         pytest.param("api.openrouter.ai", "/api/v1", "openrouter", id="openrouter-api-subdomain"),
+        pytest.param("router.huggingface.co", "/cerebras/v1", "huggingface_cerebras", id="huggingface-by-path"),
+        pytest.param("router.huggingface.co", "/fireworks-ai/v1", "huggingface_fireworks_ai", id="hyphen-id"),
+        pytest.param("router.huggingface.co", "/cerebrasx/v1", "openai", id="path-segment-must-end"),
+        pytest.param("api.cloudflare.com", "/client/v4/accounts/abc/ai/v1", "cloudflare", id="cloudflare"),
+        pytest.param("api.moonshot.ai", "/v1", "moonshotai", id="moonshot"),
     ],
 )
 def test_every_mapped_providers_api_pattern_is_detected(host: str, path: str, provider: str) -> None:
     """Hosts the hand-kept list missed, now read from genai-prices' patterns."""
     assert provider_for_host(host, 443, path) == provider
+
+
+def test_the_table_carries_every_priced_providers_api_pattern() -> None:
+    with open(BUNDLED_PATH, "rb") as file:
+        hosts = header_of(file.readline())["hosts"]
+    expected = [
+        {"provider": PROVIDER_MAP[provider.id], "api_pattern": provider.api_pattern}
+        for provider in genai_prices.data.providers
+        if provider.id != "openai-decisions"  # OpenAI's own URL: its calls are OpenAI's
+    ]
+    assert hosts == expected
 
 
 @pytest.mark.parametrize("model", ["gpt-oss-120b", "llama-3.3-70b", "llama3.1-8b"])

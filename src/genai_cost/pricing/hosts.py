@@ -15,8 +15,9 @@ from genai_cost.pricing.table import BUNDLED_PATH
 __all__ = ["provider_for_url"]
 
 # genai-prices' patterns are prefixes ("https://api\.groq\.com"): a match must also end the host
-# or a path segment, so "https://api.groq.com.example" is not Groq.
-_BOUNDARY = r"(?:(?<=/)|(?=/|$))"
+# or a path segment, so "https://api.groq.com.example" is not Groq, unless the pattern itself
+# stops after a "." or "/" ("https://api\.moonshot\." serves .ai and .cn).
+_BOUNDARY = r"(?:(?<=[./])|(?=/|$))"
 
 
 @functools.lru_cache(maxsize=1)

@@ -46,6 +46,7 @@ from typing import Any
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.loader import check_layer, dump_table, read_document
 from genai_cost.pricing.match import has_top_level_alternation
+from genai_cost.pricing.providers import GENAI_PRICES_ONLY, name_of_genai_prices_id
 from genai_cost.pricing.table import BUNDLED_PATH
 from genai_cost.semconv import Provider
 
@@ -80,6 +81,7 @@ PROVIDER_MAP: Mapping[str, str] = {
     "together": Provider.TOGETHER,
     "fireworks": Provider.FIREWORKS,
     "cerebras": Provider.CEREBRAS,
+    **{provider_id: name_of_genai_prices_id(provider_id) for provider_id in GENAI_PRICES_ONLY},
 }
 """genai-prices provider id -> ``gen_ai.provider.name``."""
 
