@@ -24,15 +24,29 @@ __all__ = [
 ]
 
 GENAI_PRICES_ONLY: tuple[str, ...] = (
+    # model vendors
     "arcee",
+    "elevenlabs",
+    "meta",
+    "minimax",
+    "moonshotai",
+    "voyageai",
+    "zai",
+    "zhipuai",
+    # hosts of other vendors' models
     "avian",
     "baseten",
     "cloudflare",
     "cursor",
     "databricks",
     "doubleword",
-    "elevenlabs",
     "github-copilot",
+    "modal",
+    "novita",
+    "ovhcloud",
+    "quicksilverpro",
+    "typesafe",
+    # Hugging Face's router, by backend
     "huggingface_cerebras",
     "huggingface_fireworks-ai",
     "huggingface_groq",
@@ -44,20 +58,10 @@ GENAI_PRICES_ONLY: tuple[str, ...] = (
     "huggingface_publicai",
     "huggingface_sambanova",
     "huggingface_together",
-    "meta",
-    "minimax",
-    "modal",
-    "moonshotai",
-    "novita",
-    "ovhcloud",
-    "quicksilverpro",
-    "typesafe",
-    "voyageai",
-    "zai",
-    "zhipuai",
 )
 """genai-prices provider ids with no ``gen_ai.provider.name`` value of their own: named by
-:func:`name_of_genai_prices_id`. (``openai-decisions`` is left out: it shares OpenAI's API URL.)"""
+:func:`name_of_genai_prices_id`, after the other providers in :data:`PROVIDER_ORDER`, vendors
+first. (``openai-decisions`` is left out: it shares OpenAI's API URL.)"""
 
 
 def name_of_genai_prices_id(provider_id: str) -> str:
