@@ -414,6 +414,7 @@ def _run_sync(args: argparse.Namespace) -> int:
     for reason, count in sorted(report.skipped.items()):
         print(f"  left out: {count} x {reason}")
     print(f"  providers without a gen_ai.provider.name mapping: {len(report.skipped_providers)}")
+    print(f"  API URL patterns (provider detection): {report.hosts}")
     return EXIT_OK
 
 

@@ -150,6 +150,7 @@ class Provider:
     OPENROUTER = "openrouter"
     TOGETHER = "together"
     FIREWORKS = "fireworks"
+    CEREBRAS = "cerebras"
     OLLAMA = "ollama"
     VLLM = "vllm"
 

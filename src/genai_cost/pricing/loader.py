@@ -21,14 +21,16 @@ __all__ = [
     "HEADER_FIELDS",
     "check_layer",
     "dump_table",
+    "header_of",
     "load_file",
     "parse_document",
     "read_document",
     "split_table",
 ]
 
-HEADER_FIELDS = frozenset({"generated_by", "generated_at", "source", "license", "notes"})
-"""Top-level fields allowed next to ``entries``; informative only."""
+HEADER_FIELDS = frozenset({"generated_by", "generated_at", "source", "license", "notes", "hosts"})
+"""Top-level fields allowed next to ``entries``; informative only, except the bundled table's
+``hosts`` (read by :mod:`genai_cost.pricing.hosts`)."""
 
 
 def load_file(path: str | os.PathLike[str], *, check_regex: bool = True) -> list[PriceEntry]:
@@ -129,6 +131,12 @@ def dump_table(header: Mapping[str, Any], entries: Iterable[Mapping[str, Any]]) 
         groups.setdefault(provider, []).append(line)
     lines = [line for group in groups.values() for line in group]
     return _compact(header)[:-1] + ",\n" + _ENTRIES_OPEN + ",\n".join(lines) + "\n]}\n"
+
+
+def header_of(first_line: bytes) -> dict[str, Any]:
+    """The header fields of a generated table, from its first line (see :func:`dump_table`)."""
+    header: dict[str, Any] = json.loads(first_line.rstrip().removesuffix(b",") + b"}")
+    return header
 
 
 def split_table(data: bytes) -> dict[str | None, bytes] | None:

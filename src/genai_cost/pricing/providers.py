@@ -14,12 +14,60 @@ from genai_cost.semconv import Provider
 
 __all__ = [
     "FALLBACKS",
+    "GENAI_PRICES_ONLY",
     "KNOWN_PROVIDERS",
     "PROVIDER_ALIASES",
     "PROVIDER_ORDER",
     "VENDOR_PREFIXES",
     "canonical_provider",
+    "name_of_genai_prices_id",
 ]
+
+GENAI_PRICES_ONLY: tuple[str, ...] = (
+    # model vendors
+    "arcee",
+    "elevenlabs",
+    "meta",
+    "minimax",
+    "moonshotai",
+    "voyageai",
+    "zai",
+    "zhipuai",
+    # hosts of other vendors' models
+    "avian",
+    "baseten",
+    "cloudflare",
+    "cursor",
+    "databricks",
+    "doubleword",
+    "github-copilot",
+    "modal",
+    "novita",
+    "ovhcloud",
+    "quicksilverpro",
+    "typesafe",
+    # Hugging Face's router, by backend
+    "huggingface_cerebras",
+    "huggingface_fireworks-ai",
+    "huggingface_groq",
+    "huggingface_hyperbolic",
+    "huggingface_nebius",
+    "huggingface_novita",
+    "huggingface_nscale",
+    "huggingface_ovhcloud",
+    "huggingface_publicai",
+    "huggingface_sambanova",
+    "huggingface_together",
+)
+"""genai-prices provider ids with no ``gen_ai.provider.name`` value of their own: named by
+:func:`name_of_genai_prices_id`, after the other providers in :data:`PROVIDER_ORDER`, vendors
+first. (``openai-decisions`` is left out: it shares OpenAI's API URL.)"""
+
+
+def name_of_genai_prices_id(provider_id: str) -> str:
+    """The ``gen_ai.provider.name`` of a :data:`GENAI_PRICES_ONLY` provider (semconv style: no ``-``)."""
+    return provider_id.replace("-", "_")
+
 
 PROVIDER_ORDER: tuple[str, ...] = (
     Provider.OPENAI,
@@ -37,9 +85,11 @@ PROVIDER_ORDER: tuple[str, ...] = (
     Provider.GCP_GEN_AI,
     Provider.TOGETHER,
     Provider.FIREWORKS,
+    Provider.CEREBRAS,
     Provider.OPENROUTER,
     Provider.OLLAMA,
     Provider.VLLM,
+    *map(name_of_genai_prices_id, GENAI_PRICES_ONLY),
 )
 """Every provider a price entry may name, in the order used to break ties when the caller
 gives no provider: first-party vendors before resellers and routers."""

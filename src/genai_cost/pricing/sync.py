@@ -23,6 +23,9 @@ How genai-prices data becomes our entries:
   variant starting after the entry's period (when a newer entry is in force) is left out.
 - Where genai-prices lists two models of one provider claiming the same name, the first one
   keeps it, as genai-prices' own first-match lookup does.
+- Each mapped provider's API URL pattern (``api_pattern``) goes to the header's ``hosts``, in
+  genai-prices' order, for the OpenAI instrumentor to tell which provider a client talks to
+  (:mod:`genai_cost.pricing.hosts`).
 - ``data/supplement.json`` (hand-written, each entry with its source) is appended: models
   still seen in logs that genai-prices does not carry.
 """
@@ -43,6 +46,7 @@ from typing import Any
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.loader import check_layer, dump_table, read_document
 from genai_cost.pricing.match import has_top_level_alternation
+from genai_cost.pricing.providers import GENAI_PRICES_ONLY, name_of_genai_prices_id
 from genai_cost.pricing.table import BUNDLED_PATH
 from genai_cost.semconv import Provider
 
@@ -76,6 +80,8 @@ PROVIDER_MAP: Mapping[str, str] = {
     "openrouter": Provider.OPENROUTER,
     "together": Provider.TOGETHER,
     "fireworks": Provider.FIREWORKS,
+    "cerebras": Provider.CEREBRAS,
+    **{provider_id: name_of_genai_prices_id(provider_id) for provider_id in GENAI_PRICES_ONLY},
 }
 """genai-prices provider id -> ``gen_ai.provider.name``."""
 
@@ -112,6 +118,8 @@ class SyncReport:
     """genai-prices providers without a ``gen_ai.provider.name`` mapping."""
     skipped: Counter[str] = field(default_factory=Counter)
     """Models or prices left out, by reason."""
+    hosts: int = 0
+    """API URL patterns written."""
 
 
 def generate(*, generated_at: datetime | None = None) -> tuple[str, SyncReport]:
@@ -135,7 +143,7 @@ def generate(*, generated_at: datetime | None = None) -> tuple[str, SyncReport]:
     raw_entries.extend(supplement["entries"])
     entries = check_layer(raw_entries, source="generated prices.json")
     report.entries = len(entries)
-    header = {
+    header: dict[str, Any] = {
         "generated_by": "genai-cost pricing sync (genai_cost.pricing.sync); do not edit by hand",
         "generated_at": _iso_now(generated_at),
         "source": (
@@ -145,7 +153,9 @@ def generate(*, generated_at: datetime | None = None) -> tuple[str, SyncReport]:
         "license": (
             "Prices derived from genai-prices, MIT License, Copyright (c) Pydantic Services Inc. 2025 to present"
         ),
+        "hosts": _api_hosts(data.providers),
     }
+    report.hosts = len(header["hosts"])
     return dump_table(header, (entry.to_json() for entry in entries)), report
 
 
@@ -169,6 +179,21 @@ def _dumps(value: object) -> str:
 def _iso_now(now: datetime | None) -> str:
     moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+# --- API hosts -------------------------------------------------------------------------------
+
+
+def _api_hosts(providers: Iterable[Any]) -> list[dict[str, str]]:
+    """``{"provider", "api_pattern"}`` of each mapped provider that has one, in genai-prices' order.
+
+    genai-prices tries the patterns in this order with ``re.match`` on an API base URL.
+    """
+    return [
+        {"provider": PROVIDER_MAP[provider.id], "api_pattern": provider.api_pattern}
+        for provider in providers
+        if provider.id in PROVIDER_MAP and provider.api_pattern
+    ]
 
 
 # --- one model -------------------------------------------------------------------------------

@@ -3,45 +3,38 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
 from genai_cost.instrumentation._attributes import server_attributes
+from genai_cost.pricing.hosts import provider_for_url
 from genai_cost.semconv import GenAI, Provider
 
 __all__ = ["endpoint_attributes", "provider_for_host"]
 
-# OpenAI-compatible APIs by host suffix. Unknown hosts (vLLM, LiteLLM proxies, test servers)
-# speak OpenAI's API and are reported as "openai"; their models are priced when the table knows them.
-_HOST_SUFFIXES = (
-    (".openai.azure.com", Provider.AZURE_OPENAI),
-    (".cognitiveservices.azure.com", Provider.AZURE_OPENAI),
-    (".services.ai.azure.com", Provider.AZURE_OPENAI),
-    ("api.groq.com", Provider.GROQ),
-    ("api.deepseek.com", Provider.DEEPSEEK),
-    ("api.x.ai", Provider.XAI),
-    ("api.mistral.ai", Provider.MISTRAL),
-    ("openrouter.ai", Provider.OPENROUTER),
-    ("api.together.xyz", Provider.TOGETHER),
-    ("api.together.ai", Provider.TOGETHER),
-    ("api.fireworks.ai", Provider.FIREWORKS),
-    ("api.perplexity.ai", Provider.PERPLEXITY),
-    ("generativelanguage.googleapis.com", Provider.GCP_GEMINI),
-    ("api.cohere.ai", Provider.COHERE),
-    ("api.cohere.com", Provider.COHERE),
-)
+# OpenAI-compatible APIs are told apart by their URL, with the patterns genai-prices carries
+# (genai_cost.pricing.hosts). Unknown hosts (vLLM, LiteLLM proxies, test servers) speak
+# OpenAI's API and are reported as "openai"; their models are priced when the table knows them.
 _OLLAMA_PORT = 11434
 
 _cache: WeakKeyDictionary[Any, dict[str, Any]] = WeakKeyDictionary()
 
 
-def provider_for_host(host: str, port: int | None) -> str:
-    host = host.lower()
-    for suffix, provider in _HOST_SUFFIXES:
-        if host == suffix.lstrip(".") or host.endswith(suffix):
-            return provider
+def provider_for_host(host: str, port: int | None, path: str = "") -> str:
+    """The provider serving ``host`` (any case) and ``path`` (some hosts serve several providers)."""
+    provider = provider_for_url(f"https://{host.lower()}{path}")
+    if provider is not None:
+        return provider
     if port == _OLLAMA_PORT:
         return Provider.OLLAMA
     return Provider.OPENAI
+
+
+def _path(url: Any) -> str:
+    try:
+        return urlsplit(str(url)).path
+    except ValueError:
+        return ""
 
 
 def _is_azure(client: Any) -> bool:
@@ -54,7 +47,8 @@ def _read(client: Any) -> dict[str, Any]:
         provider = Provider.AZURE_OPENAI
     else:
         host = attributes.get(GenAI.SERVER_ADDRESS)
-        provider = provider_for_host(host, attributes.get(GenAI.SERVER_PORT)) if host else Provider.OPENAI
+        port = attributes.get(GenAI.SERVER_PORT)
+        provider = provider_for_host(host, port, _path(getattr(client, "base_url", None))) if host else Provider.OPENAI
     attributes[GenAI.PROVIDER_NAME] = provider
     return attributes
 
