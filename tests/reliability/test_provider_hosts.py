@@ -97,6 +97,10 @@ def test_the_cerebras_url_is_detected(path: str, provider: str) -> None:
         pytest.param("router.huggingface.co", "/cerebrasx/v1", "openai", id="path-segment-must-end"),
         pytest.param("api.cloudflare.com", "/client/v4/accounts/abc/ai/v1", "cloudflare", id="cloudflare"),
         pytest.param("api.moonshot.ai", "/v1", "moonshotai", id="moonshot"),
+        pytest.param("api.together.ai", "/v1", "together", id="together-ai-domain"),
+        pytest.param("api.together.xyz", "/v1", "together", id="together-xyz-domain"),
+        pytest.param("us-central1-aiplatform.googleapis.com", "/v1/projects/p/openapi", "gcp.vertex_ai", id="vertex"),
+        pytest.param("generativelanguage.googleapis.com", "/v1beta/openai", "gcp.gemini", id="gemini"),
     ],
 )
 def test_every_mapped_providers_api_pattern_is_detected(host: str, path: str, provider: str) -> None:

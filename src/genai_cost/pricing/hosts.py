@@ -11,6 +11,7 @@ import re
 
 from genai_cost.pricing.loader import header_of
 from genai_cost.pricing.table import BUNDLED_PATH
+from genai_cost.semconv import Provider
 
 __all__ = ["provider_for_url"]
 
@@ -19,12 +20,20 @@ __all__ = ["provider_for_url"]
 # stops after a "." or "/" ("https://api\.moonshot\." serves .ai and .cn).
 _BOUNDARY = r"(?:(?<=[./])|(?=/|$))"
 
+# Hosts genai-prices' patterns miss or group differently, detected as genai-cost always did;
+# tried before the table's (Vertex AI's OpenAI-compatible endpoint is not the Gemini API).
+_OWN_PATTERNS = (
+    (r"https://api\.together\.ai", Provider.TOGETHER),
+    (r"https://(?:[a-z0-9-]+-)?aiplatform\.googleapis\.com", Provider.GCP_VERTEX_AI),
+)
+
 
 @functools.lru_cache(maxsize=1)
 def _api_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
     with open(BUNDLED_PATH, "rb") as file:
         hosts = header_of(file.readline()).get("hosts", ())
-    return tuple((re.compile(f"(?:{host['api_pattern']}){_BOUNDARY}"), host["provider"]) for host in hosts)
+    patterns = [*_OWN_PATTERNS, *((host["api_pattern"], host["provider"]) for host in hosts)]
+    return tuple((re.compile(f"(?:{pattern}){_BOUNDARY}"), provider) for pattern, provider in patterns)
 
 
 @functools.lru_cache(maxsize=256)
