@@ -103,6 +103,15 @@ def assert_priced_at(span: ReadableSpan, tier: str) -> None:
         assert attributes[TIER_ATTRIBUTE] == tier
 
 
+def _named_context(attributes: Any) -> dict[str, Any]:
+    """The pricing context a span names (``genai_cost.pricing.context.<key>``)."""
+    return {
+        key.removeprefix(Ours.PRICING_CONTEXT_PREFIX): value
+        for key, value in attributes.items()
+        if key.startswith(Ours.PRICING_CONTEXT_PREFIX)
+    }
+
+
 def test_the_tiers_have_their_own_prices() -> None:
     """Guards the tests below: flex, default and priority cost differently for this model."""
     usage = genai_prices.Usage(input_tokens=1000, output_tokens=1000)
@@ -285,12 +294,7 @@ def test_anthropic_call_is_priced_as_served(
         price_context=context,
     ).total_price
     assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected)
-    named = {
-        key.removeprefix(Ours.PRICING_CONTEXT_PREFIX): value
-        for key, value in attributes.items()
-        if key.startswith(Ours.PRICING_CONTEXT_PREFIX)
-    }
-    assert named == context
+    assert _named_context(attributes) == context
 
 
 # --- time of day: DeepSeek peak and off-peak hours -----------------------------------------
@@ -410,9 +414,4 @@ def test_bedrock_converse_names_what_it_served(
         price_context=context,
     ).total_price
     assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected)
-    named = {
-        key.removeprefix(Ours.PRICING_CONTEXT_PREFIX): value
-        for key, value in attributes.items()
-        if key.startswith(Ours.PRICING_CONTEXT_PREFIX)
-    }
-    assert named == context
+    assert _named_context(attributes) == context

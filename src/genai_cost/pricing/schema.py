@@ -29,7 +29,7 @@ variants still apply on top of it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
@@ -578,24 +578,32 @@ def _parse_entry(raw: Mapping[str, Any], unknown: list[PricingError], *, check_r
     )
 
 
-def _parse_windows(value: object, unknown: list[PricingError]) -> tuple[TimeOfDay, ...]:
+def _objects(
+    value: object, field: str, what: str, allowed: frozenset[str], unknown: list[PricingError]
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Each object of the optional list ``field``, with its path (``tiers[0].``); unknown names collected."""
     if value is None:
-        return ()
+        return
     if not isinstance(value, list):
-        raise PricingError("expected a list of time-of-day windows", field="time_of_day")
-    windows = []
+        raise PricingError(f"expected a list of {what}", field=field)
     for i, raw in enumerate(value):
-        path = f"time_of_day[{i}]."
+        path = f"{field}[{i}]."
         if not isinstance(raw, Mapping):
-            raise PricingError("expected an object", field=f"time_of_day[{i}]")
-        _reject_unknown(raw, _WINDOW_FIELDS, path, unknown)
+            raise PricingError("expected an object", field=path[:-1])
+        _reject_unknown(raw, allowed, path, unknown)
+        yield path, raw
+
+
+def _parse_windows(value: object, unknown: list[PricingError]) -> tuple[TimeOfDay, ...]:
+    windows = []
+    for path, raw in _objects(value, "time_of_day", "time-of-day windows", _WINDOW_FIELDS, unknown):
         start, end = _parse_clock(raw.get("start"), f"{path}start"), _parse_clock(raw.get("end"), f"{path}end")
         if start == end:
             raise PricingError("the window is empty (start == end)", field=f"{path}end")
         rates = _parse_rates(raw, path, unknown)
         per_request = _optional_price(raw, "per_request", f"{path}per_request")
         if rates.is_empty and per_request is None:
-            raise PricingError("the window sets no price", field=f"time_of_day[{i}]")
+            raise PricingError("the window sets no price", field=path[:-1])
         windows.append(TimeOfDay(start, end, rates, _parse_tiers(raw.get("tiers"), path, unknown), per_request))
     return tuple(windows)
 
@@ -616,16 +624,8 @@ def _parse_clock(value: object, where: str) -> time:
 
 
 def _parse_variants(value: object, unknown: list[PricingError]) -> tuple[Variant, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise PricingError("expected a list of variants", field="variants")
     variants = []
-    for i, raw in enumerate(value):
-        path = f"variants[{i}]."
-        if not isinstance(raw, Mapping):
-            raise PricingError("expected an object", field=f"variants[{i}]")
-        _reject_unknown(raw, _VARIANT_FIELDS, path, unknown)
+    for path, raw in _objects(value, "variants", "variants", _VARIANT_FIELDS, unknown):
         rates = _parse_rates(raw, path, unknown)
         tiers = _parse_tiers(raw.get("tiers"), path, unknown)
         for tier in tiers:
@@ -694,16 +694,8 @@ def _parse_breakdown(
 
 
 def _parse_tiers(value: object, prefix: str, unknown: list[PricingError]) -> tuple[Tier, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise PricingError("expected a list of tiers", field=f"{prefix}tiers")
     tiers: list[Tier] = []
-    for i, raw in enumerate(value):
-        path = f"{prefix}tiers[{i}]."
-        if not isinstance(raw, Mapping):
-            raise PricingError("expected an object", field=f"{prefix}tiers[{i}]")
-        _reject_unknown(raw, _TIER_FIELDS, path, unknown)
+    for path, raw in _objects(value, f"{prefix}tiers", "tiers", _TIER_FIELDS, unknown):
         threshold = raw.get("above_input_tokens")
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
             raise PricingError("required: a non-negative integer", field=f"{path}above_input_tokens")
@@ -711,7 +703,7 @@ def _parse_tiers(value: object, prefix: str, unknown: list[PricingError]) -> tup
             raise PricingError("two tiers start at the same size", field=f"{path}above_input_tokens")
         rates = _parse_rates(raw, path, unknown)
         if rates.is_empty:
-            raise PricingError("the tier sets no price", field=f"{prefix}tiers[{i}]")
+            raise PricingError("the tier sets no price", field=path[:-1])
         tiers.append(Tier(threshold, rates))
     return tuple(sorted(tiers, key=lambda t: t.above_input_tokens))
 
