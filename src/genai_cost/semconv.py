@@ -52,6 +52,13 @@ class GenAI:
     USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
     USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
     USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
+    USAGE_TEXT_INPUT_TOKENS = "gen_ai.usage.text.input_tokens"
+    USAGE_AUDIO_INPUT_TOKENS = "gen_ai.usage.audio.input_tokens"
+    USAGE_IMAGE_INPUT_TOKENS = "gen_ai.usage.image.input_tokens"
+    USAGE_VIDEO_INPUT_TOKENS = "gen_ai.usage.video.input_tokens"
+    USAGE_AUDIO_OUTPUT_TOKENS = "gen_ai.usage.audio.output_tokens"
+    USAGE_IMAGE_OUTPUT_TOKENS = "gen_ai.usage.image.output_tokens"
+    USAGE_VIDEO_OUTPUT_TOKENS = "gen_ai.usage.video.output_tokens"
     USAGE_COST_AMOUNT = "gen_ai.usage.cost.amount"
     USAGE_COST_CURRENCY = "gen_ai.usage.cost.currency"
     USAGE_COST_SOURCE = "gen_ai.usage.cost.source"
@@ -94,6 +101,9 @@ class Ours:
     """Attributes under the ``genai_cost.*`` namespace."""
 
     COST_PREFIX = "genai_cost.cost."
+    USAGE_PREFIX = "genai_cost.usage."
+    """Followed by a usage count the GenAI conventions have no name for (``web_searches``,
+    ``cache_audio_read_tokens``, ...): the :class:`~genai_cost.usage.Usage` field's name."""
     PRICING_ENTRY = "genai_cost.pricing.entry"
     PRICING_STATUS = "genai_cost.pricing.status"
     PRICING_CONTEXT_PREFIX = "genai_cost.pricing.context."

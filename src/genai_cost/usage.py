@@ -1,4 +1,5 @@
-"""Normalized token counts of one call, and readers that build them from span attributes.
+"""Normalized usage of one call (token counts, and units such as web searches), and readers
+that build it from span attributes.
 
 Accounting follows the GenAI semantic conventions: ``input_tokens`` includes cached input
 (read and creation) and ``output_tokens`` includes reasoning. ``None`` means "not reported";
@@ -14,9 +15,10 @@ from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from genai_cost.semconv import GenAI, Legacy, OpenInference
+from genai_cost.semconv import GenAI, Legacy, OpenInference, Ours
 
 __all__ = [
+    "ATTRIBUTE_NAMES",
     "MAX_AMOUNT",
     "MAX_COUNT",
     "TOKEN_FIELDS",
@@ -75,7 +77,8 @@ def saturating_sum(*counts: int | None) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts of one LLM call, in semconv accounting."""
+    """Usage counts of one LLM call, in semconv accounting: tokens, then non-token units
+    (web searches, seconds of audio, pages, ...) that some prices are per."""
 
     input_tokens: int | None = None
     """All input tokens, cached ones included."""
@@ -103,6 +106,30 @@ class Usage:
     """Audio output tokens (part of ``output_tokens``)."""
     output_image_tokens: int | None = None
     """Image output tokens (part of ``output_tokens``)."""
+    cache_audio_read_tokens: int | None = None
+    """Audio input tokens served from the cache (part of ``cache_read_tokens`` and ``input_audio_tokens``)."""
+    cache_image_read_tokens: int | None = None
+    """Image input tokens served from the cache (part of ``cache_read_tokens`` and ``input_image_tokens``)."""
+    output_video_tokens: int | None = None
+    """Video output tokens (part of ``output_tokens``)."""
+    citation_tokens: int | None = None
+    """Output tokens spent on citations (Perplexity; part of ``output_tokens``)."""
+    web_searches: int | None = None
+    """Web searches the provider ran for the call (OpenAI web_search, Anthropic web_search, Gemini grounding)."""
+    storage_searches: int | None = None
+    """Searches of the provider's file storage (OpenAI file_search tool calls)."""
+    audio_seconds: int | None = None
+    """Seconds of audio processed, input and output (whole seconds)."""
+    input_audio_seconds: int | None = None
+    """Seconds of input audio (part of ``audio_seconds``)."""
+    input_characters: int | None = None
+    """Input characters (text-to-speech)."""
+    input_document_pages: int | None = None
+    """Document pages read (OCR)."""
+    input_annotated_document_pages: int | None = None
+    """Document pages read with annotations (part of ``input_document_pages``)."""
+    input_text_messages: int | None = None
+    """Input text messages (voice agents priced per message)."""
 
     @classmethod
     def from_uncached_input(
@@ -149,30 +176,39 @@ class Usage:
         return Usage(**{name: saturating_sum(getattr(self, name), getattr(other, name)) for name in TOKEN_FIELDS})
 
     def to_attributes(self) -> dict[str, int]:
-        """The ``gen_ai.usage.*`` span attributes for the counts that were reported."""
-        pairs = (
-            (GenAI.USAGE_INPUT_TOKENS, self.input_tokens),
-            (GenAI.USAGE_OUTPUT_TOKENS, self.output_tokens),
-            (GenAI.USAGE_CACHE_READ_INPUT_TOKENS, self.cache_read_tokens),
-            (GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS, self.cache_creation_tokens),
-            (GenAI.USAGE_REASONING_OUTPUT_TOKENS, self.reasoning_tokens),
-        )
-        return {name: value for name, value in pairs if value is not None}
+        """The span attributes of the counts that were reported (:data:`ATTRIBUTE_NAMES`)."""
+        return {name: value for field, name in ATTRIBUTE_NAMES if (value := getattr(self, field)) is not None}
 
 
 TOKEN_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Usage))
+"""Every count field of :class:`Usage` (the non-token units too)."""
+
+_SEMCONV_NAMES: tuple[tuple[str, str], ...] = (
+    ("input_tokens", GenAI.USAGE_INPUT_TOKENS),
+    ("output_tokens", GenAI.USAGE_OUTPUT_TOKENS),
+    ("cache_read_tokens", GenAI.USAGE_CACHE_READ_INPUT_TOKENS),
+    ("cache_creation_tokens", GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS),
+    ("reasoning_tokens", GenAI.USAGE_REASONING_OUTPUT_TOKENS),
+    ("input_text_tokens", GenAI.USAGE_TEXT_INPUT_TOKENS),
+    ("input_audio_tokens", GenAI.USAGE_AUDIO_INPUT_TOKENS),
+    ("input_image_tokens", GenAI.USAGE_IMAGE_INPUT_TOKENS),
+    ("input_video_tokens", GenAI.USAGE_VIDEO_INPUT_TOKENS),
+    ("output_audio_tokens", GenAI.USAGE_AUDIO_OUTPUT_TOKENS),
+    ("output_image_tokens", GenAI.USAGE_IMAGE_OUTPUT_TOKENS),
+    ("output_video_tokens", GenAI.USAGE_VIDEO_OUTPUT_TOKENS),
+)
+
+ATTRIBUTE_NAMES: tuple[tuple[str, str], ...] = _SEMCONV_NAMES + tuple(
+    (field, Ours.USAGE_PREFIX + field) for field in TOKEN_FIELDS if field not in dict(_SEMCONV_NAMES)
+)
+"""(``Usage`` field, span attribute) of every count: the GenAI conventions' name where they
+have one, else ``genai_cost.usage.<field>``."""
 
 
 # Usage field <- attribute name, per naming scheme, in order of precedence: the first scheme
 # with any count reported is read alone.
 _SCHEMES: tuple[tuple[tuple[str, str], ...], ...] = (
-    (
-        ("input_tokens", GenAI.USAGE_INPUT_TOKENS),
-        ("output_tokens", GenAI.USAGE_OUTPUT_TOKENS),
-        ("cache_read_tokens", GenAI.USAGE_CACHE_READ_INPUT_TOKENS),
-        ("cache_creation_tokens", GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS),
-        ("reasoning_tokens", GenAI.USAGE_REASONING_OUTPUT_TOKENS),
-    ),
+    ATTRIBUTE_NAMES,
     (
         ("input_tokens", Legacy.USAGE_PROMPT_TOKENS),
         ("output_tokens", Legacy.USAGE_COMPLETION_TOKENS),
