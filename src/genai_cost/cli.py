@@ -32,6 +32,7 @@ from genai_cost.pricing import (
 )
 from genai_cost.pricing.loader import load_file
 from genai_cost.pricing.providers import KNOWN_PROVIDERS, canonical_provider
+from genai_cost.pricing.units import UNITS
 from genai_cost.semconv import PricingStatus
 from genai_cost.usage import Usage
 
@@ -141,12 +142,12 @@ def _print_entry(entry: PriceEntry) -> None:
     print(f"{entry.name}  [{entry.id}]")
     print(f"  provider   {entry.provider or 'any'}")
     print(f"  match      {json.dumps(entry.match.to_json())}")
-    for key, value in _rate_rows(entry.rates):
-        print(f"  {key:<34} {_amount(value, entry.currency)} per 1M tokens")
+    for key, value, per in _rate_rows(entry.rates):
+        print(f"  {key:<34} {_amount(value, entry.currency)} {per}")
     for tier in entry.tiers:
         print(f"  above {tier.above_input_tokens} input tokens:")
-        for key, value in _rate_rows(tier.rates):
-            print(f"    {key:<32} {_amount(value, entry.currency)} per 1M tokens")
+        for key, value, per in _rate_rows(tier.rates):
+            print(f"    {key:<32} {_amount(value, entry.currency)} {per}")
     if entry.per_request is not None:
         print(f"  per request  {_amount(entry.per_request, entry.currency)}")
     for window in entry.time_of_day:
@@ -167,20 +168,24 @@ def _print_entry(entry: PriceEntry) -> None:
 
 def _print_prices(rates: Rates, tiers: tuple[Tier, ...], per_request: Decimal | None, currency: str) -> None:
     """The prices of a time-of-day window or a variant, indented under its heading."""
-    for key, value in _rate_rows(rates):
-        print(f"    {key:<32} {_amount(value, currency)} per 1M tokens")
+    for key, value, per in _rate_rows(rates):
+        print(f"    {key:<32} {_amount(value, currency)} {per}")
     for tier in tiers:
-        for key, value in _rate_rows(tier.rates):
-            print(f"    above {tier.above_input_tokens}: {key:<20} {_amount(value, currency)} per 1M tokens")
+        for key, value, per in _rate_rows(tier.rates):
+            print(f"    above {tier.above_input_tokens}: {key:<20} {_amount(value, currency)} {per}")
     if per_request is not None:
         print(f"    per request  {_amount(per_request, currency)}")
 
 
-def _rate_rows(rates: Rates) -> list[tuple[str, Decimal]]:
-    rows = [(key, value) for key, value in (("input", rates.input), ("output", rates.output))]
-    rows.extend((f"input_breakdown.{k}", v) for k, v in rates.input_breakdown.items())
-    rows.extend((f"output_breakdown.{k}", v) for k, v in rates.output_breakdown.items())
-    return [(key, value) for key, value in rows if value is not None]
+def _rate_rows(rates: Rates) -> list[tuple[str, Decimal, str]]:
+    """(where the price sits in the file, price, what it is per) of each price ``rates`` sets."""
+    rows = []
+    for unit in UNITS:
+        price = rates.price_of(unit)
+        if price is not None:
+            path = f"{unit.section}.{unit.price_key}" if unit.price_key else unit.section
+            rows.append((path, price, unit.per_label))
+    return rows
 
 
 # --- genai-cost cost -------------------------------------------------------------------------
@@ -202,6 +207,8 @@ def _add_cost(commands: Any) -> None:
         "--cache-creation-tokens", type=_count, metavar="N", help="of the input tokens, those written to the cache"
     )
     parser.add_argument("--reasoning-tokens", type=_count, metavar="N", help="of the output tokens, reasoning ones")
+    for option, (field, help_text) in _MORE_COUNTS.items():
+        parser.add_argument(option, type=_count, metavar="N", dest=field, help=help_text)
     parser.add_argument(
         "--context",
         type=_context_item,
@@ -212,6 +219,31 @@ def _add_cost(commands: Any) -> None:
     )
     _add_lookup_options(parser)
     parser.set_defaults(handler=_run_cost)
+
+
+_MORE_COUNTS: dict[str, tuple[str, str]] = {
+    "--cache-creation-5m-tokens": ("cache_creation_5m_tokens", "of the cache writes, those kept 5 minutes"),
+    "--cache-creation-1h-tokens": ("cache_creation_1h_tokens", "of the cache writes, those kept 1 hour"),
+    "--text-input-tokens": ("input_text_tokens", "of the input tokens, text ones"),
+    "--audio-input-tokens": ("input_audio_tokens", "of the input tokens, audio ones (cached included)"),
+    "--image-input-tokens": ("input_image_tokens", "of the input tokens, image ones (cached included)"),
+    "--video-input-tokens": ("input_video_tokens", "of the input tokens, video ones"),
+    "--cache-audio-read-tokens": ("cache_audio_read_tokens", "of the cache reads, audio ones"),
+    "--cache-image-read-tokens": ("cache_image_read_tokens", "of the cache reads, image ones"),
+    "--audio-output-tokens": ("output_audio_tokens", "of the output tokens, audio ones"),
+    "--image-output-tokens": ("output_image_tokens", "of the output tokens, image ones"),
+    "--video-output-tokens": ("output_video_tokens", "of the output tokens, video ones"),
+    "--citation-tokens": ("citation_tokens", "of the output tokens, citation ones"),
+    "--web-searches": ("web_searches", "web searches the provider ran"),
+    "--file-searches": ("storage_searches", "file-search tool calls the provider ran"),
+    "--audio-seconds": ("audio_seconds", "seconds of audio processed"),
+    "--input-audio-seconds": ("input_audio_seconds", "of those, seconds of input audio"),
+    "--input-characters": ("input_characters", "input characters (text to speech)"),
+    "--document-pages": ("input_document_pages", "document pages read (OCR)"),
+    "--annotated-document-pages": ("input_annotated_document_pages", "of those, pages read with annotations"),
+    "--text-messages": ("input_text_messages", "input text messages"),
+}
+"""Options for the counts beyond the plain token ones: option -> (``Usage`` field, help)."""
 
 
 def _run_cost(args: argparse.Namespace) -> int:
@@ -225,6 +257,7 @@ def _run_cost(args: argparse.Namespace) -> int:
         cache_read_tokens=args.cache_read_tokens,
         cache_creation_tokens=args.cache_creation_tokens,
         reasoning_tokens=args.reasoning_tokens,
+        **{field: getattr(args, field) for field, _ in _MORE_COUNTS.values()},
     )
     context = dict(args.context)
     entry = _table(args.pricing).match(args.model, provider, args.at, context)
@@ -271,7 +304,8 @@ def _print_cost(entry: PriceEntry, cost: CostBreakdown, context: dict[str, str])
     print(f"{entry.name}  [{entry.id}]")
     if context:
         print("  (" + ", ".join(f"{key}={value}" for key, value in context.items()) + ")")
-    for key, amount in cost.by_type.items():
+    order = {unit.key: position for position, unit in enumerate(UNITS)}
+    for key, amount in sorted(cost.by_type.items(), key=lambda item: order.get(item[0], len(order))):
         print(f"  {key:<18} {_amount(amount, cost.currency)}")
     if cost.tier is not None:
         print(f"  (prices above {cost.tier} input tokens)")
@@ -415,6 +449,7 @@ def _run_sync(args: argparse.Namespace) -> int:
         print(f"  left out: {count} x {reason}")
     print(f"  providers without a gen_ai.provider.name mapping: {len(report.skipped_providers)}")
     print(f"  API URL patterns (provider detection): {report.hosts}")
+    print(f"  free (no price listed, written at 0): {report.free}")
     return EXIT_OK
 
 

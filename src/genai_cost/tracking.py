@@ -25,11 +25,10 @@ from genai_cost._fork import fork_safe_lock
 from genai_cost._text import counted, plain_decimal
 from genai_cost.metrics import OTHER_MODEL
 from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
-from genai_cost.usage import token_count
+from genai_cost.usage import MAX_COUNT, TOKEN_FIELDS, Usage, token_count
 
 if TYPE_CHECKING:
     from genai_cost.costing import Cost
-    from genai_cost.usage import Usage
 
 __all__ = [
     "BudgetExceeded",
@@ -48,6 +47,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _MAX_MODELS = 1_000
 """(provider, model) pairs a block keeps apart; calls of further models count under ``OTHER_MODEL``."""
+
+_UNITS = tuple(name for name in TOKEN_FIELDS if not name.endswith("_tokens"))
+"""``Usage`` fields counted in other units than tokens (web searches, seconds, pages, ...)."""
 
 _active: ContextVar[tuple[UsageTotals, ...]] = ContextVar("genai_cost_usage_trackers", default=())
 _call_counter_exists = False
@@ -78,6 +80,12 @@ class ModelUsage:
     reasoning_tokens: int = 0
     cost: Decimal = Decimal(0)
     cost_breakdown: dict[str, Decimal] = field(default_factory=dict)
+    _counts: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def usage(self) -> Usage:
+        """Every count the calls reported, summed per :class:`Usage` field (web searches included)."""
+        return Usage(**self._counts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,7 +99,24 @@ class ModelUsage:
             "reasoning_tokens": self.reasoning_tokens,
             "cost": plain_decimal(self.cost),
             "cost_breakdown": {k: plain_decimal(v) for k, v in self.cost_breakdown.items()},
+            "usage": dict(self._counts),
         }
+
+
+def _reported_counts(usage: Usage) -> dict[str, int]:
+    """The counts ``usage`` reports, read by the one rule every reader applies: a value that is
+    not a count adds nothing."""
+    counts = {}
+    for name in TOKEN_FIELDS:
+        value = getattr(usage, name)
+        if value is not None and (valid := token_count(value)) is not None:
+            counts[name] = valid
+    return counts
+
+
+def _accumulate(totals: dict[str, int], counts: dict[str, int]) -> None:
+    for name, value in counts.items():
+        totals[name] = min(totals.get(name, 0) + value, MAX_COUNT)
 
 
 class UsageTotals:
@@ -112,6 +137,7 @@ class UsageTotals:
         self.successful_requests = 0
         self.failed_requests = 0
         self.total_cost = Decimal(0)
+        self._counts: dict[str, int] = {}
         self.by_model: dict[tuple[str | None, str | None], ModelUsage] = {}
         self.unpriced: dict[tuple[str | None, str | None, str], int] = {}
         """(provider, model, reason) -> number of successful calls that could not be priced."""
@@ -124,6 +150,13 @@ class UsageTotals:
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def usage(self) -> Usage:
+        """Every count the calls reported, summed per :class:`Usage` field: tokens by type and
+        the non-token units (``usage.web_searches``, ``usage.storage_searches``, ...)."""
+        with self._lock:
+            return Usage(**self._counts)
 
     def _record(
         self, provider: str | None, model: str | None, usage: Usage | None, cost: Cost | None, succeeded: bool
@@ -173,18 +206,19 @@ class UsageTotals:
         return key
 
     def _add_tokens(self, per_model: ModelUsage, usage: Usage) -> None:
-        # Read by the one rule every reader applies: a value that is not a count adds nothing.
-        prompt = token_count(usage.input_tokens) or 0
-        completion = token_count(usage.output_tokens) or 0
-        cached = token_count(usage.cache_read_tokens) or 0
-        creation = token_count(usage.cache_creation_tokens) or 0
-        reasoning = token_count(usage.reasoning_tokens) or 0
+        counts = _reported_counts(usage)
+        prompt = counts.get("input_tokens", 0)
+        completion = counts.get("output_tokens", 0)
+        cached = counts.get("cache_read_tokens", 0)
+        creation = counts.get("cache_creation_tokens", 0)
+        reasoning = counts.get("reasoning_tokens", 0)
         for totals in (self, per_model):
             totals.prompt_tokens += prompt
             totals.completion_tokens += completion
             totals.prompt_tokens_cached += cached
             totals.cache_creation_tokens += creation
             totals.reasoning_tokens += reasoning
+            _accumulate(totals._counts, counts)
 
     def _crossed_budget(self) -> bool:
         if self.budget_usd is None or self.budget_exceeded or self.total_cost < self.budget_usd:
@@ -213,6 +247,7 @@ class UsageTotals:
             "failed_requests": self.failed_requests,
             "total_cost": plain_decimal(self.total_cost),
             "currency": "USD",
+            "usage": dict(self._counts),
             "by_model": [m.to_dict() for m in self.by_model.values()],
             "unpriced": [
                 {"provider": p, "model": m, "reason": r, "requests": n} for (p, m, r), n in self.unpriced.items()
@@ -237,6 +272,9 @@ class UsageTotals:
             yield f"Cache Creation Tokens: {self.cache_creation_tokens}"
         if self.reasoning_tokens:
             yield f"Reasoning Tokens: {self.reasoning_tokens}"
+        for name in _UNITS:
+            if self._counts.get(name):
+                yield f"{name.replace('_', ' ').title()}: {self._counts[name]}"
         if self.failed_requests:
             yield f"Failed Requests: {self.failed_requests}"
         for (provider, model, reason), count in self.unpriced.items():

@@ -1,8 +1,8 @@
 """Our cost == genai-prices' own ``calc_price`` on real (provider, model, usage) combinations.
 
-The sample is drawn deterministically from the installed genai-prices data. Combinations in
-the categories we intentionally do not model are counted, not compared; the counts are
-bounded so that a regression (more of them than expected) fails the test.
+The sample is drawn deterministically from the installed genai-prices data. A combination that
+cannot be compared (a call dated before the model's first price, which neither side backfills)
+is counted with its reason and printed; at most 5 may be.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from genai_cost.usage import Usage
 genai_prices = pytest.importorskip("genai_prices")
 from genai_prices import data as gp_data  # noqa: E402
 
-from genai_cost.pricing.sync import PRICE_KEYS, PROVIDER_MAP  # noqa: E402
+from genai_cost.pricing.sync import PROVIDER_MAP  # noqa: E402
 
 SAMPLE_SIZE = 400
 TIMESTAMPS = (
@@ -84,9 +84,6 @@ def _category(case: Case) -> str | None:
     first = conditional[0].constraint if conditional else None
     if first is not None and not first.active(case.at):
         return "call before the first price (no backfill)"
-    prices = case.model.get_prices(case.at)
-    if not any(getattr(prices, key, None) is not None for key in (*PRICE_KEYS, "requests_kcount")):
-        return "no token or request price"
     return None
 
 
@@ -116,7 +113,9 @@ def test_costs_equal_genai_prices() -> None:
                 f"ours {ours and ours.total} ({ours and ours.entry_id}), "
                 f"theirs {theirs.total_price} ({theirs.model.id})"
             )
-    print(f"\ncrosscheck: compared {compared}, skipped {dict(skipped)}")
+    print(f"\ncrosscheck: compared {compared}, skipped {sum(skipped.values())}")
+    for reason, count in skipped.items():
+        print(f"  skipped {count}: {reason}")
     assert not mismatches, "\n".join(mismatches)
-    assert compared >= 300
-    assert sum(skipped.values()) <= SAMPLE_SIZE // 10, skipped
+    assert compared >= SAMPLE_SIZE - 5
+    assert sum(skipped.values()) <= 5, skipped

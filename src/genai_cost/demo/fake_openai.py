@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -46,7 +46,56 @@ class Scenario:
     finish_reason: str = "stop"
     content: str | None = None
     """The answer's text (default: words of a pangram, one per chunk)."""
+    prompt_details: dict[str, int] | None = None
+    """More chat ``prompt_tokens_details`` (by modality: ``audio_tokens``, ``text_tokens``, ...)."""
+    completion_details: dict[str, int] | None = None
+    """More chat ``completion_tokens_details``."""
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    """Responses API output items of hosted tool calls, before the answer (streamed as items)."""
+    tool_usage: dict[str, Any] | None = None
+    """A Responses ``tool_usage`` object."""
+    final_output: bool = True
+    """False: a Responses stream's ``response.completed`` carries ``output: []`` after streaming
+    the items (as some servers send it)."""
 
+
+# Items of real Responses API answers (pydantic-ai's recorded cassettes,
+# tests/models/cassettes/test_openai_responses/): a gpt-5 call whose web_search tool searched
+# twice and opened two pages (test_openai_responses_model_web_search_tool_with_allowed_domains,
+# its reasoning items left out), and a gpt-4o call with one file_search call
+# (test_openai_responses_model_file_search_tool_with_results).
+_WEB_SEARCH_CALLS = (
+    {"type": "web_search_call", "id": "ws_08e7da464e3f8cf70069780c0760ac819ba9469051f9e5f511", "status": "completed",
+     "action": {"type": "search", "query": "Tokyo population prefecture current site:wikipedia.org",
+                "queries": ["Tokyo population prefecture current site:wikipedia.org",
+                            "Tokyo Metropolis population site:wikipedia.org",
+                            "Demographics of Tokyo population site:wikipedia.org"]}},
+    {"type": "web_search_call", "id": "ws_08e7da464e3f8cf70069780c0d1c34819ba50e2b797aa61283", "status": "completed",
+     "action": {"type": "search", "query": "Tokyo Metropolis population 2025 site:wikipedia.org",
+                "queries": ["Tokyo Metropolis population 2025 site:wikipedia.org",
+                            "Tokyo Prefecture population site:wikipedia.org"]}},
+    {"type": "web_search_call", "id": "ws_08e7da464e3f8cf70069780c102fac819bae37eff938310983", "status": "completed",
+     "action": {"type": "open_page",
+                "url": "https://en.wikipedia.org/wiki/List_of_Japanese_prefectures_by_population"}},
+    {"type": "web_search_call", "id": "ws_08e7da464e3f8cf70069780c1f76ac819ba8a7b5c5262ecb0b", "status": "completed",
+     "action": {"type": "open_page", "url": "https://en.wikipedia.org/wiki/Demographics_of_Tokyo"}},
+)  # fmt: skip
+_FILE_SEARCH_CALLS = (
+    {"type": "file_search_call", "id": "fs_08aa886305ae5628006939ad6cfa30819a85b07d52d61eb121", "status": "completed",
+     "queries": ["What is the capital of France?"],
+     "results": [{"attributes": {}, "file_id": "file-2b6dRdmXnzSrqiEbhVJZRU", "filename": "tmpd_9a5dki.txt",
+                  "score": 0.9716, "text": "Paris is the capital of France. It is known for the Eiffel Tower.",
+                  "vector_store_id": "vs_6939ad669c648191821c3a46f90cf33d"}]},
+)  # fmt: skip
+_WEB_SEARCH = Scenario(prompt_tokens=22013, completion_tokens=1737, reasoning_tokens=1728, tool_calls=_WEB_SEARCH_CALLS)
+# The ``tool_usage`` the openai SDK (3.60, ``Response.tool_usage``) declares: "web_search.num_requests
+# counts billable searches. Discounted searches and actions such as opening a page are excluded";
+# here one of the answer's two searches was discounted.
+_TOOL_USAGE = {
+    "image_gen": {"input_tokens": 0, "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+                  "output_tokens": 0, "total_tokens": 0},
+    "web_search": {"num_requests": 1},
+}  # fmt: skip
 
 SCENARIOS: dict[str, Scenario] = {
     "default": Scenario(),
@@ -67,6 +116,19 @@ SCENARIOS: dict[str, Scenario] = {
     "slow": Scenario(delay=2.0),
     "reset_mid_stream": Scenario(reset_after_chunks=3),
     "malformed": Scenario(malformed=True),
+    "web_search": _WEB_SEARCH,
+    "web_search_final_output_empty": replace(_WEB_SEARCH, final_output=False),
+    "web_search_billed": replace(_WEB_SEARCH, tool_usage=_TOOL_USAGE),
+    "file_search": Scenario(prompt_tokens=1178, completion_tokens=45, tool_calls=_FILE_SEARCH_CALLS),
+    # A real chat completion with audio input (pydantic-ai's recorded cassette
+    # tests/models/cassettes/test_openai/test_audio_as_binary_content_input.yaml, gpt-4o-audio-preview):
+    # the prompt's 64 tokens split by modality, the text answer's 9 tokens too.
+    "audio_input": Scenario(
+        prompt_tokens=64,
+        completion_tokens=9,
+        prompt_details={"audio_tokens": 44, "image_tokens": 0, "text_tokens": 20},
+        completion_details={"text_tokens": 9},
+    ),
 }
 
 _WORDS = ("The", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog", ".")
@@ -86,12 +148,17 @@ def _usage(scenario: Scenario, *, responses_api: bool = False) -> dict[str, Any]
             "prompt_tokens": scenario.prompt_tokens,
             "completion_tokens": scenario.completion_tokens,
             "total_tokens": scenario.prompt_tokens + scenario.completion_tokens,
-            "prompt_tokens_details": {"cached_tokens": scenario.cached_tokens, "audio_tokens": 0},
+            "prompt_tokens_details": {
+                "cached_tokens": scenario.cached_tokens,
+                "audio_tokens": 0,
+                **(scenario.prompt_details or {}),
+            },
             "completion_tokens_details": {
                 "reasoning_tokens": scenario.reasoning_tokens,
                 "audio_tokens": 0,
                 "accepted_prediction_tokens": 0,
                 "rejected_prediction_tokens": 0,
+                **(scenario.completion_details or {}),
             },
         }
     if scenario.provider_cost is not None:
@@ -192,7 +259,7 @@ def _text_chunks(model: str, scenario: Scenario, chunks: int, include_usage: boo
 
 def _response(model: str, scenario: Scenario, chunks: int, status: str = "completed") -> dict[str, Any]:
     response_id = f"resp_{uuid.uuid4().hex}"
-    return {
+    body: dict[str, Any] = {
         "id": response_id,
         "object": "response",
         "created_at": int(time.time()),
@@ -203,13 +270,14 @@ def _response(model: str, scenario: Scenario, chunks: int, status: str = "comple
         "max_output_tokens": None,
         "model": model,
         "output": [
+            *scenario.tool_calls,
             {
                 "type": "message",
                 "id": f"msg_{uuid.uuid4().hex}",
                 "status": "completed",
                 "role": "assistant",
                 "content": [{"type": "output_text", "text": "".join(_text(chunks, scenario)), "annotations": []}],
-            }
+            },
         ],
         "parallel_tool_calls": True,
         "previous_response_id": None,
@@ -226,27 +294,43 @@ def _response(model: str, scenario: Scenario, chunks: int, status: str = "comple
         "user": None,
         "metadata": {},
     }
+    if scenario.tool_usage is not None:
+        body["tool_usage"] = scenario.tool_usage
+    return body
+
+
+def _tool_call_events(items: tuple[dict[str, Any], ...]) -> Iterator[dict[str, Any]]:
+    """A hosted tool call's stream events (shape of a recorded web_search_call stream)."""
+    for index, item in enumerate(items):
+        at = {"output_index": index, "item_id": item["id"]}
+        kind = item["type"].removesuffix("_call")
+        yield {"type": "response.output_item.added", "output_index": index, "item": {**item, "status": "in_progress"}}
+        for step in ("in_progress", "searching", "completed"):
+            yield {"type": f"response.{kind}_call.{step}", **at}
+        yield {"type": "response.output_item.done", "output_index": index, "item": item}
 
 
 def _response_events(model: str, scenario: Scenario, chunks: int) -> Iterator[dict[str, Any]]:
     final = _response(model, scenario, chunks)
     pending = {**final, "status": "in_progress", "output": [], "usage": None}
-    message = final["output"][0]
+    index = len(scenario.tool_calls)
+    message = final["output"][index]
     part = message["content"][0]
     item_id = message["id"]
-    at = {"item_id": item_id, "output_index": 0, "content_index": 0}
+    at = {"item_id": item_id, "output_index": index, "content_index": 0}
     events: list[dict[str, Any]] = [
         {"type": "response.created", "response": pending},
         {"type": "response.in_progress", "response": pending},
-        {"type": "response.output_item.added", "output_index": 0,
+        *_tool_call_events(scenario.tool_calls),
+        {"type": "response.output_item.added", "output_index": index,
          "item": {**message, "status": "in_progress", "content": []}},
         {"type": "response.content_part.added", **at, "part": {**part, "text": ""}},
         *({"type": "response.output_text.delta", **at, "delta": word, "logprobs": []}
           for word in _text(chunks - 2, scenario)),
         {"type": "response.output_text.done", **at, "text": part["text"], "logprobs": []},
         {"type": "response.content_part.done", **at, "part": part},
-        {"type": "response.output_item.done", "output_index": 0, "item": message},
-        {"type": "response.completed", "response": final},
+        {"type": "response.output_item.done", "output_index": index, "item": message},
+        {"type": "response.completed", "response": final if scenario.final_output else {**final, "output": []}},
     ]  # fmt: skip
     for number, event in enumerate(events):
         yield {**event, "sequence_number": number}

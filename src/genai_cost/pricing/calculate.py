@@ -1,10 +1,14 @@
-"""cost(usage, entry): exact Decimal cost of one call, broken down by token type.
+"""cost(usage, entry): exact Decimal cost of one call, broken down by token type and unit.
 
-Greedy from the most specific token type to the least: a token type with its own price is
-charged at it and taken out of its parent's count; the rest of the parent is charged at the
-parent's price, up to the base ``input``/``output`` price. A type without its own price is
-therefore charged at its nearest priced ancestor (cache_read -> input, cache_creation_5m ->
-cache_creation -> input, reasoning -> output).
+Greedy from the most specific unit to the least (:mod:`genai_cost.pricing.units`): a unit with
+its own price is charged at it and taken out of every priced unit that contains it; the rest of
+a count is charged at its own price, up to the base ``input``/``output`` price. A type without
+its own price is therefore charged at its nearest priced ancestor (cache_read -> input,
+cache_creation_5m -> cache_creation -> input, reasoning -> output). Overlapping types are
+charged once: cached audio input is taken out of both cached input and audio input, so
+``input - cache_read - audio + cache_audio_read`` tokens are left at the base price. Non-token
+units (web searches, seconds of audio) are charged per what their price is per. The result
+equals genai-prices' ``calc_price`` on the same usage and prices.
 
 Invalid counts never make a cost negative: negative counts count as 0, and when the parts of
 a count exceed it (e.g. ``cache_read_tokens > input_tokens``) the parts are charged as
@@ -25,7 +29,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: importing costing (at instrument time) does not load the schema
-    from genai_cost.pricing.schema import Charge, PriceEntry, PricingContext
+    from genai_cost.pricing.schema import PriceEntry, PricingContext
     from genai_cost.usage import Usage
 
 __all__ = ["CostBreakdown", "calculate", "epoch_seconds"]
@@ -49,6 +53,9 @@ class CostBreakdown:
     """Sum of the input-side token types."""
     output_cost: Decimal
     """Sum of the output-side token types."""
+    unit_cost: Decimal
+    """Sum of the non-token units that are neither input nor output (web and file searches,
+    seconds of audio)."""
     request_cost: Decimal
     """The per-request price, when the entry has one."""
     entry_id: str
@@ -63,6 +70,7 @@ class CostBreakdown:
         by_type: Mapping[str, Decimal],
         input_cost: Decimal,
         output_cost: Decimal,
+        unit_cost: Decimal,
         request_cost: Decimal,
         entry_id: str,
         tier: int | None = None,
@@ -75,6 +83,7 @@ class CostBreakdown:
             by_type=by_type,
             input_cost=input_cost,
             output_cost=output_cost,
+            unit_cost=unit_cost,
             request_cost=request_cost,
             entry_id=entry_id,
             tier=tier,
@@ -95,17 +104,36 @@ def calculate(
         entry = entry.for_call(context, epoch_seconds(at))
     rates, tier = entry.rates_for(usage.input_tokens or 0)
     by_type: dict[str, Decimal] = {}
-    input_plan, output_plan = rates.plans
-    input_cost = _charge(input_plan, usage, by_type)[0]
-    output_cost = _charge(output_plan, usage, by_type)[0]
-    total = input_cost + output_cost
+    input_cost = output_cost = unit_cost = _ZERO
+    leaves: list[int] = []
+    for charge in rates.plan:
+        count = _count(usage, charge.usage_field)
+        inner = 0
+        for part in charge.parts:
+            inner += leaves[part]
+        if count is None:
+            leaves.append(0)  # not reported: only its parts, which count themselves, are charged
+            continue
+        leaf = count - inner if count > inner else 0
+        leaves.append(leaf)
+        cost = charge.price * leaf if charge.divisor is None else charge.price * leaf / charge.divisor
+        by_type[charge.key] = cost
+        if charge.side == "input":
+            input_cost += cost
+        elif charge.side == "output":
+            output_cost += cost
+        else:
+            unit_cost += cost
+    total = input_cost + output_cost + unit_cost
     request_cost = entry.per_request
     if request_cost is None:
         request_cost = _ZERO
     else:
         by_type["request"] = request_cost
         total += request_cost
-    return CostBreakdown(total, entry.currency, by_type, input_cost, output_cost, request_cost, entry.id, tier)
+    return CostBreakdown(
+        total, entry.currency, by_type, input_cost, output_cost, unit_cost, request_cost, entry.id, tier
+    )
 
 
 def epoch_seconds(at: datetime | None) -> float:
@@ -115,32 +143,6 @@ def epoch_seconds(at: datetime | None) -> float:
     if at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
     return at.timestamp()
-
-
-def _charge(node: Charge, usage: Usage, by_type: dict[str, Decimal]) -> tuple[Decimal, int]:
-    """Charge ``node`` and its priced parts; returns (cost, tokens charged).
-
-    Runs on every priced call, hence the inlined leaf case (most parts are leaves).
-    """
-    cost, charged = _ZERO, 0
-    for part in node.parts:
-        if part.parts:
-            part_cost, part_charged = _charge(part, usage, by_type)
-        else:
-            part_count = _count(usage, part.usage_field)
-            if part_count is None or part.per_token is None:
-                continue
-            part_cost = by_type[part.key] = part.per_token * part_count
-            part_charged = part_count
-        cost += part_cost
-        charged += part_charged
-    count = _count(usage, node.usage_field)
-    if count is None or node.per_token is None:
-        return cost, charged
-    if count < charged:
-        count = charged
-    own = by_type[node.key] = node.per_token * (count - charged)
-    return cost + own, count
 
 
 def _count(usage: Usage, name: str) -> int | None:

@@ -1,10 +1,12 @@
 """Price entries: rates per token type, tiers by prompt size, activation dates.
 
-The JSON/TOML form of an entry (all prices in ``currency`` per 1M tokens)::
+The JSON/TOML form of an entry (token prices in ``currency`` per 1M tokens; ``units`` prices per
+what their key names, :mod:`genai_cost.pricing.units`)::
 
     {"id": "openai:gpt-4o", "name": "GPT-4o", "provider": "openai",
      "match": {"exact": "gpt-4o"}, "input": 2.5, "output": 10,
      "input_breakdown": {"cache_read": 1.25}, "output_breakdown": {"reasoning": 10},
+     "units": {"web_searches_kcount": 10},
      "per_request": 0.001, "tiers": [{"above_input_tokens": 200000, "input": 5}],
      "variants": [{"when": {"service_tier": "flex"}, "input": 1.25, "output": 5}],
      "time_of_day": [{"start": "16:30", "end": "00:30", "input": 1.25, "output": 5}],
@@ -39,17 +41,15 @@ from typing import Any, NamedTuple, TypeAlias
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.match import Clause, parse_match
 from genai_cost.pricing.providers import KNOWN_PROVIDERS, PROVIDER_ALIASES
+from genai_cost.pricing.units import INPUT_TYPES, OUTPUT_TYPES, UNIT_KEYS, UNITS, Unit, is_part_of, joins
 
 __all__ = [
-    "INPUT_TREE",
-    "OUTPUT_TREE",
     "Charge",
     "PriceEntry",
     "PricingContext",
     "Rates",
     "Tier",
     "TimeOfDay",
-    "TokenNode",
     "Variant",
     "parse_entry",
 ]
@@ -59,96 +59,46 @@ PricingContext: TypeAlias = Mapping[str, str]
 """Request context of one call, e.g. ``{"service_tier": "flex"}``: selects price variants."""
 
 
-class TokenNode(NamedTuple):
-    """One token type in the input or output hierarchy."""
-
-    key: str
-    """Name in :attr:`CostBreakdown.by_type`, e.g. ``"cache_read"`` or ``"input_audio"``."""
-    usage_field: str
-    """The :class:`~genai_cost.usage.Usage` field holding its count."""
-    price_key: str
-    """Key in the entry's ``input_breakdown``/``output_breakdown`` (``""`` for the base price)."""
-    children: tuple[TokenNode, ...] = ()
-    """More specific token types counted inside this one."""
-
-
-def _leaf(key: str, usage_field: str, price_key: str) -> TokenNode:
-    return TokenNode(key, usage_field, price_key)
-
-
-INPUT_TREE = TokenNode(
-    "input",
-    "input_tokens",
-    "",
-    (
-        _leaf("cache_read", "cache_read_tokens", "cache_read"),
-        TokenNode(
-            "cache_creation",
-            "cache_creation_tokens",
-            "cache_creation",
-            (
-                _leaf("cache_creation_5m", "cache_creation_5m_tokens", "cache_creation_5m"),
-                _leaf("cache_creation_1h", "cache_creation_1h_tokens", "cache_creation_1h"),
-            ),
-        ),
-        _leaf("input_audio", "input_audio_tokens", "audio"),
-        _leaf("input_image", "input_image_tokens", "image"),
-        _leaf("input_video", "input_video_tokens", "video"),
-        _leaf("input_text", "input_text_tokens", "text"),
-    ),
-)
-"""Input token types: each child is part of its parent's count."""
-
-OUTPUT_TREE = TokenNode(
-    "output",
-    "output_tokens",
-    "",
-    (
-        _leaf("reasoning", "reasoning_tokens", "reasoning"),
-        _leaf("output_audio", "output_audio_tokens", "audio"),
-        _leaf("output_image", "output_image_tokens", "image"),
-    ),
-)
-"""Output token types: each child is part of ``output_tokens``."""
-
-
-def _price_keys(tree: TokenNode) -> frozenset[str]:
-    keys = {child.price_key for child in tree.children}
-    for child in tree.children:
-        keys |= _price_keys(child)
-    return frozenset(keys)
-
-
-INPUT_TYPES = _price_keys(INPUT_TREE)
-OUTPUT_TYPES = _price_keys(OUTPUT_TREE)
-
-
 class Charge(NamedTuple):
-    """One token type as ``calculate`` charges it: an entry's priced token hierarchy."""
+    """One priced unit as ``calculate`` charges it."""
 
     key: str
     """Name in the cost breakdown."""
     usage_field: str
     """The ``Usage`` field holding its count."""
-    per_token: Decimal | None
-    """Price of one token (the per-1M price scaled exactly); ``None``: only parts are priced."""
-    parts: tuple[Charge, ...]
-    """Priced token types counted inside this one."""
+    price: Decimal
+    """Price of one (the file's price scaled exactly), or of ``divisor`` of them."""
+    divisor: int | None
+    """``None`` when ``price`` is per one; else what it is per (3,600 seconds: not a power of ten,
+    so dividing the price would round)."""
+    side: str | None
+    """``"input"``/``"output"``: the subtotal its cost belongs to."""
+    parts: tuple[int, ...]
+    """Positions (earlier in the plan) of the priced units counted inside this one."""
 
 
-def _charges(node: TokenNode, base: Decimal | None, breakdown: Mapping[str, Decimal]) -> Charge:
-    """``node`` pruned to the token types priced at or below it (the root is always kept)."""
-    price = breakdown.get(node.price_key) if node.price_key else base
-    return Charge(
-        node.key,
-        node.usage_field,
-        None if price is None else price.scaleb(-6),
-        tuple(_charges(child, None, breakdown) for child in node.children if _is_priced(child, breakdown)),
+def _plan(prices: Mapping[tuple[str, str], Decimal]) -> tuple[Charge, ...]:
+    """The units ``prices`` sets, most specific first, each with its priced parts."""
+    priced = sorted(
+        (unit for unit in UNITS if (unit.section, unit.price_key) in prices),
+        key=lambda unit: (-len(unit.dimensions), unit.key),
     )
-
-
-def _is_priced(node: TokenNode, breakdown: Mapping[str, Decimal]) -> bool:
-    return node.price_key in breakdown or any(_is_priced(c, breakdown) for c in node.children)
+    plan = []
+    for position, unit in enumerate(priced):
+        price = prices[unit.section, unit.price_key]
+        exponent = len(str(unit.per)) - 1
+        per_one = unit.per == 10**exponent
+        plan.append(
+            Charge(
+                unit.key,
+                unit.usage_field,
+                price.scaleb(-exponent) if per_one else price,
+                None if per_one else unit.per,
+                unit.side,
+                tuple(i for i, part in enumerate(priced[:position]) if is_part_of(part, unit)),
+            )
+        )
+    return tuple(plan)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,26 +113,32 @@ class Rates:
     """Prices of specific input token types (``cache_read``, ``cache_creation``, ``audio``...)."""
     output_breakdown: Mapping[str, Decimal] = field(default_factory=dict)
     """Prices of specific output token types (``reasoning``, ``audio``, ``image``)."""
-    _plans: list[tuple[Charge, Charge]] = field(default_factory=list, init=False, repr=False, compare=False)
+    units: Mapping[str, Decimal] = field(default_factory=dict)
+    """Prices of non-token units, by a key naming what they are per (``web_searches_kcount``)."""
+    _plans: list[tuple[Charge, ...]] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_breakdown", MappingProxyType(dict(self.input_breakdown)))
         object.__setattr__(self, "output_breakdown", MappingProxyType(dict(self.output_breakdown)))
+        object.__setattr__(self, "units", MappingProxyType(dict(self.units)))
 
     @property
-    def plans(self) -> tuple[Charge, Charge]:
-        """The input and output hierarchies pruned to the priced types, with per-token prices.
+    def plan(self) -> tuple[Charge, ...]:
+        """The priced units, most specific first, with their prices per one.
 
         Built on first use: most entries of a table are never used.
         """
         if not self._plans:
-            self._plans.append(
-                (
-                    _charges(INPUT_TREE, self.input, self.input_breakdown),
-                    _charges(OUTPUT_TREE, self.output, self.output_breakdown),
-                )
-            )
+            self._plans.append(_plan(dict(_flat(self))))
         return self._plans[0]
+
+    def price_of(self, unit: Unit) -> Decimal | None:
+        """The price these rates set for ``unit``, if any."""
+        if unit.section in ("input", "output"):
+            value: Decimal | None = getattr(self, unit.section)
+            return value
+        prices: Mapping[str, Decimal] = getattr(self, unit.section)
+        return prices.get(unit.price_key)
 
     def overridden_by(self, other: Rates) -> Rates:
         """These rates with every price ``other`` sets replaced by its value."""
@@ -191,11 +147,12 @@ class Rates:
             output=self.output if other.output is None else other.output,
             input_breakdown={**self.input_breakdown, **other.input_breakdown},
             output_breakdown={**self.output_breakdown, **other.output_breakdown},
+            units={**self.units, **other.units},
         )
 
     @property
     def is_empty(self) -> bool:
-        return self.input is None and self.output is None and not self.input_breakdown and not self.output_breakdown
+        return not _flat(self)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -207,6 +164,8 @@ class Rates:
             out["input_breakdown"] = {k: _number(v) for k, v in self.input_breakdown.items()}
         if self.output_breakdown:
             out["output_breakdown"] = {k: _number(v) for k, v in self.output_breakdown.items()}
+        if self.units:
+            out["units"] = {k: _number(v) for k, v in self.units.items()}
         return out
 
 
@@ -323,6 +282,7 @@ def _flat(rates: Rates) -> list[tuple[tuple[str, str], Decimal]]:
     flat = [(("input", ""), rates.input), (("output", ""), rates.output)]
     flat += [(("input_breakdown", k), v) for k, v in rates.input_breakdown.items()]
     flat += [(("output_breakdown", k), v) for k, v in rates.output_breakdown.items()]
+    flat += [(("units", k), v) for k, v in rates.units.items()]
     return [(key, value) for key, value in flat if value is not None]
 
 
@@ -335,6 +295,7 @@ def _from_columns(columns: Mapping[tuple[str, str], _Column]) -> tuple[Rates, tu
             output=prices.get(("output", "")),
             input_breakdown={k: v for (f, k), v in prices.items() if f == "input_breakdown"},
             output_breakdown={k: v for (f, k), v in prices.items() if f == "output_breakdown"},
+            units={k: v for (f, k), v in prices.items() if f == "units"},
         )
 
     base = {key: value for key, (value, _) in columns.items() if value is not None}
@@ -503,6 +464,7 @@ _ENTRY_FIELDS = frozenset(
         "output",
         "input_breakdown",
         "output_breakdown",
+        "units",
         "per_request",
         "tiers",
         "valid_from",
@@ -514,13 +476,10 @@ _ENTRY_FIELDS = frozenset(
         "time_of_day",
     }
 )
-_WINDOW_FIELDS = frozenset(
-    {"start", "end", "input", "output", "input_breakdown", "output_breakdown", "per_request", "tiers"}
-)
-_VARIANT_FIELDS = frozenset(
-    {"when", "input", "output", "input_breakdown", "output_breakdown", "per_request", "tiers", "valid_from"}
-)
-_TIER_FIELDS = frozenset({"above_input_tokens", "input", "output", "input_breakdown", "output_breakdown"})
+_RATE_FIELDS = frozenset({"input", "output", "input_breakdown", "output_breakdown", "units"})
+_WINDOW_FIELDS = _RATE_FIELDS | {"start", "end", "per_request", "tiers"}
+_VARIANT_FIELDS = _RATE_FIELDS | {"when", "per_request", "tiers", "valid_from"}
+_TIER_FIELDS = _RATE_FIELDS | {"above_input_tokens"}
 
 
 def parse_entry(raw: object, *, position: int = 0, check_regex: bool = True) -> PriceEntry:
@@ -557,10 +516,10 @@ def _parse_entry(raw: Mapping[str, Any], unknown: list[PricingError], *, check_r
     per_request = _optional_price(raw, "per_request", "per_request")
     if rates.is_empty and per_request is None:
         raise PricingError(
-            "the entry sets no price (input, output, breakdowns or per_request)",
+            "the entry sets no price (input, output, breakdowns, units or per_request)",
             field="input",
         )
-    return PriceEntry(
+    entry = PriceEntry(
         id=entry_id.strip(),
         match=parse_match(raw["match"], check=check_regex),
         rates=rates,
@@ -576,6 +535,27 @@ def _parse_entry(raw: Mapping[str, Any], unknown: list[PricingError], *, check_r
         variants=_parse_variants(raw.get("variants"), unknown),
         time_of_day=_parse_windows(raw.get("time_of_day"), unknown),
     )
+    _check_overlaps(entry)
+    return entry
+
+
+def _check_overlaps(entry: PriceEntry) -> None:
+    """Refuse prices for two overlapping units (cached input, audio input) without a price for
+    what both count (cached audio): a token in both would have no defined price."""
+    choices: list[PriceEntry | Variant | TimeOfDay] = [entry, *entry.variants, *entry.time_of_day]
+    sets = [rates for choice in choices for rates in (choice.rates, *(t.rates for t in choice.tiers))]
+    keys = {key for rates in sets for key, _ in _flat(rates)}
+    missing = joins([unit for unit in UNITS if (unit.section, unit.price_key) in keys])
+    if missing:
+        a, b, join = missing[0]
+        raise PricingError(
+            f"{_path(a)} and {_path(b)} are priced, so {_path(join)} must be too (what a token in both costs)",
+            field=_path(join),
+        )
+
+
+def _path(unit: Unit) -> str:
+    return f"{unit.section}.{unit.price_key}" if unit.price_key else unit.section
 
 
 def _objects(
@@ -671,6 +651,7 @@ def _parse_rates(raw: Mapping[str, Any], path: str, unknown: list[PricingError])
         output=_optional_price(raw, "output", f"{path}output"),
         input_breakdown=_parse_breakdown(raw, "input_breakdown", INPUT_TYPES, path, unknown),
         output_breakdown=_parse_breakdown(raw, "output_breakdown", OUTPUT_TYPES, path, unknown),
+        units=_parse_breakdown(raw, "units", UNIT_KEYS, path, unknown),
     )
 
 
@@ -680,14 +661,15 @@ def _parse_breakdown(
     value = raw.get(key)
     if value is None:
         return {}
+    what = "unit" if key == "units" else "token type"
     if not isinstance(value, Mapping):
-        raise PricingError("expected an object of token type -> price", field=f"{path}{key}")
+        raise PricingError(f"expected an object of {what} -> price", field=f"{path}{key}")
     out = {}
     for token_type, price in value.items():
         where = f"{path}{key}.{token_type}"
         if token_type not in allowed:
             expected = ", ".join(sorted(allowed))
-            unknown.append(PricingError(f"unknown token type (expected one of: {expected})", field=where))
+            unknown.append(PricingError(f"unknown {what} (expected one of: {expected})", field=where))
             continue
         out[token_type] = _price(price, where)
     return out

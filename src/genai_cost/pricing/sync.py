@@ -14,9 +14,9 @@ How genai-prices data becomes our entries:
   Time-of-day prices (DeepSeek's peak/off-peak hours) become every such entry's
   ``time_of_day`` windows (in genai-prices a window wins over any start date), the window
   listed last there first here.
-- Price keys map to our token types (:data:`PRICE_KEYS`); ``requests_kcount`` becomes
-  ``per_request``. Prices for units we do not model (web searches, audio hours, pages, ...)
-  are left out and named in the entry's notes.
+- Price keys map to our token types and units (:data:`PRICE_KEYS`; non-token units keep
+  their genai-prices key under ``units``); ``requests_kcount`` becomes ``per_request``. A
+  price key we do not know (a newer genai-prices) is left out and named in the entry's notes.
 - Request-context price variants (``price_variants``: service tiers, batch, fast mode, routes)
   become the entry's ``variants``, in genai-prices' order. A variant's start date becomes its
   ``valid_from`` when it falls inside the entry's period, is dropped when it precedes it, and a
@@ -48,6 +48,7 @@ from genai_cost.pricing.loader import check_layer, dump_table, read_document
 from genai_cost.pricing.match import has_top_level_alternation
 from genai_cost.pricing.providers import GENAI_PRICES_ONLY, name_of_genai_prices_id
 from genai_cost.pricing.table import BUNDLED_PATH
+from genai_cost.pricing.units import UNIT_KEYS
 from genai_cost.semconv import Provider
 
 __all__ = [
@@ -99,6 +100,11 @@ PRICE_KEYS: Mapping[str, tuple[str, ...]] = {
     "output_reasoning_mtok": ("output_breakdown", "reasoning"),
     "output_audio_mtok": ("output_breakdown", "audio"),
     "output_image_mtok": ("output_breakdown", "image"),
+    "cache_audio_read_mtok": ("input_breakdown", "cache_audio_read"),
+    "cache_image_read_mtok": ("input_breakdown", "cache_image_read"),
+    "output_video_mtok": ("output_breakdown", "video"),
+    "output_citation_mtok": ("output_breakdown", "citation"),
+    **{key: ("units", key) for key in sorted(UNIT_KEYS)},
 }
 """genai-prices price key -> path of the same price in our entry."""
 
@@ -120,6 +126,8 @@ class SyncReport:
     """Models or prices left out, by reason."""
     hosts: int = 0
     """API URL patterns written."""
+    free: int = 0
+    """Prices with no price key at all, written as free (input and output at 0)."""
 
 
 def generate(*, generated_at: datetime | None = None) -> tuple[str, SyncReport]:
@@ -219,11 +227,17 @@ def _convert_model(
             report.skipped["name already claimed by an earlier model"] += 1
             continue
         body, dropped = _convert_prices(prices)
-        if not body:
-            report.skipped["no token or request price"] += 1
+        notes: list[str] = []
+        if not body and not dropped:  # moderation, ":free" routes, bundled-in-a-subscription
+            body = {"input": 0, "output": 0}
+            notes.append("free: genai-prices lists no price")
+            report.free += 1
+        elif not body:
+            report.skipped["only unmodelled price keys"] += 1
             continue
         until = next((start for start in starts if valid_from is None or start > valid_from), None)
-        variants, notes = _convert_variants(model.price_variants or (), valid_from, until, report)
+        variants, variant_notes = _convert_variants(model.price_variants or (), valid_from, until, report)
+        notes += variant_notes
         if variants:
             body["variants"] = variants
         if time_of_day:

@@ -73,6 +73,40 @@ FULL = Usage(
         ),
         pytest.param({"prompt_tokens": True}, Usage(), id="bool-is-not-a-count"),
         pytest.param(None, None, id="absent"),
+        pytest.param(
+            # A recorded gpt-4o-audio-preview answer (pydantic-ai's test_audio_as_binary_content_input cassette).
+            CompletionUsage.model_validate(
+                {
+                    "prompt_tokens": 64,
+                    "completion_tokens": 9,
+                    "total_tokens": 73,
+                    "prompt_tokens_details": {
+                        "audio_tokens": 44,
+                        "cached_tokens": 0,
+                        "image_tokens": 0,
+                        "text_tokens": 20,
+                    },
+                    "completion_tokens_details": {
+                        "accepted_prediction_tokens": 0,
+                        "audio_tokens": 0,
+                        "reasoning_tokens": 0,
+                        "rejected_prediction_tokens": 0,
+                        "text_tokens": 9,
+                    },
+                }
+            ),
+            Usage(
+                input_tokens=64,
+                output_tokens=9,
+                cache_read_tokens=0,
+                input_audio_tokens=44,
+                input_image_tokens=0,
+                input_text_tokens=20,
+                reasoning_tokens=0,
+                output_audio_tokens=0,
+            ),
+            id="by-modality",
+        ),
     ],
 )
 def test_usage_from_openai(usage: Any, expected: Usage | None) -> None:
@@ -199,6 +233,84 @@ def test_read_responses_response(result: Any, usage: Usage | None, reasons: list
     assert response.attributes[GenAI.RESPONSE_FINISH_REASONS] == reasons
 
 
+def _web(action: str | None) -> dict[str, Any]:
+    return {"type": "web_search_call", "id": "ws", "status": "completed", "action": action and {"type": action}}
+
+
+TOKENS = {"input_tokens": 10, "output_tokens": 2}
+
+
+@pytest.mark.parametrize(
+    ("result", "web_searches", "storage_searches"),
+    [
+        pytest.param({"usage": TOKENS, "output": [_web("search"), _web("search")]}, 2, None, id="searches"),
+        pytest.param(
+            {"usage": TOKENS, "output": [_web("search"), _web("open_page"), _web("find_in_page"), _web(None)]},
+            2,
+            None,
+            id="pages-opened-are-not-billed-an-unsaid-action-is",
+        ),
+        pytest.param({"usage": TOKENS, "output": [_web("open_page")]}, 0, None, id="calls-none-billed"),
+        pytest.param(
+            {"usage": TOKENS, "output": [{"type": "file_search_call", "id": "fs", "queries": ["q"]}, _web("search")]},
+            1,
+            1,
+            id="file-search",
+        ),
+        pytest.param(
+            {
+                "usage": TOKENS,
+                "output": [_web("search"), _web("search")],
+                "tool_usage": {"web_search": {"num_requests": 1}},
+            },
+            1,
+            None,
+            id="billed-count-reported",
+        ),
+        pytest.param(
+            ApiResponse.model_validate(
+                {
+                    "id": "resp_1",
+                    "object": "response",
+                    "created_at": 0,
+                    "model": "gpt-5",
+                    "status": "completed",
+                    "parallel_tool_calls": True,
+                    "tool_choice": "auto",
+                    "tools": [],
+                    "output": [
+                        {"type": "web_search_call", "id": "ws", "status": "completed", "action": {"type": "search"}}
+                    ],
+                    "usage": {
+                        "input_tokens": 10,
+                        "output_tokens": 2,
+                        "total_tokens": 12,
+                        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+                        "output_tokens_details": {"reasoning_tokens": 0},
+                    },
+                    "tool_usage": {
+                        "image_gen": {
+                            "input_tokens": 0,
+                            "output_tokens": 0,
+                            "total_tokens": 0,
+                            "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+                        },
+                        "web_search": {"num_requests": 0},
+                    },
+                }
+            ),
+            0,
+            None,
+            id="sdk-response-billed-zero",
+        ),
+    ],
+)
+def test_responses_tool_calls(result: Any, web_searches: int | None, storage_searches: int | None) -> None:
+    usage = read_responses_response(result).usage
+    assert usage is not None
+    assert (usage.web_searches, usage.storage_searches) == (web_searches, storage_searches)
+
+
 def test_response_event_accumulator_keeps_the_final_response() -> None:
     accumulator = ResponseEventAccumulator()
     final = ApiResponse.model_construct(id="resp_1", model="o4-mini", status="completed", usage=RESPONSE_USAGE)
@@ -210,6 +322,28 @@ def test_response_event_accumulator_keeps_the_final_response() -> None:
     assert all(accumulator.add(event) for event in events)
     assert accumulator.result().usage == read_responses_response(final).usage
     assert ResponseEventAccumulator().result().usage is None
+
+
+@pytest.mark.parametrize(
+    ("final_output", "web_searches"),
+    [
+        pytest.param([], 2, id="final-output-empty-streamed-items-count"),
+        pytest.param([_web("search")], 1, id="final-output-wins"),
+    ],
+)
+def test_response_event_accumulator_counts_tool_calls(final_output: list[Any], web_searches: int) -> None:
+    accumulator = ResponseEventAccumulator()
+    events = [
+        {"type": "response.output_item.added", "item": _web("search")},
+        {"type": "response.output_item.done", "item": _web("search")},
+        SimpleNamespace(type="response.output_item.done", item=SimpleNamespace(**_web("search"))),
+        {"type": "response.output_item.done", "item": {"type": "message"}},
+        {"type": "response.completed", "response": {"status": "completed", "output": final_output, "usage": TOKENS}},
+    ]
+    assert all(accumulator.add(event) for event in events)
+    usage = accumulator.result().usage
+    assert usage is not None
+    assert usage.web_searches == web_searches
 
 
 def _chunk(*, choices: list[Any], usage: Any = None) -> ChatCompletionChunk:

@@ -122,11 +122,25 @@ BAD_ENTRIES = [
         id="unknown-input-token-type",
     ),
     pytest.param(
-        [_entry(output_breakdown={"video": 1})],
+        [_entry(output_breakdown={"cache_read": 1})],
         "x",
-        "output_breakdown.video",
+        "output_breakdown.cache_read",
         "unknown token type",
         id="unknown-output-token-type",
+    ),
+    pytest.param(
+        [_entry(units={"web_searches": 10})],
+        "x",
+        "units.web_searches",
+        "unknown unit (expected one of: audio_hours",
+        id="unknown-unit",
+    ),
+    pytest.param(
+        [_entry(input_breakdown={"cache_read": 1, "audio": 2})],
+        "x",
+        "input_breakdown.cache_audio_read",
+        "input_breakdown.cache_read and input_breakdown.audio are priced",
+        id="overlap-without-its-price",
     ),
     pytest.param([_entry(match={"regex": "gpt-(4"})], "x", "match.regex", "invalid regular", id="bad-regex"),
     pytest.param(

@@ -34,6 +34,7 @@ __all__ = [
     "read_completion_response",
     "read_parse_error",
     "reported_cost",
+    "undeclared",
     "usage_from_openai",
 ]
 
@@ -125,27 +126,34 @@ def read_completion_request(
     return request
 
 
-def reported_cost(usage: Any) -> Any:
-    """A cost the API reports in ``usage.cost`` (OpenRouter), not a field the SDK declares.
+def undeclared(obj: Any, name: str) -> Any:
+    """A field the SDK model may not declare (an API extra, or a field of a newer SDK), or None.
 
-    Reads pydantic's extras directly: ``getattr`` on a missing field raises inside pydantic,
-    which costs microseconds on every call.
+    Reads pydantic's fields and extras directly: ``getattr`` on a missing field raises inside
+    pydantic, which costs microseconds on every call.
     """
-    if usage is None:
+    if obj is None:
         return None
-    if isinstance(usage, dict):
-        return usage.get("cost")
-    fields = getattr(usage, "__dict__", None)
-    if isinstance(fields, dict) and "cost" in fields:
-        return fields["cost"]
-    extra = getattr(usage, "__pydantic_extra__", None)
+    if isinstance(obj, dict):
+        return obj.get(name)
+    fields = getattr(obj, "__dict__", None)
+    if isinstance(fields, dict) and name in fields:
+        return fields[name]
+    extra = getattr(obj, "__pydantic_extra__", None)
     if isinstance(extra, dict):
-        return extra.get("cost")
-    return getattr(usage, "cost", None)
+        return extra.get(name)
+    return getattr(obj, name, None)
+
+
+def reported_cost(usage: Any) -> Any:
+    """A cost the API reports in ``usage.cost`` (OpenRouter), not a field the SDK declares."""
+    return undeclared(usage, "cost")
 
 
 def usage_from_openai(usage: Any) -> Usage | None:
-    """Usage of a chat or completion response (``prompt_tokens`` include cached tokens)."""
+    """Usage of a chat or completion response: ``prompt_tokens`` include the cached tokens and
+    every modality (``prompt_tokens_details`` splits them), ``completion_tokens`` the reasoning
+    and audio tokens."""
     if usage is None:
         return None
     input_tokens = count(read(usage, "prompt_tokens"))
@@ -160,6 +168,8 @@ def usage_from_openai(usage: Any) -> Usage | None:
         cache_read_tokens=count(read(prompt_details, "cached_tokens")),
         cache_creation_tokens=count(read(prompt_details, "cache_write_tokens")),
         input_audio_tokens=count(read(prompt_details, "audio_tokens")),
+        input_image_tokens=count(read(prompt_details, "image_tokens")),
+        input_text_tokens=count(read(prompt_details, "text_tokens")),
         reasoning_tokens=count(read(completion_details, "reasoning_tokens")),
         output_audio_tokens=count(read(completion_details, "audio_tokens")),
     )
