@@ -8,7 +8,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tests.integration.anthropic.helpers import MODEL, SHAPES, call, request
 from tests.support.fake_http import FakeHTTPServer
-from tests.support.price_oracle import NEEDS_UNITS_ENGINE, oracle_cost
+from tests.support.price_oracle import oracle_cost
 
 from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
 from genai_cost.semconv import GenAI, Ours
@@ -56,7 +56,6 @@ def test_web_fetches_are_not_web_searches(
     )
 
 
-@NEEDS_UNITS_ENGINE
 @pytest.mark.parametrize("shape", ["create", "create_stream"])
 def test_web_searches_are_priced_per_search(
     instrumented: AnthropicInstrumentor,

@@ -93,8 +93,13 @@ def expected_cost(scenario: str, model: str, provider: str) -> Decimal:
                  if name in details]  # fmt: skip
         return sum(found) if found else None
 
-    cached_audio = raw.cache_modalities.get("AUDIO")
-    cached_images = [raw.cache_modalities[name] for name in ("IMAGE", "DOCUMENT") if name in raw.cache_modalities]
+    def cached(*names: str) -> int | None:
+        found = [raw.cache_modalities[name] for name in names if name in raw.cache_modalities]
+        if found:
+            return sum(found)
+        # Cache details that list other modalities say that none of these was cached.
+        return 0 if raw.cache_modalities and modality(*names) is not None else None
+
     counts = {
         "input_tokens": usage["input"],
         "output_tokens": usage["output"],
@@ -103,8 +108,8 @@ def expected_cost(scenario: str, model: str, provider: str) -> Decimal:
         "input_audio_tokens": modality("AUDIO"),
         "input_image_tokens": modality("IMAGE", "DOCUMENT"),
         "input_video_tokens": modality("VIDEO"),
-        "cache_audio_read_tokens": cached_audio,
-        "cache_image_read_tokens": sum(cached_images) if cached_images else None,
+        "cache_audio_read_tokens": cached("AUDIO"),
+        "cache_image_read_tokens": cached("IMAGE", "DOCUMENT"),
     }
     usage_given = genai_prices.Usage(**{name: value for name, value in counts.items() if value is not None})
     return genai_prices.calc_price(usage_given, model, provider_id="google").total_price

@@ -25,7 +25,6 @@ from tests.integration.google_genai.helpers import (
     expected_usage,
 )
 from tests.support.fake_http import FakeHTTPServer
-from tests.support.price_oracle import NEEDS_UNITS_ENGINE
 from tests.support.pricing_math import MILLION, rates
 from tests.support.telemetry import metric_points
 
@@ -39,13 +38,9 @@ SCENARIO_MODELS = {
     "thinking": FLASH,
     "audio": FLASH,
     "tool_use": FLASH,
+    "multimodal": FLASH,
     "long_context": PRO,
 }
-# Until the engine prices cached audio at its own rate, the audio scenario's cost is not
-# genai-prices' (its counts are asserted in test_google_genai_units).
-PRICED_SCENARIOS = [
-    pytest.param(name, marks=NEEDS_UNITS_ENGINE) if name == "audio" else name for name in SCENARIO_MODELS
-]
 
 
 def only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
@@ -57,7 +52,7 @@ def only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize("shape", ["generate", "stream"])
 @pytest.mark.parametrize("mode", list(MODES))
-@pytest.mark.parametrize("scenario", PRICED_SCENARIOS)
+@pytest.mark.parametrize("scenario", list(SCENARIO_MODELS))
 def test_one_span_with_normalized_usage_and_exact_cost(
     instrumented: GoogleGenAIInstrumentor,
     fake_google: FakeHTTPServer,

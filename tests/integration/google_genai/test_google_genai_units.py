@@ -4,12 +4,13 @@ grounding counted the way it is billed (per grounded prompt on Gemini 2.x, per q
 
 from __future__ import annotations
 
+import genai_prices
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tests.integration.google_genai.helpers import FLASH, MODES, call, config
 from tests.support.fake_http import FakeHTTPServer
-from tests.support.price_oracle import NEEDS_UNITS_ENGINE, oracle_cost
+from tests.support.price_oracle import oracle_cost
 
 from genai_cost.instrumentation.google_genai import GoogleGenAIInstrumentor
 from genai_cost.semconv import GenAI, Ours
@@ -58,7 +59,6 @@ def test_cached_audio_is_part_of_the_audio_input(
     assert WEB_SEARCHES not in attributes
 
 
-@NEEDS_UNITS_ENGINE
 def test_cached_audio_is_priced_at_the_cached_audio_rate(
     instrumented: GoogleGenAIInstrumentor, fake_google: FakeHTTPServer, span_exporter: InMemorySpanExporter
 ) -> None:
@@ -73,6 +73,9 @@ def test_cached_audio_is_priced_at_the_cached_audio_rate(
         cache_audio_read_tokens=800,
         output_tokens=50,
     )
+    rate = genai_prices.calc_price(genai_prices.Usage(input_tokens=0), FLASH, provider_id="google").model_price
+    assert rate.cache_audio_read_mtok is not None
+    assert attributes[Ours.COST_PREFIX + "cache_audio_read"] == float(800 * rate.cache_audio_read_mtok / 1_000_000)
 
 
 @pytest.mark.parametrize("shape", ["generate", "stream"])
@@ -91,7 +94,8 @@ def test_every_modality_is_counted_as_genai_prices_counts_it(
     assert attributes[CACHE_IMAGE_READ] == 258 + 200
     assert attributes[GenAI.USAGE_OUTPUT_TOKENS] == 1310
     assert attributes[GenAI.USAGE_IMAGE_OUTPUT_TOKENS] == 1290
-    assert CACHE_AUDIO_READ not in attributes
+    # The cache details list images only: none of the audio was cached.
+    assert attributes[CACHE_AUDIO_READ] == 0
 
 
 # Four queries reported, two of them empty: Gemini 3 bills the two real ones; Gemini 2.x bills
@@ -119,7 +123,6 @@ def test_grounding_counts_web_searches_as_billed(
     assert attributes[GenAI.USAGE_TEXT_INPUT_TOKENS] == 17 + 104
 
 
-@NEEDS_UNITS_ENGINE
 @pytest.mark.parametrize(("model", "searches"), GROUNDED)
 def test_grounding_is_priced_per_search(
     instrumented: GoogleGenAIInstrumentor,

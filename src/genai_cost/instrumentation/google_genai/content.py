@@ -100,6 +100,13 @@ def usage_from_gemini(metadata: Any) -> Usage | None:
     def input_of(modality: str) -> int | None:
         return saturating_sum(prompt.get(modality), tool_use.get(modality))
 
+    def cached_of(modality: str) -> int | None:
+        # Cache details that list other modalities report none of this one: cached audio is
+        # part of both the cache reads and the audio input, and a price needs that overlap.
+        if modality in cached or not cached:
+            return cached.get(modality)
+        return 0 if input_of(modality) is not None else None
+
     return Usage(
         input_tokens=saturating_sum(
             count(read(metadata, "prompt_token_count")), count(read(metadata, "tool_use_prompt_token_count"))
@@ -111,8 +118,8 @@ def usage_from_gemini(metadata: Any) -> Usage | None:
         input_audio_tokens=input_of("AUDIO"),
         input_image_tokens=input_of("IMAGE"),
         input_video_tokens=input_of("VIDEO"),
-        cache_audio_read_tokens=cached.get("AUDIO"),
-        cache_image_read_tokens=cached.get("IMAGE"),
+        cache_audio_read_tokens=cached_of("AUDIO"),
+        cache_image_read_tokens=cached_of("IMAGE"),
         output_audio_tokens=output.get("AUDIO"),
         output_image_tokens=output.get("IMAGE"),
         output_video_tokens=output.get("VIDEO"),
