@@ -32,9 +32,9 @@ __all__ = ["Cost", "Costing", "pricing_context"]
 logger = logging.getLogger(__name__)
 
 _MAX_WARNED_MODELS = 1_000
-_STANDARD_VALUES = frozenset({"default", "standard", "auto", "global"})
-"""Context values that mean the standard price (OpenAI ``default``, Anthropic ``standard``,
-Anthropic's default ``inference_geo`` ``global``)."""
+_STANDARD_VALUES = frozenset({"default", "standard", "auto", "global", "unspecified"})
+"""Context values that mean the standard price (OpenAI ``default``, Anthropic and Gemini
+``standard``, Anthropic's default ``inference_geo`` ``global``, Gemini ``unspecified``)."""
 
 
 def pricing_context(**served: object) -> dict[str, str] | None:

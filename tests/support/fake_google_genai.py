@@ -20,6 +20,11 @@ A grounded answer (Google Search) has ``groundingMetadata`` on its candidate, wi
 (pydantic-ai's cassette test_google_model_web_search_tool_stream, which also has the
 ``toolUsePromptTokensDetails`` shape).
 
+Every answer names the service tier it was served at in an ``x-gemini-service-tier`` header,
+as the Gemini API does: the request's ``serviceTier`` (``standard`` without one), or the
+``x-fake-served-tier`` request header's value (a priority request over its limit is served at
+standard).
+
 The ``x-fake-scenario`` header picks a :data:`SCENARIOS` entry, ``x-fake-chunks`` the number of
 stream chunks.
 """
@@ -212,8 +217,15 @@ def answer(request: Request) -> Reply:
     if method in ("generateContent", "streamGenerateContent"):
         chunks = int(request.headers.get("x-fake-chunks", "4"))
         stream = method == "streamGenerateContent"
-        return _generate(match["model"], scenario, chunks, vertex=vertex, stream=stream)
+        reply = _generate(match["model"], scenario, chunks, vertex=vertex, stream=stream)
+        reply.headers["x-gemini-service-tier"] = _served_tier(request)
+        return reply
     return _embed(method, request.json())
+
+
+def _served_tier(request: Request) -> str:
+    requested = request.json().get("serviceTier") or "standard"
+    return request.headers.get("x-fake-served-tier", str(requested).lower())
 
 
 def fake_google_genai_server() -> FakeHTTPServer:

@@ -136,3 +136,50 @@ def test_grounding_is_priced_per_search(
     tokens = {"input_tokens": 121, "input_text_tokens": 121, "output_tokens": 205 + 319}
     assert attributes[GenAI.USAGE_COST_AMOUNT] == oracle_cost(model, "google", **tokens, web_searches=searches)
     assert attributes[Ours.COST_PREFIX + "web_search"] == oracle_cost(model, "google", web_searches=searches)
+
+
+TTS = "gemini-3.8-flash-tts"
+"""A model whose flex tier has its own price in the bundled data."""
+TIER = Ours.PRICING_CONTEXT_PREFIX + "service_tier"
+
+
+@pytest.mark.parametrize(("mode", "shape", "is_async"), [call for call in CALLS if call.values[0] == "gemini"])
+@pytest.mark.parametrize(
+    ("requested", "served"),
+    [("flex", None), ("priority", "standard"), (None, None)],
+    ids=["flex", "priority-served-at-standard", "no-tier"],
+)
+def test_a_call_is_priced_at_the_tier_the_api_served(
+    instrumented: GoogleGenAIInstrumentor,
+    fake_google: FakeHTTPServer,
+    span_exporter: InMemorySpanExporter,
+    mode: str,
+    shape: str,
+    is_async: bool,
+    requested: str | None,
+    served: str | None,
+) -> None:
+    """The tier comes from the ``x-gemini-service-tier`` response header, not the request.
+    (Vertex AI resells Gemini: its calls are priced by the Gemini entry without the Gemini API's
+    tier prices, as every reseller's are; genai-prices has no Vertex tier prices.)"""
+    settings = config("default", **({"service_tier": requested} if requested else {}))
+    if served is not None:
+        settings["http_options"]["headers"]["x-fake-served-tier"] = served
+    call(fake_google.origin, mode, shape, {"model": TTS, "contents": "x", "config": settings}, is_async=is_async)
+    attributes = dict(only_span(span_exporter).attributes or {})
+
+    billed = served or requested or "standard"
+    usage = genai_prices.Usage(input_tokens=12, output_tokens=20)
+    expected = genai_prices.calc_price(usage, TTS, provider_id="google", price_context={"service_tier": billed})
+    assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected.total_price)
+    assert attributes.get(TIER) == (None if billed == "standard" else billed)
+
+
+def test_the_flex_tier_has_its_own_price() -> None:
+    """Guards the test above: flex and standard cost differently for this model."""
+    usage = genai_prices.Usage(input_tokens=12, output_tokens=20)
+    prices = {
+        tier: genai_prices.calc_price(usage, TTS, provider_id="google", price_context={"service_tier": tier})
+        for tier in ("flex", "standard")
+    }
+    assert prices["flex"].total_price != prices["standard"].total_price

@@ -15,9 +15,11 @@ query on Gemini 3 and later; the model the response names (``model_version``) te
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from genai_cost.costing import pricing_context
 from genai_cost.instrumentation._attributes import (
     count,
     number,
@@ -179,13 +181,33 @@ def _finish_reasons(candidates: Any, into: dict[int, str]) -> None:
             into[index if isinstance(index, int) else position] = str(getattr(reason, "value", reason)).lower()
 
 
+_SERVED_TIER_HEADER = "x-gemini-service-tier"
+
+
+def served_context(result: Any) -> dict[str, str] | None:
+    """The pricing context of a response: the service tier the Gemini API served, which its
+    ``x-gemini-service-tier`` header names (a ``priority`` request over its limit is served, and
+    billed, at ``standard``)."""
+    headers = read(read(result, "sdk_http_response"), "headers")
+    if not isinstance(headers, Mapping):
+        return None
+    tier = headers.get(_SERVED_TIER_HEADER)  # the SDK copies httpx's headers, whose names are lowercase
+    return pricing_context(service_tier=tier.lower() if isinstance(tier, str) else None)
+
+
 def _response(
-    response_id: Any, model: Any, reasons: dict[int, str], usage: Usage | None, grounding: _Grounding
+    response_id: Any,
+    model: Any,
+    reasons: dict[int, str],
+    usage: Usage | None,
+    grounding: _Grounding,
+    context: dict[str, str] | None,
 ) -> Response:
     searches = grounding.web_searches(model)
     if searches is not None and (usage is not None or searches):
         usage = replace(usage or Usage(), web_searches=searches)
-    return Response(usage, response_attributes(response_id, model, [reasons[index] for index in sorted(reasons)]))
+    attributes = response_attributes(response_id, model, [reasons[index] for index in sorted(reasons)])
+    return Response(usage, attributes, pricing_context=context)
 
 
 def read_generate_response(result: Any) -> Response:
@@ -196,7 +218,8 @@ def read_generate_response(result: Any) -> Response:
     grounding = _Grounding()
     grounding.add(candidates)
     usage = usage_from_gemini(read(result, "usage_metadata"))
-    return _response(read(result, "response_id"), read(result, "model_version"), reasons, usage, grounding)
+    model = read(result, "model_version")
+    return _response(read(result, "response_id"), model, reasons, usage, grounding, served_context(result))
 
 
 class ChunkAccumulator:
@@ -207,7 +230,7 @@ class ChunkAccumulator:
     chunks carry just ``traffic_type``).
     """
 
-    __slots__ = ("_grounding", "_id", "_model", "_reasons", "_usage")
+    __slots__ = ("_context", "_grounding", "_id", "_model", "_reasons", "_usage")
 
     def __init__(self) -> None:
         self._id: Any = None
@@ -215,10 +238,13 @@ class ChunkAccumulator:
         self._reasons: dict[int, str] = {}
         self._usage: Any = None
         self._grounding = _Grounding()
+        self._context: dict[str, str] | None = None
 
     def add(self, chunk: Any) -> bool:
         if self._id is None:
             self._id = read(chunk, "response_id")
+        if self._context is None:  # every chunk carries the stream's headers
+            self._context = served_context(chunk)
         if self._model is None:
             self._model = read(chunk, "model_version")
         candidates = read(chunk, "candidates")
@@ -233,4 +259,4 @@ class ChunkAccumulator:
 
     def result(self) -> Response:
         usage = usage_from_gemini(self._usage)
-        return _response(self._id, self._model, self._reasons, usage, self._grounding)
+        return _response(self._id, self._model, self._reasons, usage, self._grounding, self._context)
