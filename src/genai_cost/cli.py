@@ -327,6 +327,12 @@ def _add_batch_cost(commands: Any) -> None:
         "--pricing", nargs="+", default=[], action="extend", metavar="FILE", help="pricing files to layer on top"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--export",
+        action="store_true",
+        help="also send a span per request (and the cost and token metrics) over OTLP, configured "
+        "by the standard OTEL_* variables, as opentelemetry-instrument would",
+    )
     parser.set_defaults(handler=_run_batch_cost)
 
 
@@ -337,11 +343,42 @@ def _run_batch_cost(args: argparse.Namespace) -> int:
         batch = price_batch_results(args.file, pricing=_table(args.pricing), at=args.at)
     except BatchResultsError as exc:
         raise _BadInput(f"{args.file}: {exc}") from None
+    exported = _export_batch(args) if args.export else None
     if args.json:
-        _print_json(batch.to_json())
+        _print_json(batch.to_json() if exported is None else {**batch.to_json(), "exported_spans": exported})
     else:
         _print_batch(batch)
+        if exported is not None:
+            print(f"exported {counted(exported, 'request span')} under one batch span, with their metrics")
     return EXIT_UNKNOWN_MODEL if batch.unknown_models else EXIT_OK
+
+
+def _export_batch(args: argparse.Namespace) -> int:
+    """The results as spans and metrics, through the pipeline ``opentelemetry-instrument``
+    would build from the environment; flushed before returning."""
+    from opentelemetry import metrics, trace
+
+    from genai_cost.autoinstrument import GenAICostConfigurator, GenAICostDistro
+    from genai_cost.batch_export import export_batch_results
+
+    os.environ.setdefault("OTEL_SERVICE_NAME", "genai-cost-batch")
+    GenAICostDistro().configure()
+    GenAICostConfigurator().configure()  # type: ignore[no-untyped-call]
+    tracer_provider, meter_provider = trace.get_tracer_provider(), metrics.get_meter_provider()
+    try:
+        return export_batch_results(
+            args.file,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            pricing=_table(args.pricing),
+            at=args.at,
+            name=os.path.basename(args.file),
+        )
+    finally:
+        for provider in (tracer_provider, meter_provider):
+            shutdown = getattr(provider, "shutdown", None)  # the SDK's providers flush on shutdown
+            if shutdown is not None:
+                shutdown()
 
 
 _BATCH_HEADER = ("MODEL", "PROVIDER", "REQUESTS", "INPUT", "CACHED", "OUTPUT", "COST")
