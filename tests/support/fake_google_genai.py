@@ -25,19 +25,26 @@ as the Gemini API does: the request's ``serviceTier`` (``standard`` without one)
 ``x-fake-served-tier`` request header's value (a priority request over its limit is served at
 standard).
 
+Streams are SSE when the client asks for ``alt=sse`` (google-genai); otherwise, as the REST
+transport of the older GAPIC SDKs (google-generativeai, vertexai: ``$alt=json``) gets them, one
+JSON array whose elements arrive as they are generated, ``[{...}\n,\r\n{...}\n]`` (recorded from
+the Gemini API in simonw/llm-gemini's tests/cassettes/test_gemini/test_prompt.yaml, and from
+Vertex AI in elastic/elasticsearch's GoogleVertexAiChatCompletionResponseEntity.java).
+
 The ``x-fake-scenario`` header picks a :data:`SCENARIOS` entry, ``x-fake-chunks`` the number of
 stream chunks.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support.fake_http import FakeHTTPServer, Reply, Request, sse_frame
 
-__all__ = ["SCENARIOS", "Scenario", "answer", "fake_google_genai_server"]
+__all__ = ["SCENARIOS", "Scenario", "answer", "fake_google_genai_server", "generate_bodies"]
 
 
 @dataclass(frozen=True)
@@ -174,20 +181,37 @@ def _chunk(
     return body
 
 
-def _generate(model: str, scenario: Scenario, chunks: int, *, vertex: bool, stream: bool) -> Reply:
+def generate_bodies(model: str, scenario: Scenario, chunks: int, *, vertex: bool, stream: bool) -> list[dict[str, Any]]:
+    """The response of one call: its one body, or a stream's chunks (the full usage on the last)."""
     usage = _usage(scenario, vertex=vertex) if scenario.usage else None
     queries = scenario.web_search_queries
     grounding = None if queries is None else _grounding(queries)
     if not stream:
         text = "".join(_WORDS[i % len(_WORDS)] for i in range(chunks))
-        return Reply(body=_chunk(model, text, usage, scenario.finish_reason, grounding))
+        return [_chunk(model, text, usage, scenario.finish_reason, grounding)]
     running: dict[str, Any] | None = None
     if scenario.usage:
         running = {"trafficType": "ON_DEMAND"} if vertex else {"promptTokenCount": scenario.prompt}
     pending = None if grounding is None else {}
     bodies = [_chunk(model, _WORDS[i % len(_WORDS)], running, None, pending) for i in range(chunks - 1)]
     bodies.append(_chunk(model, ".", usage, scenario.finish_reason, grounding))
-    return Reply(frames=tuple(sse_frame(body) for body in bodies), reset_after_frames=scenario.reset_after_frames)
+    return bodies
+
+
+def _json_array(bodies: list[dict[str, Any]]) -> tuple[bytes, ...]:
+    elements = [(b"[" if i == 0 else b"\n,\r\n") + json.dumps(body).encode() for i, body in enumerate(bodies)]
+    return (*elements, b"\n]")
+
+
+def _generate(model: str, scenario: Scenario, chunks: int, *, vertex: bool, stream: bool, sse: bool) -> Reply:
+    bodies = generate_bodies(model, scenario, chunks, vertex=vertex, stream=stream)
+    if not stream:
+        return Reply(body=bodies[0])
+    if sse:
+        frames = tuple(sse_frame(body) for body in bodies)
+        return Reply(frames=frames, reset_after_frames=scenario.reset_after_frames)
+    content_type = {"content-type": "application/json; charset=UTF-8"}
+    return Reply(frames=_json_array(bodies), headers=content_type, reset_after_frames=scenario.reset_after_frames)
 
 
 def _embed(method: str, request: dict[str, Any]) -> Reply:
@@ -216,8 +240,8 @@ def answer(request: Request) -> Reply:
     method, vertex = match["method"], match["vertex"] is not None
     if method in ("generateContent", "streamGenerateContent"):
         chunks = int(request.headers.get("x-fake-chunks", "4"))
-        stream = method == "streamGenerateContent"
-        reply = _generate(match["model"], scenario, chunks, vertex=vertex, stream=stream)
+        stream, sse = method == "streamGenerateContent", "alt=sse" in request.path
+        reply = _generate(match["model"], scenario, chunks, vertex=vertex, stream=stream, sse=sse)
         reply.headers["x-gemini-service-tier"] = _served_tier(request)
         return reply
     return _embed(method, request.json())

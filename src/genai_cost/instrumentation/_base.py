@@ -54,9 +54,11 @@ class Wrap(NamedTuple):
     method: str
     operation: Operation
     has_async_twin: bool = True
+    is_async: bool = False
+    """``method`` itself is a coroutine function (``generate_content_async`` beside ``generate_content``)."""
 
     def targets(self) -> Iterator[tuple[str, bool]]:
-        yield self.cls, False
+        yield self.cls, self.is_async
         if self.has_async_twin:
             yield f"Async{self.cls}", True
 
