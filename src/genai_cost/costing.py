@@ -120,7 +120,8 @@ class Costing:
         prices of ``providers`` decoded: the first call pays for neither. ``version_on_span``
         (default: when the table can change, i.e. runtime refresh is on for the process-wide
         table) puts ``genai_cost.pricing.version`` on every priced span; otherwise it belongs
-        on the instrumentation scope (:attr:`scope_version`).
+        on the instrumentation scope (:attr:`scope_version`), and a span names the table only
+        when it is not that one (replaced since).
         """
         # The pricing engine comes with instrumentation (not with the first call).
         from genai_cost.pricing.table import PricingTable
@@ -128,10 +129,12 @@ class Costing:
         self._instruments = instruments
         self._pricing = pricing
         self._default = PricingTable.default
-        (pricing if pricing is not None else self._default()).prepare(providers)
+        initial = pricing if pricing is not None else self._default()
+        initial.prepare(providers)
         if version_on_span is None:
             version_on_span = pricing is None and get_settings().pricing_url is not None
-        self._version_on_span = version_on_span
+        self._initial = None if version_on_span else initial
+        """The table the scope names (``None``: spans name theirs); not kept when refresh replaces tables."""
         self._warned_models: set[tuple[str | None, str]] = set()
         self._failure_logged = False
         self._lock = fork_safe_lock(self)
@@ -140,7 +143,7 @@ class Costing:
     @property
     def scope_version(self) -> str | None:
         """The table version for the instrumentation scope; ``None`` when spans carry it."""
-        return None if self._version_on_span else self.pricing.version
+        return None if self._initial is None else self._initial.version
 
     @property
     def pricing(self) -> PricingTable:
@@ -194,7 +197,7 @@ class Costing:
         except Exception:
             self._log_failure()
             return _PRICING_FAILED
-        version = table.version if self._version_on_span else None
+        version = None if table is self._initial else table.version
         if breakdown is None:
             self._warn_unknown(provider, model or "")
             return _UNKNOWN_MODEL if version is None else replace(_UNKNOWN_MODEL, version=version)

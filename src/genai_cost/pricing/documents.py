@@ -88,7 +88,8 @@ def load_layer(location: str, *, timeout: float = 30.0) -> Layer:
         except FetchError as exc:
             raise PricingError(str(exc), source=location) from None
         assert fetched is not None  # a first fetch is never "not modified"
-        provenance = Provenance(location, etag=fetched.etag, digest=digest_of(fetched.data))
+        digest = digest_of(fetched.data)
+        provenance = Provenance(location, etag=fetched.etag, digest=digest, modified_at=fetched.modified_at)
         return to_layer(decode(fetched.data, source=location), provenance)
     return read_layer(location)
 

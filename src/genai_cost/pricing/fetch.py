@@ -61,13 +61,19 @@ class Fetcher:
     """Checks one source; remembers the validators of the last accepted document."""
 
     def __init__(
-        self, location: str, *, timeout: float = TIMEOUT, deadline: float = DEADLINE, max_bytes: int = MAX_BYTES
+        self,
+        location: str,
+        *,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        max_bytes: int | None = None,
     ) -> None:
+        """Limits default to :data:`TIMEOUT`, :data:`DEADLINE` and :data:`MAX_BYTES` (read now)."""
         self.location = location
         self.is_url = location.lower().startswith(("http://", "https://"))
-        self._timeout = timeout
-        self._deadline = deadline
-        self._max_bytes = max_bytes
+        self._timeout = TIMEOUT if timeout is None else timeout
+        self._deadline = DEADLINE if deadline is None else deadline
+        self._max_bytes = MAX_BYTES if max_bytes is None else max_bytes
         self._accepted: Fetched | None = None
 
     def fetch(self) -> Fetched | None:

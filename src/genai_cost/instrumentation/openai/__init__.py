@@ -28,6 +28,7 @@ from genai_cost.instrumentation.openai.responses import (
     read_responses_request,
     read_responses_response,
 )
+from genai_cost.pricing import hosts
 from genai_cost.semconv import Provider
 
 __all__ = ["OpenAIInstrumentor"]
@@ -75,4 +76,5 @@ class OpenAIInstrumentor(GenAIInstrumentor):
 
     def _instrument(self, **kwargs: Any) -> None:
         self._wraps = _table(capture_content=get_settings().capture_message_content)
+        hosts.prepare()
         super()._instrument(**kwargs)
