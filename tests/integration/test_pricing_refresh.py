@@ -434,3 +434,24 @@ def test_without_refresh_the_scope_names_the_table_and_spans_do_not(
     assert span.attributes is not None and Ours.PRICING_VERSION not in span.attributes
     assert span.instrumentation_scope is not None and span.instrumentation_scope.attributes is not None
     assert span.instrumentation_scope.attributes[Ours.PRICING_VERSION] == PricingTable.default().version
+
+
+def test_spans_priced_by_the_processor_name_the_table(refreshing: Refreshing, prices: PriceServer) -> None:
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from genai_cost.processor import CostSpanProcessor
+
+    prices.serve(price_document({MODEL: (1.0, 2.0)}, generated_at="2026-12-01T00:00:00Z"))
+    checked(refreshing(prices.url))
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(CostSpanProcessor(SimpleSpanProcessor(exporter), meter_provider=MeterProvider()))
+    usage = {GenAI.PROVIDER_NAME: "openai", GenAI.RESPONSE_MODEL: MODEL, GenAI.USAGE_INPUT_TOKENS: 1000,
+             GenAI.USAGE_OUTPUT_TOKENS: 500}  # fmt: skip
+    with provider.get_tracer("another-instrumentation").start_as_current_span("chat", attributes=usage):
+        pass
+
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes[Ours.PRICING_VERSION] == f"{BUNDLED}+{prices.url}@2026-12-01T00:00:00Z"
+    assert span.attributes[GenAI.USAGE_COST_AMOUNT] == stated_cost(span, "1.0", "2.0")
