@@ -134,6 +134,8 @@ class Refresher:
 
     def _take(self, fetched: Fetched) -> None:
         digest = digest_of(fetched.data)
+        if self._stopping:
+            return
         if digest != self._digest:  # a server without ETag, or a file touched without a change
             layer = self._validated(fetched, digest)
             self.version = self._rebuild(layer).version
@@ -187,7 +189,7 @@ _failures: Counter[str] = Counter()
 def start(location: str, *, interval: float, rebuild: Rebuild, fetcher: Fetcher | None = None) -> Refresher:
     """Start the process's refresher of ``location`` (replacing one already running)."""
     refresher = Refresher(fetcher or Fetcher(location), interval=interval, rebuild=rebuild)
-    stop()
+    stop(timeout=0)  # called while the default table is built (its lock held): no waiting here
     with _lock:
         _active.append(refresher)
     refresher.start()

@@ -570,6 +570,7 @@ class _DefaultRebuild:
     def __init__(self, files: Sequence[Layer], aliases: Mapping[str, str]) -> None:
         self._files = list(files)
         self._aliases = aliases
+        self._holder = _default  # the list in use now (tests swap in their own)
 
     def __call__(self, refreshed: Layer) -> PricingTable:
         """Install ``refreshed`` between the bundled table and the pricing files; the table replaced
@@ -577,12 +578,13 @@ class _DefaultRebuild:
         table = PricingTable.of_layers(
             [refreshed, *self._files], aliases=self._aliases, generated_at=refreshed.provenance.dated
         )
-        current = _default[0] if _default else None
+        holder = self._holder
+        current = holder[0] if holder else None
         if current is not None:
             table.warm_like(current)
-        with _default_lock:
-            if _default:
-                _default[0] = table
+        with _default_lock:  # one item assignment: a reader sees the old table or the new one
+            if holder:
+                holder[0] = table
             else:
-                _default.append(table)
+                holder.append(table)
         return table
