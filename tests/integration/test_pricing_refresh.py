@@ -270,6 +270,23 @@ def test_a_failing_source_keeps_the_last_good_table_with_one_warning_and_counts_
     assert point.value == refresh.failure_counts()[kind]
 
 
+def test_after_failures_checks_come_sooner_then_back_off_to_the_interval(prices: PriceServer) -> None:
+    refresher = refresh.Refresher(fetch.Fetcher(_closed_port_url()), interval=3600, rebuild=lambda layer: None)  # type: ignore[arg-type,return-value]
+    delays = []
+    for _ in range(9):
+        assert refresher.check() is False
+        delays.append(refresher._delay())
+    refresher._failures_in_a_row = 5000  # a source down for months
+    assert refresher._delay() == 3600
+    refresher.fetcher = fetch.Fetcher(prices.url)
+    prices.serve(price_document({MODEL: (1.0, 2.0)}))
+    refresher._rebuild = lambda layer: PricingTable.of_layers([layer])
+    assert refresher.check() is True
+
+    assert delays == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
+    assert 0.9 * 3600 <= refresher._delay() <= 3600  # back to the interval, with jitter
+
+
 def test_a_call_never_waits_for_a_hanging_refresh(
     prices: PriceServer, refreshing: Refreshing, instrumented: Instrument, span_exporter: InMemorySpanExporter
 ) -> None:

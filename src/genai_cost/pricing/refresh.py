@@ -111,7 +111,8 @@ class Refresher:
 
     def _delay(self) -> float:
         if self._failures_in_a_row:
-            backoff = min(RETRY_AFTER, self.interval) * 2 ** (self._failures_in_a_row - 1)
+            doublings = min(self._failures_in_a_row - 1, 30)  # past the interval anyway; 2**1024 is no float
+            backoff = min(RETRY_AFTER, self.interval) * 2**doublings
             return float(min(backoff, self.interval))
         return self.interval * random.uniform(0.9, 1.0)  # a fleet started together spreads out
 
