@@ -36,6 +36,7 @@ from genai_cost.instrumentation.openai import OpenAIInstrumentor
 from genai_cost.metrics import Instruments
 from genai_cost.pricing import PricingTable, fetch, refresh
 from genai_cost.pricing import table as table_module
+from genai_cost.pricing.documents import Layer
 from genai_cost.pricing.provenance import bundled_provenance
 from genai_cost.semconv import GenAI, Metrics, Ours, PricingStatus, RefreshFailure
 
@@ -270,8 +271,12 @@ def test_a_failing_source_keeps_the_last_good_table_with_one_warning_and_counts_
     assert point.value == refresh.failure_counts()[kind]
 
 
+def _alone(layer: Layer) -> PricingTable:
+    return PricingTable.of_layers([layer])
+
+
 def test_after_failures_checks_come_sooner_then_back_off_to_the_interval(prices: PriceServer) -> None:
-    refresher = refresh.Refresher(fetch.Fetcher(_closed_port_url()), interval=3600, rebuild=lambda layer: None)  # type: ignore[arg-type,return-value]
+    refresher = refresh.Refresher(fetch.Fetcher(_closed_port_url()), interval=3600, rebuild=_alone)
     delays = []
     for _ in range(9):
         assert refresher.check() is False
@@ -280,7 +285,6 @@ def test_after_failures_checks_come_sooner_then_back_off_to_the_interval(prices:
     assert refresher._delay() == 3600
     refresher.fetcher = fetch.Fetcher(prices.url)
     prices.serve(price_document({MODEL: (1.0, 2.0)}))
-    refresher._rebuild = lambda layer: PricingTable.of_layers([layer])
     assert refresher.check() is True
 
     assert delays == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
