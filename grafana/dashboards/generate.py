@@ -47,8 +47,12 @@ TTFC = "gen_ai_client_operation_time_to_first_chunk_seconds"
 TOKENS = "gen_ai_client_token_usage"
 TOKEN_DETAIL = "genai_cost_client_token_detail_total"
 UNPRICED = "genai_cost_client_unpriced_calls_total"
+PRICING_AGE = "genai_cost_pricing_age_seconds"
+REFRESH_FAILURES = "genai_cost_pricing_refresh_failures_total"
 
 FILTER = 'job=~"$service", gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model"'
+SERVICE = 'job=~"$service"'
+"""The filter of the process-wide metrics (the pricing table's), which have no provider or model."""
 RATE = "$__rate_interval"
 RANGE = "$__range"
 
@@ -394,6 +398,27 @@ def build() -> Any:
                 "Streaming calls: time until the first chunk arrived (p50 and p95).",
                 _query(_quantile(0.5, TTFC), "A", "p50"),
                 _query(_quantile(0.95, TTFC), "B", "p95"),
+            )
+        )
+        .with_row(dashboard.Row("Prices").id(103))
+        .with_panel(
+            _stat(
+                18,
+                "Pricing table age",
+                "s",
+                "Time since the prices each service uses were generated (genai_cost.pricing.age): the "
+                "bundled table's build, or the refreshed source's (GENAI_COST_PRICING_URL).",
+                f"max by (job) ({PRICING_AGE}{{{SERVICE}}})",
+            )
+        )
+        .with_panel(
+            _stat(
+                19,
+                "Pricing refresh failures",
+                "short",
+                "Failed checks of GENAI_COST_PRICING_URL in the selected range, by kind; the last "
+                "good table stays in use.",
+                f"sum by (error_type) (increase({REFRESH_FAILURES}{{{SERVICE}}}[{RANGE}])) or on() vector(0)",
             )
         )
     )

@@ -219,7 +219,8 @@ class CostSpanProcessor(SpanProcessor):
         settings = get_settings()
         self._next = next_processor
         self._instruments = Instruments(meter_provider, model_limit=settings.metric_model_limit)
-        self._costing = Costing(self._instruments, pricing)
+        # The span is copied anyway: naming the table on it costs a dict entry, and the scope is not ours.
+        self._costing = Costing(self._instruments, pricing, version_on_span=True)
         self._max_traces = max_traces if max_traces is not None else settings.rollup_max_traces
         self._max_spans_per_trace = max_spans_per_trace
         self._traces: dict[int, _Trace] = {}

@@ -9,6 +9,7 @@ window must equal what the spans of the second round say: spend, tokens, calls, 
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import yaml
 from tests.grafana.live import (
     Prometheus,
     dashboard,
+    free_port,
     panels,
     rules,
     run_app,
@@ -27,7 +29,9 @@ from tests.grafana.live import (
     wait_for,
 )
 
-from genai_cost.semconv import GenAI, Ours, PricingStatus
+from genai_cost.config import ENV
+from genai_cost.pricing.provenance import bundled_provenance
+from genai_cost.semconv import GenAI, Ours, PricingStatus, RefreshFailure
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -47,6 +51,8 @@ STORED_NAMES = {
     "gen_ai_client_token_usage_sum",
     "genai_cost_client_token_detail_total",
     "genai_cost_client_unpriced_calls_total",
+    "genai_cost_pricing_age_seconds",
+    "genai_cost_pricing_refresh_failures_total",
     "target_info",
 }
 CALLS = "gen_ai_client_operation_duration_seconds_count"
@@ -109,7 +115,9 @@ def _zeroed_thresholds(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
     workdir = tmp_path_factory.mktemp("live-prometheus")
-    with run_app(workdir, "--service", SERVICE) as (app, ready):
+    # Pricing refresh from a port nobody listens on: failures to count and alert on.
+    refresh = {ENV.PRICING_URL: f"http://127.0.0.1:{free_port()}/prices.json", ENV.PRICING_REFRESH: "0.2"}
+    with run_app(workdir, "--service", SERVICE, env=refresh) as (app, ready):
         target = f"127.0.0.1:{ready['metrics_port']}"
         rule_file = _zeroed_thresholds(workdir / "rules.yaml")
         with run_prometheus(workdir, job=SERVICE, target=target, rule_files=[rule_file]) as prom:
@@ -275,6 +283,16 @@ def test_key_panels_equal_the_spans(live: LiveRun) -> None:
     assert unpriced == approx({key: n / live.sampled for key, n in truth.unpriced.items()})
     # The mix must exercise every panel above with something non-zero.
     assert truth.errors and truth.unpriced and truth.tokens["cache_read"] and truth.tokens["reasoning"]
+
+
+def test_the_pricing_age_and_refresh_failures_reach_prometheus(live: LiveRun) -> None:
+    generated_at = bundled_provenance().generated_at
+    assert generated_at is not None
+    age = _scalar(live.query(_panel_query("Pricing table age")))
+    # The age the app reported at the last scrape (computed as it was collected, a moment after).
+    assert live.first_scrape - generated_at.timestamp() <= age <= time.time() - generated_at.timestamp()
+    failures = _by(live.query(_panel_query("Pricing refresh failures")), "error_type")
+    assert set(failures) == {RefreshFailure.CONNECTION} and failures[RefreshFailure.CONNECTION] > 0
 
 
 def test_every_alert_goes_active_with_zero_thresholds(live: LiveRun) -> None:
