@@ -8,8 +8,9 @@ model from OpenInference's ``llm.*``, older dashboards ``gen_ai.system`` and
 * ``langfuse``: ``gen_ai.usage.cost`` (opt-in only: the name is also the namespace of
   ``gen_ai.usage.cost.amount``, which OpenTelemetry's naming rules forbid);
 * ``logfire``: ``operation.cost``;
-* ``openinference``: ``openinference.span.kind`` (``LLM``; ``EMBEDDING`` for embeddings),
-  ``llm.model_name``, ``llm.provider``, ``llm.system``, ``llm.token_count.*`` and ``llm.cost.*``;
+* ``openinference``: ``openinference.span.kind`` (``LLM``, embeddings calls too: Phoenix counts
+  tokens and cost on LLM spans only), ``llm.model_name``, ``llm.provider``, ``llm.system``,
+  ``llm.token_count.*`` and ``llm.cost.*``;
 * ``legacy-semconv``: ``gen_ai.system`` and ``gen_ai.usage.prompt_tokens``/``completion_tokens``.
 
 The plan is made once (:func:`compat_for`, at instrument time); at the end of a call
@@ -21,13 +22,13 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from genai_cost.pricing.units import UNITS
-from genai_cost.semconv import GenAI, Langfuse, Legacy, Logfire, OpenInference, Operation, Ours, Provider
+from genai_cost.semconv import GenAI, Langfuse, Legacy, Logfire, OpenInference, Ours, Provider
 
 __all__ = ["Compat", "compat_for"]
 
@@ -56,27 +57,28 @@ class _Plan:
 class Compat:
     """The attributes ``GENAI_COST_COMPAT`` adds to a call's span; build it with :func:`compat_for`."""
 
-    __slots__ = ("_embeddings", "_plan", "names")
+    __slots__ = ("_constants", "_lookups", "_renames", "_sums", "names")
 
-    def __init__(self, names: tuple[str, ...], plan: _Plan, embeddings: _Plan) -> None:
+    def __init__(self, names: tuple[str, ...], plan: _Plan) -> None:
         self.names = names
-        self._plan = plan
-        self._embeddings = embeddings
+        self._renames = plan.renames
+        self._sums = plan.sums
+        self._lookups = plan.lookups
+        self._constants = dict(plan.constants)
 
     def attributes(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """The other backends' names for ``attributes`` (a span's, request attributes included)."""
         get = attributes.get
-        plan = self._embeddings if get(GenAI.OPERATION_NAME) == Operation.EMBEDDINGS else self._plan
-        added = {name: value for source, name in plan.renames if (value := get(source)) is not None}
-        for name, sources in plan.sums:
+        added = {name: value for source, name in self._renames if (value := get(source)) is not None}
+        for name, sources in self._sums:
             parts = [value for source in sources if (value := get(source)) is not None]
             if parts:
                 added[name] = sum(parts)
-        for source, name, mapping, keep in plan.lookups:
+        for source, name, mapping, keep in self._lookups:
             value = get(source)
             if isinstance(value, str) and (mapped := mapping.get(value, value if keep else None)):
                 added[name] = mapped
-        added.update(plan.constants)
+        added.update(self._constants)
         return added
 
 
@@ -89,11 +91,11 @@ def _costs(*keys: str) -> tuple[str, ...]:
     return tuple(Ours.COST_PREFIX + key for key in keys)
 
 
-def _langfuse(embeddings: bool) -> _Plan:
+def _langfuse() -> _Plan:
     return _Plan(renames=((GenAI.USAGE_COST_AMOUNT, Langfuse.USAGE_COST),))
 
 
-def _logfire(embeddings: bool) -> _Plan:
+def _logfire() -> _Plan:
     return _Plan(renames=((GenAI.USAGE_COST_AMOUNT, Logfire.OPERATION_COST),))
 
 
@@ -101,7 +103,7 @@ def _logfire(embeddings: bool) -> _Plan:
 _LEGACY_SYSTEMS = MappingProxyType({Provider.AZURE_OPENAI: "az.ai.openai", Provider.XAI: "xai"})
 
 
-def _legacy_semconv(embeddings: bool) -> _Plan:
+def _legacy_semconv() -> _Plan:
     return _Plan(
         renames=(
             (GenAI.USAGE_INPUT_TOKENS, Legacy.USAGE_PROMPT_TOKENS),
@@ -138,10 +140,9 @@ _OPENINFERENCE_SYSTEMS = MappingProxyType(
 )
 
 
-def _openinference(embeddings: bool) -> _Plan:
-    # The response model wins (a later pair): "the actual model name returned by the API".
-    names = (OpenInference.MODEL_NAME, *([OpenInference.EMBEDDING_MODEL_NAME] if embeddings else []))
-    models = tuple((source, name) for name in names for source in (GenAI.REQUEST_MODEL, GenAI.RESPONSE_MODEL))
+def _openinference() -> _Plan:
+    # The response model wins (the later pair): "the actual model name returned by the API".
+    models = ((GenAI.REQUEST_MODEL, OpenInference.MODEL_NAME), (GenAI.RESPONSE_MODEL, OpenInference.MODEL_NAME))
     cost = Ours.COST_PREFIX
     return _Plan(
         renames=(
@@ -167,16 +168,13 @@ def _openinference(embeddings: bool) -> _Plan:
             (OpenInference.COST_PROMPT_CACHE_READ, _costs("cache_read", "cache_audio_read", "cache_image_read")),
             (OpenInference.COST_PROMPT_CACHE_WRITE, _costs("cache_creation", "cache_creation_5m", "cache_creation_1h")),
         ),
-        # The specification leaves llm.provider and llm.system out of embedding spans.
-        lookups=()
-        if embeddings
-        else (
+        lookups=(
             (GenAI.PROVIDER_NAME, OpenInference.PROVIDER, _OPENINFERENCE_PROVIDERS, True),
             (GenAI.PROVIDER_NAME, OpenInference.SYSTEM, _OPENINFERENCE_SYSTEMS, False),
         ),
-        constants=MappingProxyType(
-            {OpenInference.SPAN_KIND: OpenInference.SPAN_KIND_EMBEDDING if embeddings else OpenInference.SPAN_KIND_LLM}
-        ),
+        # LLM for embeddings calls too (the specification's kind for them is EMBEDDING): Phoenix
+        # shows tokens and cost on LLM spans only (phoenix/db/insertion/span.py, 20.26.1).
+        constants=MappingProxyType({OpenInference.SPAN_KIND: OpenInference.SPAN_KIND_LLM}),
     )
 
 
@@ -188,13 +186,9 @@ _BACKENDS = {
 }
 
 
-def _combined(names: Iterable[str], embeddings: bool) -> _Plan:
-    return functools.reduce(operator.add, (_BACKENDS[name](embeddings) for name in names), _Plan())
-
-
 @functools.cache
 def compat_for(names: tuple[str, ...]) -> Compat | None:
     """The plan for these ``GENAI_COST_COMPAT`` values (``Settings.compat``); ``None`` when there are none."""
     if not names:
         return None
-    return Compat(names, _combined(names, False), _combined(names, True))
+    return Compat(names, functools.reduce(operator.add, (_BACKENDS[name]() for name in names), _Plan()))

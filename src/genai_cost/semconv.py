@@ -97,7 +97,6 @@ class OpenInference:
 
     SPAN_KIND = "openinference.span.kind"
     SPAN_KIND_LLM = "LLM"
-    SPAN_KIND_EMBEDDING = "EMBEDDING"
     MODEL_NAME = "llm.model_name"
     EMBEDDING_MODEL_NAME = "embedding.model_name"
     PROVIDER = "llm.provider"
