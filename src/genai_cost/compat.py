@@ -32,6 +32,8 @@ from genai_cost.semconv import GenAI, Langfuse, Legacy, Logfire, OpenInference, 
 
 __all__ = ["Compat", "compat_for"]
 
+_NUMBERS = (int, float)
+
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
@@ -71,7 +73,8 @@ class Compat:
         get = attributes.get
         added = {name: value for source, name in self._renames if (value := get(source)) is not None}
         for name, sources in self._sums:
-            parts = [value for source in sources if (value := get(source)) is not None]
+            # Only numbers: another instrumentation's span (CostSpanProcessor) may hold anything.
+            parts = [value for source in sources if type(value := get(source)) in _NUMBERS]
             if parts:
                 added[name] = sum(parts)
         for source, name, mapping, keep in self._lookups:

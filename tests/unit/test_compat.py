@@ -132,6 +132,14 @@ def test_provider_names_outside_the_other_vocabularies() -> None:
     assert compat.attributes({GenAI.PROVIDER_NAME: 7}).keys() == {OpenInference.SPAN_KIND}
 
 
+def test_sums_take_numbers_only() -> None:
+    compat = compat_for(("openinference",))
+    assert compat is not None
+    added = compat.attributes({GenAI.USAGE_INPUT_TOKENS: "12", GenAI.USAGE_OUTPUT_TOKENS: 5})
+    assert added[OpenInference.TOKEN_COUNT_TOTAL] == 5
+    assert OpenInference.TOKEN_COUNT_TOTAL not in compat.attributes({GenAI.USAGE_INPUT_TOKENS: True})
+
+
 def test_cache_write_is_emitted_beside_cache_creation_and_read_alone() -> None:
     attributes = Usage(input_tokens=10, cache_creation_tokens=4).to_attributes()
     assert attributes[GenAI.USAGE_CACHE_WRITE_INPUT_TOKENS] == attributes[GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS] == 4
