@@ -128,6 +128,9 @@ CONFIGURATIONS = {
         Configuration("baseline", "uninstrumented", "genai-cost"),
         Configuration("genai-cost", "genai-cost instrumentor", "genai-cost"),
         Configuration("genai-cost+processor", "genai-cost instrumentor + CostSpanProcessor", "genai-cost"),
+        Configuration(
+            "genai-cost+compat-openinference", "genai-cost instrumentor, GENAI_COST_COMPAT=openinference", "genai-cost"
+        ),
         Configuration("openai-v2", "opentelemetry-instrumentation-openai-v2", "openai-v2", True),
         Configuration("openllmetry", "OpenLLMetry (opentelemetry-instrumentation-openai)", "openllmetry", True),
         Configuration("openlit", "openlit", "openlit", True),

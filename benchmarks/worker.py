@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import resource
 import socket
 import sys
@@ -142,6 +143,15 @@ def _genai_cost(telemetry: _Telemetry) -> None:
     OpenAIInstrumentor().instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
 
 
+def _genai_cost_compat_openinference(telemetry: _Telemetry) -> None:
+    """The instrumentor with ``GENAI_COST_COMPAT=openinference``: what the compat names cost."""
+    from genai_cost.config import ENV, get_settings
+
+    os.environ[ENV.COMPAT] = "openinference"
+    get_settings.cache_clear()
+    _genai_cost(telemetry)
+
+
 def _genai_cost_processor(telemetry: _Telemetry) -> None:
     from genai_cost.instrumentation.openai import OpenAIInstrumentor
     from genai_cost.processor import CostSpanProcessor
@@ -184,6 +194,7 @@ _SETUPS: dict[str, Callable[[_Telemetry], None]] = {
     "baseline": _baseline,
     "genai-cost": _genai_cost,
     "genai-cost+processor": _genai_cost_processor,
+    "genai-cost+compat-openinference": _genai_cost_compat_openinference,
     "openai-v2": _openai_v2,
     "openllmetry": _openllmetry,
     "openlit": _openlit,

@@ -22,6 +22,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import SpanKind, Tracer, TracerProvider
 
 from genai_cost.batch import BatchRequest, read_batch_results
+from genai_cost.compat import Compat, compat_for
 from genai_cost.config import get_settings
 from genai_cost.costing import Costing
 from genai_cost.metrics import Instruments
@@ -59,8 +60,12 @@ def export_batch_results(
     """
     outcomes = list(read_batch_results(path_or_lines))
     requests = [outcome for outcome in outcomes if isinstance(outcome, BatchRequest)]
-    instruments = Instruments(meter_provider, model_limit=get_settings().metric_model_limit)
+    settings = get_settings()
+    instruments = Instruments(
+        meter_provider, model_limit=settings.metric_model_limit, latest_semconv=settings.latest_semconv
+    )
     costing = Costing(instruments, pricing)
+    compat = compat_for(settings.compat)
     tracer = tracer_provider.get_tracer(SCOPE, __version__)
     now = time.time_ns() if at is None else _epoch_ns(at)
     starts = [now if request.created is None else _epoch_ns(request.created) for request in requests]
@@ -71,13 +76,19 @@ def export_batch_results(
     )
     parent = trace.set_span_in_context(batch)
     for request, start in zip(requests, starts, strict=True):
-        _record(tracer, parent, costing, instruments, request, start)
+        _record(tracer, parent, costing, instruments, compat, request, start)
     batch.end(end_time=max(starts, default=now))
     return len(requests)
 
 
 def _record(
-    tracer: Tracer, parent: Context, costing: Costing, instruments: Instruments, request: BatchRequest, start: int
+    tracer: Tracer,
+    parent: Context,
+    costing: Costing,
+    instruments: Instruments,
+    compat: Compat | None,
+    request: BatchRequest,
+    start: int,
 ) -> None:
     """One request: priced, counted in the metrics, and sent as a span."""
     usage, context = request.usage, request.context
@@ -91,6 +102,8 @@ def _record(
     }
     if request.custom_id is not None:
         attributes[CUSTOM_ID] = request.custom_id
+    if compat is not None:
+        attributes.update(compat.attributes(attributes))
     metric_attributes = instruments.metric_attributes(attributes)
     costing.settle(cost, usage, provider=request.provider, model=request.model, metric_attributes=metric_attributes)
     instruments.record_tokens(usage, metric_attributes)

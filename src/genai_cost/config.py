@@ -14,7 +14,9 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["ENV", "Settings", "get_settings"]
+from genai_cost.semconv import LatestMetrics
+
+__all__ = ["COMPAT_VALUES", "ENV", "Settings", "get_settings"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,12 @@ class ENV:
     ROLLUP_MAX_TRACES = "GENAI_COST_ROLLUP_MAX_TRACES"
     METRIC_MODEL_LIMIT = "GENAI_COST_METRIC_MODEL_LIMIT"
     CAPTURE_MESSAGE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+    COMPAT = "GENAI_COST_COMPAT"
+    SEMCONV_STABILITY_OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
+
+
+COMPAT_VALUES = ("langfuse", "openinference", "logfire", "legacy-semconv")
+"""What ``GENAI_COST_COMPAT`` may list: backends whose attribute names are added next to ours."""
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -60,6 +68,11 @@ class Settings:
     """Distinct model names per metric before further ones are folded into ``_other``."""
     capture_message_content: bool = False
     """Record prompt and completion text on spans (off by default, as the semconv asks)."""
+    compat: tuple[str, ...] = ()
+    """``GENAI_COST_COMPAT`` values (:data:`COMPAT_VALUES`): other backends' names to add."""
+    latest_semconv: bool = False
+    """``OTEL_SEMCONV_STABILITY_OPT_IN`` lists ``gen_ai_latest_experimental``: the GenAI
+    conventions' unreleased metrics are recorded too."""
 
 
 def _warn(name: str, value: str, expected: str) -> None:
@@ -146,6 +159,20 @@ def _capture_content(env: Mapping[str, str], name: str) -> bool:
     return _bool(env, name, False)
 
 
+def _compat(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    names: list[str] = []
+    for item in filter(None, (part.strip().lower() for part in env.get(name, "").split(","))):
+        if item not in COMPAT_VALUES:
+            _warn(name, item, "a comma-separated list of " + ", ".join(COMPAT_VALUES))
+        elif item not in names:
+            names.append(item)
+    return tuple(names)
+
+
+def _opted_in(env: Mapping[str, str], name: str, value: str) -> bool:
+    return value in (part.strip() for part in env.get(name, "").split(","))
+
+
 def settings_from_env(env: Mapping[str, str]) -> Settings:
     """Build :class:`Settings` from a mapping of environment variables."""
     files = tuple(p for p in env.get(ENV.PRICING_FILE, "").split(os.pathsep) if p.strip())
@@ -159,6 +186,8 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         rollup_max_traces=_positive_int(env, ENV.ROLLUP_MAX_TRACES, Settings.rollup_max_traces),
         metric_model_limit=_positive_int(env, ENV.METRIC_MODEL_LIMIT, Settings.metric_model_limit),
         capture_message_content=_capture_content(env, ENV.CAPTURE_MESSAGE_CONTENT),
+        compat=_compat(env, ENV.COMPAT),
+        latest_semconv=_opted_in(env, ENV.SEMCONV_STABILITY_OPT_IN, LatestMetrics.OPT_IN),
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation, get_meter, get_meter_provider
 
 from genai_cost._fork import fork_safe_lock
+from genai_cost.latest_metrics import LatestInstruments
 from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
 from genai_cost.semconv import GenAI, Metrics, Ours, TokenType
 from genai_cost.usage import MAX_COUNT, Usage
@@ -64,7 +65,9 @@ class Instruments:
     name) and the same token detail totals (:class:`_SharedTotals`).
     """
 
-    def __init__(self, meter_provider: MeterProvider | None = None, *, model_limit: int) -> None:
+    def __init__(
+        self, meter_provider: MeterProvider | None = None, *, model_limit: int, latest_semconv: bool = False
+    ) -> None:
         meter: Meter = get_meter(
             "genai_cost", __version__, meter_provider, schema_url="https://opentelemetry.io/schemas/1.37.0"
         )
@@ -114,6 +117,12 @@ class Instruments:
             unit="{failure}",
             description="Failed checks of the pricing refresh source, by error.type.",
         )
+        self.latest = (
+            LatestInstruments(meter, token_buckets=_TOKEN_BUCKETS, duration_buckets=_DURATION_BUCKETS)
+            if latest_semconv
+            else None
+        )
+        """The GenAI conventions' unreleased metrics (``OTEL_SEMCONV_STABILITY_OPT_IN``), or ``None``."""
 
     def metric_attributes(self, *sources: Mapping[str, Any]) -> dict[str, Any]:
         """The low-cardinality subset of span attributes (later sources win), with model names capped."""
@@ -136,6 +145,8 @@ class Instruments:
             self._token_parts.add(usage.cache_creation_tokens, attributes, TokenType.CACHE_CREATION)
         if usage.reasoning_tokens:
             self._token_parts.add(usage.reasoning_tokens, attributes, TokenType.REASONING)
+        if self.latest is not None:
+            self.latest.record_tokens(usage, attributes)
 
     def record_unpriced(self, reason: str, attributes: Mapping[str, Any]) -> None:
         self.unpriced.add(1, {**attributes, Ours.UNPRICED_REASON: reason})

@@ -5,7 +5,8 @@ processor: ``CostSpanProcessor(BatchSpanProcessor(exporter))``. In ``on_end`` it
 
 * prices a span that carries token usage (semconv ``gen_ai.usage.*``, the older
   ``prompt_tokens``/``completion_tokens``, or OpenInference ``llm.token_count.*``) but no
-  cost yet, forwards a copy with the cost attributes added, and records the cost metric
+  cost yet, forwards a copy with the cost attributes added (and the ``GENAI_COST_COMPAT``
+  names the span does not have yet), and records the cost metric
   and ``track_usage`` totals (spans our own instrumentors priced pass through untouched
   and are not counted twice);
 * adds the cost and tokens of every span with usage to each of its ancestors in the same
@@ -42,6 +43,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanContext, StatusCode
 
 from genai_cost._fork import fork_safe_lock
+from genai_cost.compat import compat_for
 from genai_cost.config import get_settings
 from genai_cost.costing import Costing, pricing_context
 from genai_cost.instrumentation._core import finish_abandoned, safe
@@ -221,6 +223,7 @@ class CostSpanProcessor(SpanProcessor):
         self._instruments = Instruments(meter_provider, model_limit=settings.metric_model_limit)
         # The span is copied anyway: naming the table on it costs a dict entry, and the scope is not ours.
         self._costing = Costing(self._instruments, pricing, version_on_span=True)
+        self._compat = compat_for(settings.compat)
         self._max_traces = max_traces if max_traces is not None else settings.rollup_max_traces
         self._max_spans_per_trace = max_spans_per_trace
         self._traces: dict[int, _Trace] = {}
@@ -313,6 +316,9 @@ class CostSpanProcessor(SpanProcessor):
             succeeded=span.status.status_code is not StatusCode.ERROR,
         )
         values.update({name: value for name, value in cost.attributes().items() if value is not None})
+        if self._compat is not None:
+            # The other instrumentation's own names stay as it wrote them (an OpenInference span kind).
+            values.update({k: v for k, v in self._compat.attributes(values).items() if k not in values})
         return _Call.of(usage, cost.amount), values
 
     # --- rollup -------------------------------------------------------------------------

@@ -8,10 +8,15 @@ attributes follow the open semconv cost proposal; everything else lives under ou
 from __future__ import annotations
 
 __all__ = [
+    "SEMCONV_LATEST_COMMIT",
     "CostSource",
     "GenAI",
+    "Langfuse",
+    "LatestMetrics",
     "Legacy",
+    "Logfire",
     "Metrics",
+    "Modality",
     "OpenInference",
     "Operation",
     "Ours",
@@ -52,6 +57,8 @@ class GenAI:
     USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
     USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
     USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
+    USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.usage.cache_write.input_tokens"
+    """The GenAI conventions' newer name for ``cache_creation``; emitted beside it, read like it."""
     USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
     USAGE_TEXT_INPUT_TOKENS = "gen_ai.usage.text.input_tokens"
     USAGE_AUDIO_INPUT_TOKENS = "gen_ai.usage.audio.input_tokens"
@@ -67,6 +74,7 @@ class GenAI:
     OUTPUT_MESSAGES = "gen_ai.output.messages"
     SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
     TOKEN_TYPE = "gen_ai.token.type"
+    TOKEN_MODALITY = "gen_ai.token.modality"
     SERVER_ADDRESS = "server.address"
     SERVER_PORT = "server.port"
     ERROR_TYPE = "error.type"
@@ -82,8 +90,14 @@ class Legacy:
 
 
 class OpenInference:
-    """OpenInference attribute names read by ``CostSpanProcessor``."""
+    """OpenInference attribute names: read by ``CostSpanProcessor``, written with ``GENAI_COST_COMPAT=openinference``.
 
+    From the OpenInference specification (``spec/semantic_conventions.md``, Arize-ai/openinference
+    at 00e2b51591f324f020677beba37b14a8fd4e517f).
+    """
+
+    SPAN_KIND = "openinference.span.kind"
+    SPAN_KIND_LLM = "LLM"
     MODEL_NAME = "llm.model_name"
     EMBEDDING_MODEL_NAME = "embedding.model_name"
     PROVIDER = "llm.provider"
@@ -96,6 +110,32 @@ class OpenInference:
     TOKEN_COUNT_PROMPT_AUDIO = "llm.token_count.prompt_details.audio"
     TOKEN_COUNT_COMPLETION_REASONING = "llm.token_count.completion_details.reasoning"
     TOKEN_COUNT_COMPLETION_AUDIO = "llm.token_count.completion_details.audio"
+    COST_TOTAL = "llm.cost.total"
+    COST_PROMPT = "llm.cost.prompt"
+    COST_COMPLETION = "llm.cost.completion"
+    COST_PROMPT_INPUT = "llm.cost.prompt_details.input"
+    COST_PROMPT_CACHE_READ = "llm.cost.prompt_details.cache_read"
+    COST_PROMPT_CACHE_WRITE = "llm.cost.prompt_details.cache_write"
+    COST_PROMPT_AUDIO = "llm.cost.prompt_details.audio"
+    COST_COMPLETION_OUTPUT = "llm.cost.completion_details.output"
+    COST_COMPLETION_REASONING = "llm.cost.completion_details.reasoning"
+    COST_COMPLETION_AUDIO = "llm.cost.completion_details.audio"
+
+
+class Langfuse:
+    """The cost attribute Langfuse (and OpenLIT) read: ``GENAI_COST_COMPAT=langfuse``.
+
+    Opt-in only: ``gen_ai.usage.cost`` is both an attribute and the namespace of
+    ``gen_ai.usage.cost.amount``, which the OpenTelemetry naming rules forbid.
+    """
+
+    USAGE_COST = "gen_ai.usage.cost"
+
+
+class Logfire:
+    """The cost attribute Pydantic Logfire's LLM panels read: ``GENAI_COST_COMPAT=logfire``."""
+
+    OPERATION_COST = "operation.cost"
 
 
 class Ours:
@@ -140,6 +180,44 @@ class Metrics:
     """Counter of failed pricing refresh checks, by ``error.type`` (a ``RefreshFailure`` value)."""
     OVERFLOW = "otel.metric.overflow"
     """The attribute of the one series that stands for all series beyond a cardinality limit."""
+
+
+SEMCONV_LATEST_COMMIT = "88eccb155ca7d6984826da1f4b1c08ee916e0f49"
+"""The commit of open-telemetry/semantic-conventions-genai whose ``model/gen-ai/metrics.yaml``,
+``model/gen-ai/token-metrics.yaml``, ``docs/gen-ai/gen-ai-token-metrics.md`` and
+``docs/gen-ai/client-embeddings.md`` define :class:`LatestMetrics`, emitted (in addition to
+:class:`Metrics`) with ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``."""
+
+
+class LatestMetrics:
+    """The GenAI conventions' unreleased metrics, as of :data:`SEMCONV_LATEST_COMMIT`."""
+
+    OPT_IN = "gen_ai_latest_experimental"
+    """The ``OTEL_SEMCONV_STABILITY_OPT_IN`` value that adds them."""
+    INFERENCE_DURATION = "gen_ai.client.inference.duration"
+    INFERENCE_TIME_TO_FIRST_CHUNK = "gen_ai.client.inference.time_to_first_chunk"
+    USAGE_INPUT_TOKENS = "gen_ai.client.inference.usage.input_tokens"
+    USAGE_OUTPUT_TOKENS = "gen_ai.client.inference.usage.output_tokens"
+    USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.client.inference.usage.cache_read.input_tokens"
+    USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.client.inference.usage.cache_write.input_tokens"
+    USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.client.inference.usage.reasoning.output_tokens"
+    """Counters, each by ``gen_ai.token.modality``; cache and reasoning are parts of input and output."""
+    OPERATION_INPUT_TOKENS = "gen_ai.client.inference.operation.input_tokens"
+    OPERATION_OUTPUT_TOKENS = "gen_ai.client.inference.operation.output_tokens"
+    """Histograms of tokens per call (percentiles), not by modality."""
+    EMBEDDINGS_DURATION = "gen_ai.client.embeddings.duration"
+    EMBEDDINGS_INPUT_TOKENS = "gen_ai.client.embeddings.operation.input_tokens"
+    """Embeddings calls have these two instead of the inference metrics."""
+
+
+class Modality:
+    """Values of ``gen_ai.token.modality`` (``video`` is not among the conventions' well-known values)."""
+
+    TEXT = "text"
+    AUDIO = "audio"
+    IMAGE = "image"
+    VIDEO = "video"
+    UNKNOWN = "unknown"
 
 
 class Operation:

@@ -198,11 +198,15 @@ _SEMCONV_NAMES: tuple[tuple[str, str], ...] = (
     ("output_video_tokens", GenAI.USAGE_VIDEO_OUTPUT_TOKENS),
 )
 
-ATTRIBUTE_NAMES: tuple[tuple[str, str], ...] = _SEMCONV_NAMES + tuple(
-    (field, Ours.USAGE_PREFIX + field) for field in TOKEN_FIELDS if field not in dict(_SEMCONV_NAMES)
+ATTRIBUTE_NAMES: tuple[tuple[str, str], ...] = (
+    *_SEMCONV_NAMES,
+    # The conventions renamed cache_creation to cache_write; backends read one or the other.
+    ("cache_creation_tokens", GenAI.USAGE_CACHE_WRITE_INPUT_TOKENS),
+    *((field, Ours.USAGE_PREFIX + field) for field in TOKEN_FIELDS if field not in dict(_SEMCONV_NAMES)),
 )
 """(``Usage`` field, span attribute) of every count: the GenAI conventions' name where they
-have one, else ``genai_cost.usage.<field>``."""
+have one (both of them for cache writes: ``cache_creation`` and the newer ``cache_write``), else
+``genai_cost.usage.<field>``. Read back, a later name of the same field wins."""
 
 
 # Usage field <- attribute name, per naming scheme, in order of precedence: the first scheme

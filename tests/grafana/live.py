@@ -166,8 +166,8 @@ class App:
 
 @contextmanager
 def run_app(workdir: Path, *args: str, env: Mapping[str, str] | None = None) -> Iterator[tuple[App, dict[str, Any]]]:
-    """Start the app (with ``env`` added to the environment); yields it with its ``ready`` event.
-    Stops it at exit."""
+    """Start the app (``env``: variables added to this process's); yields it with its ``ready``
+    event. Stops it at exit."""
     spans_path = workdir / "spans.json"
     log = (workdir / "app.log").open("wb")
     process = subprocess.Popen(

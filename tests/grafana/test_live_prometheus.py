@@ -31,7 +31,7 @@ from tests.grafana.live import (
 
 from genai_cost.config import ENV
 from genai_cost.pricing.provenance import bundled_provenance
-from genai_cost.semconv import GenAI, Ours, PricingStatus, RefreshFailure
+from genai_cost.semconv import GenAI, LatestMetrics, Ours, PricingStatus, RefreshFailure
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -64,6 +64,8 @@ class LiveRun:
     spans: list[dict[str, Any]]
     first_scrape: float
     last_scrape: float
+    semconv: str
+    """A key of ``SEMCONV``."""
 
     @property
     def sampled(self) -> float:
@@ -112,12 +114,17 @@ def _zeroed_thresholds(path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
-    workdir = tmp_path_factory.mktemp("live-prometheus")
+# The app's metrics as released (what dashboards read today), and with the GenAI conventions'
+# unreleased metrics added: the dashboard must show the same numbers either way.
+SEMCONV = {"released": {}, "latest": {ENV.SEMCONV_STABILITY_OPT_IN: LatestMetrics.OPT_IN}}
+
+
+@pytest.fixture(scope="module", params=sorted(SEMCONV))
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
+    workdir = tmp_path_factory.mktemp(f"live-prometheus-{request.param}")
     # Pricing refresh from a port nobody listens on: failures to count and alert on.
     refresh = {ENV.PRICING_URL: f"http://127.0.0.1:{free_port()}/prices.json", ENV.PRICING_REFRESH: "0.2"}
-    with run_app(workdir, "--service", SERVICE, env=refresh) as (app, ready):
+    with run_app(workdir, "--service", SERVICE, env={**refresh, **SEMCONV[request.param]}) as (app, ready):
         target = f"127.0.0.1:{ready['metrics_port']}"
         rule_file = _zeroed_thresholds(workdir / "rules.yaml")
         with run_prometheus(workdir, job=SERVICE, target=target, rule_files=[rule_file]) as prom:
@@ -132,7 +139,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
             first, last = _scrape_bounds(prom)
             # Recording rules need two samples; alert expressions are queried at "now".
             wait_for(lambda: prom.query("genai_cost:spend_usd:increase1h"), "recording rules")
-            yield LiveRun(prom, spans, first, last)
+            yield LiveRun(prom, spans, first, last, request.param)
 
 
 def _scrape_bounds(prom: Prometheus) -> tuple[float, float]:
@@ -227,6 +234,42 @@ def test_prometheus_stores_the_documented_metric_names(live: LiveRun) -> None:
         " * on (job, instance) group_left (service_name) target_info)"
     )
     assert [series["metric"]["service_name"] for series in joined] == [SERVICE]
+
+
+# What Prometheus stores for the unreleased metrics, with the opt-in (none of them without it).
+LATEST_STORED_NAMES = {
+    "gen_ai_client_inference_duration_seconds_count",
+    "gen_ai_client_inference_time_to_first_chunk_seconds_count",
+    "gen_ai_client_inference_operation_input_tokens_count",
+    "gen_ai_client_inference_operation_output_tokens_sum",
+    "gen_ai_client_inference_usage_input_tokens_total",
+    "gen_ai_client_inference_usage_output_tokens_total",
+    "gen_ai_client_inference_usage_cache_read_input_tokens_total",
+    "gen_ai_client_inference_usage_reasoning_output_tokens_total",
+}
+
+
+def test_latest_metrics_are_stored_only_when_opted_in_and_equal_the_spans(live: LiveRun) -> None:
+    stored = set(live.prometheus.get("/api/v1/label/__name__/values"))
+    latest = {name for name in stored if name.startswith("gen_ai_client_inference_")}
+    print(f"\n{live.semconv}: unreleased metric names stored:", sorted(latest))
+    if live.semconv == "released":
+        assert not latest
+        return
+    assert latest >= LATEST_STORED_NAMES
+    truth = Truth(live.spans)
+    for counter, token_type in (
+        ("gen_ai_client_inference_usage_input_tokens_total", "input"),
+        ("gen_ai_client_inference_usage_output_tokens_total", "output"),
+        ("gen_ai_client_inference_usage_cache_read_input_tokens_total", "cache_read"),
+        ("gen_ai_client_inference_usage_reasoning_output_tokens_total", "reasoning"),
+    ):
+        by_modality = _by(
+            live.query(f"sum by (gen_ai_token_modality) (increase({counter}[$__range]))"), "gen_ai_token_modality"
+        )
+        assert by_modality == pytest.approx({"unknown": live.increase(truth.tokens[token_type])}), counter
+    calls = _scalar(live.query("sum(increase(gen_ai_client_inference_duration_seconds_count[$__range]))"))
+    assert calls == pytest.approx(live.increase(truth.calls))
 
 
 def test_every_dashboard_and_rule_expression_returns_data(live: LiveRun) -> None:

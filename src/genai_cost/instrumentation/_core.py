@@ -30,6 +30,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from genai_cost import tracking
+from genai_cost.compat import compat_for
 from genai_cost.config import Settings
 from genai_cost.costing import Costing
 from genai_cost.metrics import Instruments
@@ -124,13 +125,15 @@ class Operation:
 
 
 class Telemetry:
-    """Everything a wrapper needs: tracer, instruments, costing and settings."""
+    """Everything a wrapper needs: tracer, instruments, costing and settings (and the
+    ``GENAI_COST_COMPAT`` plan they ask for, ``None`` when none)."""
 
     def __init__(self, tracer: Tracer, instruments: Instruments, costing: Costing, settings: Settings) -> None:
         self.tracer = tracer
         self.instruments = instruments
         self.costing = costing
         self.settings = settings
+        self.compat = compat_for(settings.compat)
 
     def start(
         self,
@@ -271,6 +274,9 @@ class Invocation:
             attributes.update(cost.attributes())
         if error is not None:
             attributes[GenAI.ERROR_TYPE] = _error_type(error)
+        compat = telemetry.compat
+        if compat is not None:
+            attributes.update(compat.attributes({**request_attributes, **attributes}))
         span = self.span
         span.set_attributes({k: v for k, v in attributes.items() if v is not None})
         if error is not None:
@@ -294,8 +300,11 @@ class Invocation:
         else:
             tracking.record_call(self._trackers, provider=provider, model=model, usage=None, cost=None, succeeded=False)
         instruments.duration.record(ended - self._started, metric_attributes)
-        if self._first_chunk is not None:
-            instruments.time_to_first_chunk.record(self._first_chunk - self._started, metric_attributes)
+        first_chunk = None if self._first_chunk is None else self._first_chunk - self._started
+        if first_chunk is not None:
+            instruments.time_to_first_chunk.record(first_chunk, metric_attributes)
+        if instruments.latest is not None:
+            instruments.latest.record_duration(ended - self._started, first_chunk, metric_attributes)
         if usage is not None:
             instruments.record_tokens(usage, metric_attributes)
 

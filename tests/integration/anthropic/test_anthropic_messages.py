@@ -73,6 +73,7 @@ def test_one_span_with_normalized_usage_and_exact_cost(
     assert attributes[GenAI.USAGE_OUTPUT_TOKENS] == usage["output"]
     assert attributes.get(GenAI.USAGE_CACHE_READ_INPUT_TOKENS) == usage["cache_read"]
     assert attributes.get(GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS) == usage["cache_creation"]
+    assert attributes.get(GenAI.USAGE_CACHE_WRITE_INPUT_TOKENS) == usage["cache_creation"]  # the newer name
     assert attributes.get(GenAI.USAGE_REASONING_OUTPUT_TOKENS) == usage["reasoning"]
     assert attributes[Ours.PRICING_STATUS] == PricingStatus.PRICED
     assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected_cost(scenario))
