@@ -9,10 +9,11 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["ENV", "Settings", "get_settings"]
+__all__ = ["ATTRIBUTION_KEY", "ENV", "Settings", "get_settings"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,9 @@ class ENV:
     ROLLUP_MAX_TRACES = "GENAI_COST_ROLLUP_MAX_TRACES"
     METRIC_MODEL_LIMIT = "GENAI_COST_METRIC_MODEL_LIMIT"
     CAPTURE_MESSAGE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+    ATTRIBUTION_BAGGAGE = "GENAI_COST_ATTRIBUTION_BAGGAGE"
+    METRIC_ATTRIBUTION = "GENAI_COST_METRIC_ATTRIBUTION"
+    METRIC_ATTRIBUTION_LIMIT = "GENAI_COST_METRIC_ATTRIBUTION_LIMIT"
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -52,6 +56,12 @@ class Settings:
     """Distinct model names per metric before further ones are folded into ``_other``."""
     capture_message_content: bool = False
     """Record prompt and completion text on spans (off by default, as the semconv asks)."""
+    attribution_baggage: tuple[str, ...] = ()
+    """Baggage entries read as attribution keys (``tenant``, ``feature``, ...)."""
+    metric_attribution: tuple[str, ...] = ()
+    """Attribution keys that metrics carry (``agent`` included: the name of an ancestor agent span)."""
+    metric_attribution_limit: int = 100
+    """Distinct values per attribution key on metrics before further ones are folded into ``_other``."""
 
 
 def _warn(name: str, value: str, expected: str) -> None:
@@ -107,6 +117,20 @@ def _capture_content(env: Mapping[str, str], name: str) -> bool:
     return _bool(env, name, False)
 
 
+ATTRIBUTION_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+"""What an attribution key may be: it becomes part of span attribute and metric label names."""
+
+
+def _keys(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    keys: list[str] = []
+    for key in filter(None, (part.strip() for part in env.get(name, "").split(","))):
+        if ATTRIBUTION_KEY.fullmatch(key) is None:
+            _warn(name, key, "comma-separated keys of letters, digits, '_', '.' or '-'")
+        elif key not in keys:
+            keys.append(key)
+    return tuple(keys)
+
+
 def settings_from_env(env: Mapping[str, str]) -> Settings:
     """Build :class:`Settings` from a mapping of environment variables."""
     files = tuple(p for p in env.get(ENV.PRICING_FILE, "").split(os.pathsep) if p.strip())
@@ -118,6 +142,9 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         rollup_max_traces=_positive_int(env, ENV.ROLLUP_MAX_TRACES, Settings.rollup_max_traces),
         metric_model_limit=_positive_int(env, ENV.METRIC_MODEL_LIMIT, Settings.metric_model_limit),
         capture_message_content=_capture_content(env, ENV.CAPTURE_MESSAGE_CONTENT),
+        attribution_baggage=_keys(env, ENV.ATTRIBUTION_BAGGAGE),
+        metric_attribution=_keys(env, ENV.METRIC_ATTRIBUTION),
+        metric_attribution_limit=_positive_int(env, ENV.METRIC_ATTRIBUTION_LIMIT, Settings.metric_attribution_limit),
     )
 
 

@@ -181,7 +181,7 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         settings = get_settings()
         # The scope names the provider package (genai_cost.instrumentation.openai, ...), with our version.
         tracer = get_tracer(type(self).__module__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL)
-        instruments = Instruments(kwargs.get("meter_provider"), model_limit=settings.metric_model_limit)
+        instruments = Instruments.from_settings(kwargs.get("meter_provider"), settings)
         return Telemetry(tracer, instruments, Costing(instruments, kwargs.get("pricing")), settings)
 
     def _instrument(self, **kwargs: Any) -> None:
