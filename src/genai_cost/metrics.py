@@ -176,7 +176,7 @@ class Instruments:
                 continue
             capped = limit(value)
             if capped is not value:
-                self.attribution_overflow.add(1, {Ours.ATTRIBUTION_OVERFLOW_KEY: key})
+                self.attribution_overflow.add(1, {Ours.OVERFLOW_KEY: key})
             picked[name] = capped
 
     def record_tokens(self, usage: Usage, attributes: Mapping[str, Any]) -> None:

@@ -122,7 +122,7 @@ class Ours:
     ATTRIBUTION_PREFIX = "genai_cost.attribution."
     """Followed by an attribution key (``tenant``, ``feature``, ``agent``, ...): on spans, and on
     metrics for the keys in ``GENAI_COST_METRIC_ATTRIBUTION``."""
-    ATTRIBUTION_OVERFLOW_KEY = "genai_cost.attribution_overflow.key"
+    OVERFLOW_KEY = "genai_cost.overflow.key"
     """On the overflow counter: the key whose value was folded into ``_other``."""
 
 

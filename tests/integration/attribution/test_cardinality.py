@@ -25,7 +25,7 @@ from genai_cost.semconv import GenAI, Metrics, Ours
 
 def _overflow(reader: InMemoryMetricReader) -> dict[str, int]:
     return {
-        point.attributes[Ours.ATTRIBUTION_OVERFLOW_KEY]: point.value
+        point.attributes[Ours.OVERFLOW_KEY]: point.value
         for point in metric_points(reader, Metrics.ATTRIBUTION_OVERFLOW)
     }
 
