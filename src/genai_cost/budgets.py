@@ -24,6 +24,7 @@ from decimal import Decimal
 from types import TracebackType
 
 from genai_cost._fork import fork_safe_lock
+from genai_cost._text import plain_decimal
 from genai_cost.attribution import clean_value, valid_key
 from genai_cost.tracking import BudgetExceeded
 
@@ -151,7 +152,8 @@ class Budget:
     def __repr__(self) -> str:
         keys = ", ".join(f"{k}={v!r}" for k, v in self.keys.items())
         kind = "hard" if self.hard else "soft"
-        return f"Budget({keys}{', ' if keys else ''}usd={self.usd}, per={self._label!r}, {kind}, spent={self.spent})"
+        usd, spent = plain_decimal(self.usd), plain_decimal(self.spent)
+        return f"Budget({keys}{', ' if keys else ''}usd={usd}, per={self._label!r}, {kind}, spent={spent})"
 
 
 class _Registry:

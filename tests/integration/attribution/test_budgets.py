@@ -16,6 +16,7 @@ from tests.integration.attribution.conftest import MESSAGES, MODEL, TENANT, Tele
 
 import genai_cost
 from genai_cost import budgets
+from genai_cost._text import plain_decimal
 from genai_cost.demo.fake_openai import FakeOpenAIServer
 
 
@@ -59,7 +60,7 @@ def test_soft_budget_calls_back_once_per_window(telemetry: Telemetry, client: op
         clock.now += 60
         _ask(client, "acme")
         _ask(client, "globex")  # another tenant: counts nowhere here
-        transcript.append(f"t+{clock.now - 1_000_000:.0f}s acme call {minute + 1}: spent ${acme.spent}")
+        transcript.append(f"t+{clock.now - 1_000_000:.0f}s acme call {minute + 1}: spent ${plain_decimal(acme.spent)}")
     assert len([line for line in transcript if "callback" in line]) == 1
     assert acme.spent == 6 * one
 
