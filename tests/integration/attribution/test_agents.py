@@ -18,12 +18,12 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from tests.integration.attribution.conftest import AGENT, MESSAGES, MODEL, TENANT, Telemetry, one_call_cost
+from tests.integration.attribution.conftest import AGENT, MESSAGES, MODEL, PREFIX, TENANT, Telemetry, one_call_cost
 
 import genai_cost
 from genai_cost import CostSpanProcessor
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
-from genai_cost.semconv import GenAI, Ours
+from genai_cost.semconv import GenAI
 
 AGENT_ENV = {"GENAI_COST_METRIC_ATTRIBUTION": "tenant,agent"}
 
@@ -46,7 +46,7 @@ def pipeline(
 
 
 def _agent_span(tracer: trace.Tracer, name: str, **extra: Any) -> Any:
-    attributes = {GenAI.OPERATION_NAME: "invoke_agent", GenAI.AGENT_NAME: name, **extra}
+    attributes = {GenAI.OPERATION_NAME: "invoke_agent", "gen_ai.agent.name": name, **extra}
     return tracer.start_as_current_span(f"invoke_agent {name}", attributes=attributes)
 
 
@@ -71,7 +71,7 @@ def test_calls_below_agent_and_workflow_spans_carry_the_agent(
             ask()
         with tracer.start_as_current_span(
             "invoke_workflow nightly",
-            attributes={GenAI.OPERATION_NAME: "invoke_workflow", GenAI.WORKFLOW_NAME: "nightly-report"},
+            attributes={GenAI.OPERATION_NAME: "invoke_workflow", "gen_ai.workflow.name": "nightly-report"},
         ):
             ask()
         ask()  # no agent above
@@ -93,7 +93,7 @@ def test_agent_two_levels_up_in_another_thread_without_its_context(
     # that starts a step span under it explicitly. Only the span tree knows the agent.
     tracer_provider, telemetry = pipeline
     tracer = tracer_provider.get_tracer("agent-framework")
-    agent = tracer.start_span("invoke_agent billing", attributes={GenAI.AGENT_NAME: "billing"})
+    agent = tracer.start_span("invoke_agent billing", attributes={"gen_ai.agent.name": "billing"})
 
     def worker() -> None:
         with (
@@ -161,12 +161,15 @@ def test_agents_are_not_tracked_unless_allowlisted(
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
     try:
-        with _agent_span(tracer_provider.get_tracer("app"), "planner"):
+        with _agent_span(tracer_provider.get_tracer("app"), "planner"), genai_cost.attribute(tenant="acme"):
             client.chat.completions.create(model=MODEL, messages=MESSAGES)
     finally:
         instrumentor.uninstrument()
 
     telemetry = Telemetry(span_exporter, metric_reader)
-    for span in telemetry.llm_spans():
-        assert not any(name.startswith(Ours.ATTRIBUTION_PREFIX) for name in span.attributes or {})
+    (span,) = telemetry.llm_spans()
+    assert {name: value for name, value in (span.attributes or {}).items() if name.startswith(PREFIX)} == {
+        TENANT: "acme"
+    }
     assert telemetry.cost_by(AGENT) == pytest.approx({None: float(one_call_cost())})
+    assert telemetry.cost_by(TENANT) == pytest.approx({"acme": float(one_call_cost())})

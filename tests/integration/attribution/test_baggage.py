@@ -18,10 +18,19 @@ from opentelemetry import context as otel_context
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from tests.integration.attribution.conftest import FEATURE, MESSAGES, MODEL, TENANT, USER, Telemetry, one_call_cost
+from tests.integration.attribution.conftest import (
+    FEATURE,
+    MESSAGES,
+    MODEL,
+    PREFIX,
+    TENANT,
+    USER,
+    Telemetry,
+    one_call_cost,
+)
 
 import genai_cost
-from genai_cost.semconv import Metrics, Ours
+from genai_cost.semconv import Metrics
 
 BAGGAGE_ENV = {
     "GENAI_COST_ATTRIBUTION_BAGGAGE": "tenant,feature,user",
@@ -47,7 +56,7 @@ def test_baggage_of_an_outer_span_context_reaches_spans_and_metric_points(
         otel_context.detach(token)
 
     first, second = telemetry.llm_spans()
-    assert {k: v for k, v in (first.attributes or {}).items() if k.startswith(Ours.ATTRIBUTION_PREFIX)} == {
+    assert {k: v for k, v in (first.attributes or {}).items() if k.startswith(PREFIX)} == {
         TENANT: "acme",
         USER: "user-7",
     }
@@ -60,16 +69,20 @@ def test_baggage_of_an_outer_span_context_reaches_spans_and_metric_points(
 
 
 def test_baggage_is_ignored_unless_listed(instrument: Callable[..., Telemetry], client: openai.OpenAI) -> None:
-    telemetry = instrument(GENAI_COST_METRIC_ATTRIBUTION="tenant")
-    token = otel_context.attach(baggage.set_baggage("tenant", "acme"))
+    telemetry = instrument(GENAI_COST_METRIC_ATTRIBUTION="tenant,feature", GENAI_COST_ATTRIBUTION_BAGGAGE="feature")
+    context = baggage.set_baggage("tenant", "acme")  # not listed: stays baggage
+    token = otel_context.attach(baggage.set_baggage("feature", "search", context))
     try:
         client.chat.completions.create(model=MODEL, messages=MESSAGES)
     finally:
         otel_context.detach(token)
 
     (span,) = telemetry.llm_spans()
-    assert not any(name.startswith(Ours.ATTRIBUTION_PREFIX) for name in span.attributes or {})
+    assert {name: value for name, value in (span.attributes or {}).items() if name.startswith(PREFIX)} == {
+        FEATURE: "search"
+    }
     assert telemetry.cost_by(TENANT) == pytest.approx({None: float(one_call_cost())})
+    assert telemetry.count_by(FEATURE) == {"search": 1}
 
 
 # --- a real WSGI server receiving a W3C baggage header -----------------------------------------

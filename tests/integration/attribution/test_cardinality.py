@@ -14,20 +14,26 @@ from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
-from tests.integration.attribution.conftest import FEATURE, MESSAGES, MODEL, TENANT, Telemetry, one_call_cost
+from tests.integration.attribution.conftest import (
+    FEATURE,
+    MESSAGES,
+    MODEL,
+    OTHER,
+    OVERFLOW,
+    OVERFLOW_KEY,
+    TENANT,
+    Telemetry,
+    one_call_cost,
+)
 from tests.support.telemetry import metric_points
 
 import genai_cost
 from genai_cost import CostSpanProcessor
-from genai_cost.metrics import OTHER
-from genai_cost.semconv import GenAI, Metrics, Ours
+from genai_cost.semconv import GenAI, Metrics
 
 
 def _overflow(reader: InMemoryMetricReader) -> dict[str, int]:
-    return {
-        point.attributes[Ours.OVERFLOW_KEY]: point.value
-        for point in metric_points(reader, Metrics.ATTRIBUTION_OVERFLOW)
-    }
+    return {point.attributes[OVERFLOW_KEY]: point.value for point in metric_points(reader, OVERFLOW)}
 
 
 def test_values_beyond_the_limit_fold_into_other_and_are_counted(
