@@ -81,11 +81,13 @@ ModelNameLimiter = ValueLimiter
 
 
 class Instruments:
-    """Histograms, the token detail counter and the unpriced-call counter on one meter provider.
+    """Histograms, the token detail counter, the unpriced-call and attribution overflow counters
+    on one meter provider.
 
     Every instrumentor and ``CostSpanProcessor`` builds its own; on one meter provider they
     share the same instruments (the SDK hands back the instrument already registered under a
-    name) and the same token detail totals (:class:`_SharedTotals`).
+    name), the same token detail totals and the same attribution value limiters
+    (:class:`_PerMeterProvider`).
     """
 
     def __init__(
@@ -102,7 +104,7 @@ class Instruments:
         self._limit_model = ModelNameLimiter(model_limit)
         self._attribution = _attribution_limiters(meter_provider, attribution_keys, attribution_limit)
         """(key, metric attribute name, the key's limiter, shared per meter provider) per allowlisted key."""
-        self.attribution_overflow = meter.create_counter(
+        self._attribution_overflow = meter.create_counter(
             Metrics.ATTRIBUTION_OVERFLOW,
             unit="{call}",
             description="Calls whose attribution value was recorded as _other (beyond the limit of distinct values).",
@@ -150,11 +152,6 @@ class Instruments:
             attribution_limit=settings.metric_attribution_limit,
         )
 
-    @property
-    def attribution_keys(self) -> tuple[str, ...]:
-        """The attribution keys metrics carry."""
-        return tuple(key for key, _, _ in self._attribution)
-
     def metric_attributes(
         self, *sources: Mapping[str, Any], attribution: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
@@ -176,7 +173,7 @@ class Instruments:
                 continue
             capped = limit(value)
             if capped is not value:
-                self.attribution_overflow.add(1, {Ours.OVERFLOW_KEY: key})
+                self._attribution_overflow.add(1, {Ours.OVERFLOW_KEY: key})
             picked[name] = capped
 
     def record_tokens(self, usage: Usage, attributes: Mapping[str, Any]) -> None:
