@@ -54,8 +54,12 @@ OVERFLOW = "genai_cost_client_attribution_overflow_total"
 BY_KEY = "genai_cost_attribution_${attribution}"
 KEY_FILTER = f'{BY_KEY}=~"$attribution_value"'
 KEY_LEGEND = "{{" + BY_KEY + "}}"
+PRICING_AGE = "genai_cost_pricing_age_seconds"
+REFRESH_FAILURES = "genai_cost_pricing_refresh_failures_total"
 
 FILTER = 'job=~"$service", gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model"'
+SERVICE = 'job=~"$service"'
+"""The filter of the process-wide metrics (the pricing table's), which have no provider or model."""
 RATE = "$__rate_interval"
 RANGE = "$__range"
 
@@ -210,18 +214,18 @@ def _attribution_panels() -> list[Any]:
     folded = f'sum(increase({OVERFLOW}{{job=~"$service"}}[{RANGE}])) or vector(0)'
     per_key = "Per value of the chosen attribution key (a key in GENAI_COST_METRIC_ATTRIBUTION)"
     return [
-        _bars(18, "Spend by ${attribution}", "currencyUSD", f"{per_key}, in the selected range.", spend, KEY_LEGEND),
+        _bars(20, "Spend by ${attribution}", "currencyUSD", f"{per_key}, in the selected range.", spend, KEY_LEGEND),
         _timeseries(
-            19,
+            21,
             "Spend over time by ${attribution}",
             "currencyUSD",
             f"{per_key}: spend rate in USD per hour.",
             _query(spend_rate, "A", KEY_LEGEND),
         ).span(16),
-        _bars(20, "Calls by ${attribution}", "short", f"{per_key}: calls, failed ones included.", calls, KEY_LEGEND),
-        _bars(21, "Tokens by ${attribution}", "short", f"{per_key}: input and output tokens.", tokens, KEY_LEGEND),
+        _bars(22, "Calls by ${attribution}", "short", f"{per_key}: calls, failed ones included.", calls, KEY_LEGEND),
+        _bars(23, "Tokens by ${attribution}", "short", f"{per_key}: input and output tokens.", tokens, KEY_LEGEND),
         _stat(
-            22,
+            24,
             "Calls attributed to _other",
             "short",
             "Calls whose value of an allowlisted attribution key was recorded as _other: more distinct "
@@ -453,8 +457,29 @@ def build() -> Any:
                 _query(_quantile(0.95, TTFC), "B", "p95"),
             )
         )
-        .with_row(dashboard.Row("Attribution").id(103))
+        .with_row(dashboard.Row("Prices").id(103))
+        .with_panel(
+            _stat(
+                18,
+                "Pricing table age",
+                "s",
+                "Time since the prices each service uses were generated (genai_cost.pricing.age): the "
+                "bundled table's build, or the refreshed source's (GENAI_COST_PRICING_URL).",
+                f"max by (job) ({PRICING_AGE}{{{SERVICE}}})",
+            )
+        )
+        .with_panel(
+            _stat(
+                19,
+                "Pricing refresh failures",
+                "short",
+                "Failed checks of GENAI_COST_PRICING_URL in the selected range, by kind; the last "
+                "good table stays in use.",
+                f"sum by (error_type) (increase({REFRESH_FAILURES}{{{SERVICE}}}[{RANGE}])) or on() vector(0)",
+            )
+        )
     )
+    board = board.with_row(dashboard.Row("Attribution").id(104))
     for panel in _attribution_panels():
         board = board.with_panel(panel)
     return board.build()

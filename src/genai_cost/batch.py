@@ -28,14 +28,28 @@ from genai_cost.instrumentation.openai.chat import read_completion_response
 from genai_cost.instrumentation.openai.embeddings import read_embeddings_response
 from genai_cost.instrumentation.openai.responses import read_responses_response
 from genai_cost.pricing.table import PricingTable
-from genai_cost.semconv import GenAI, PricingStatus, Provider
+from genai_cost.semconv import GenAI, Operation, PricingStatus, Provider
 from genai_cost.usage import Usage
 
-__all__ = ["BATCH_CONTEXT", "BatchCost", "BatchResultsError", "ModelCost", "price_batch_results"]
+__all__ = [
+    "BATCH_CONTEXT",
+    "BatchCost",
+    "BatchRequest",
+    "BatchResultsError",
+    "ModelCost",
+    "price_batch_results",
+    "read_batch_results",
+]
 
 BATCH_CONTEXT: Mapping[str, str] = {"processing": "batch"}
 """The pricing context of a batch request, as genai-prices names it."""
 
+_OPERATIONS: Mapping[str, str] = {
+    "chat.completion": Operation.CHAT,
+    "text_completion": Operation.TEXT_COMPLETION,
+    "response": Operation.CHAT,
+    "list": Operation.EMBEDDINGS,
+}
 _OPENAI_BODIES: Mapping[str, Callable[[Any], Response]] = {
     "chat.completion": read_completion_response,
     "text_completion": read_completion_response,
@@ -120,11 +134,46 @@ class BatchCost:
 
 
 @dataclass(frozen=True, slots=True)
-class _Succeeded:
+class BatchRequest:
+    """One succeeded request of a results file, read as the instrumentors read a response."""
+
+    line: int
+    """Its line number in the file."""
+    custom_id: str | None
+    """The id the submitter gave it."""
     provider: str
+    operation: str
+    """Its ``gen_ai.operation.name``."""
+    model: str
     response: Response
-    created: object
-    """Epoch seconds the response was created, when the body says."""
+    """Its usage (never empty) and response attributes."""
+    created: datetime | None
+    """When the response was created, when the body says (OpenAI's do)."""
+
+    @property
+    def usage(self) -> Usage:
+        assert self.response.usage is not None  # checked when read
+        return self.response.usage
+
+    @property
+    def context(self) -> dict[str, str]:
+        """Batch processing and what else the response says it was served (an OpenAI body's
+        ``service_tier`` may say ``batch`` too: that is the processing, not a tier)."""
+        served = {
+            key: value
+            for key, value in (self.response.pricing_context or {}).items()
+            if not (key == "service_tier" and value == "batch")
+        }
+        return {**served, **BATCH_CONTEXT}
+
+
+def read_batch_results(path_or_lines: str | os.PathLike[str] | Iterable[str | bytes]) -> Iterator[BatchRequest | str]:
+    """Each request of an OpenAI Batch output file or an Anthropic Message Batches results file:
+    a :class:`BatchRequest` when it succeeded, else the reason it failed (``errored``,
+    ``http 500``, an OpenAI error code, ...). Raises :class:`BatchResultsError` for a line that
+    is not a result of either API."""
+    for number, line in _numbered_lines(path_or_lines):
+        yield _read_line(number, line)
 
 
 def price_batch_results(
@@ -145,12 +194,11 @@ def price_batch_results(
     table = pricing if pricing is not None else PricingTable.default()
     rows: dict[tuple[str, str], ModelCost] = {}
     failed: Counter[str] = Counter()
-    for number, line in _numbered_lines(path_or_lines):
-        outcome = _read_line(number, line)
-        if isinstance(outcome, str):
-            failed[outcome] += 1
+    for request in read_batch_results(path_or_lines):
+        if isinstance(request, str):
+            failed[request] += 1
         else:
-            _add(rows, table, at, number, outcome)
+            _add(rows, table, at, request)
     return BatchCost(tuple(rows.values()), dict(failed))
 
 
@@ -175,7 +223,7 @@ def _non_blank(lines: Iterable[str | bytes]) -> Iterator[tuple[int, str]]:
             yield number, text
 
 
-def _read_line(number: int, line: str) -> _Succeeded | str:
+def _read_line(number: int, line: str) -> BatchRequest | str:
     """The succeeded response of one line, or the reason the request failed."""
     try:
         record = json.loads(line)
@@ -186,7 +234,7 @@ def _read_line(number: int, line: str) -> _Succeeded | str:
     if not isinstance(record, dict):
         raise BatchResultsError(f"line {number}: expected a JSON object, got {type(record).__name__}")
     if "result" in record:
-        return _anthropic_result(number, record["result"])
+        return _anthropic_result(number, record)
     if "response" in record or "error" in record:
         return _openai_result(number, record)
     raise BatchResultsError(
@@ -195,7 +243,7 @@ def _read_line(number: int, line: str) -> _Succeeded | str:
     )
 
 
-def _openai_result(number: int, record: dict[str, Any]) -> _Succeeded | str:
+def _openai_result(number: int, record: dict[str, Any]) -> BatchRequest | str:
     """``{"response": {"status_code", "body"}, "error"}``; a request that failed has an
     ``error`` (``{"code", "message"}``) or a non-200 status and is not billed."""
     error = record.get("error")
@@ -212,11 +260,13 @@ def _openai_result(number: int, record: dict[str, Any]) -> _Succeeded | str:
     if reader is None:
         raise BatchResultsError(f"line {number}: unrecognized response body (object {kind!r})")
     created = read(body, "created")
-    return _Succeeded(Provider.OPENAI, reader(body), created if created is not None else read(body, "created_at"))
+    created = _created_at(created if created is not None else read(body, "created_at"))
+    return _request(number, record, Provider.OPENAI, _OPERATIONS[kind], reader(body), created)
 
 
-def _anthropic_result(number: int, result: Any) -> _Succeeded | str:
+def _anthropic_result(number: int, record: dict[str, Any]) -> BatchRequest | str:
     """``{"type": "succeeded", "message": Message}`` or ``errored``/``canceled``/``expired``."""
+    result = record["result"]
     kind = read(result, "type")
     if kind != "succeeded":
         if not isinstance(kind, str) or not kind:
@@ -225,37 +275,33 @@ def _anthropic_result(number: int, result: Any) -> _Succeeded | str:
     message = read(result, "message")
     if not isinstance(message, dict):
         raise BatchResultsError(f"line {number}: succeeded result without a message")
-    return _Succeeded(Provider.ANTHROPIC, read_message_response(message), None)
+    return _request(number, record, Provider.ANTHROPIC, Operation.CHAT, read_message_response(message), None)
 
 
-def _add(
-    rows: dict[tuple[str, str], ModelCost], table: PricingTable, at: datetime | None, number: int, ok: _Succeeded
-) -> None:
-    response = ok.response
+def _request(
+    number: int, record: dict[str, Any], provider: str, operation: str, response: Response, created: datetime | None
+) -> BatchRequest:
     model = response.attributes.get(GenAI.RESPONSE_MODEL)
     if not isinstance(model, str) or not model:
         raise BatchResultsError(f"line {number}: response without a model")
-    usage = response.usage
-    if usage is None or usage.is_empty:
+    if response.usage is None or response.usage.is_empty:
         raise BatchResultsError(f"line {number}: response without usage")
-    key = (ok.provider, model)
-    row = rows.get(key, ModelCost(ok.provider, model))
+    custom_id = record.get("custom_id")
+    custom_id = custom_id if isinstance(custom_id, str) else None
+    return BatchRequest(number, custom_id, provider, operation, model, response, created)
+
+
+def _add(
+    rows: dict[tuple[str, str], ModelCost], table: PricingTable, at: datetime | None, request: BatchRequest
+) -> None:
+    key = (request.provider, request.model)
+    row = rows.get(key, ModelCost(request.provider, request.model))
     cost, currency = row.cost, row.currency
     if cost is not None:  # a model without a price stays without one
-        breakdown = table.cost(usage, model, ok.provider, _created_at(ok.created) or at, _context(response))
+        breakdown = table.cost(request.usage, request.model, request.provider, request.created or at, request.context)
         cost, currency = (None, currency) if breakdown is None else (cost + breakdown.total, breakdown.currency)
-    rows[key] = replace(row, requests=row.requests + 1, usage=row.usage + usage, cost=cost, currency=currency)
-
-
-def _context(response: Response) -> dict[str, str]:
-    """Batch processing and what else the response says it was served (an OpenAI body's
-    ``service_tier`` may say ``batch`` too: that is the processing, not a tier)."""
-    served = {
-        key: value
-        for key, value in (response.pricing_context or {}).items()
-        if not (key == "service_tier" and value == "batch")
-    }
-    return {**served, **BATCH_CONTEXT}
+    usage = row.usage + request.usage
+    rows[key] = replace(row, requests=row.requests + 1, usage=usage, cost=cost, currency=currency)
 
 
 def _created_at(created: object) -> datetime | None:

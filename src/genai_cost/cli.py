@@ -38,6 +38,7 @@ from genai_cost.usage import Usage
 
 if TYPE_CHECKING:
     from genai_cost.batch import BatchCost
+    from genai_cost.pricing.documents import Layer
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_BROKEN_PIPE", "EXIT_OK", "EXIT_UNKNOWN_MODEL", "build_parser", "main"]
 
@@ -327,6 +328,12 @@ def _add_batch_cost(commands: Any) -> None:
         "--pricing", nargs="+", default=[], action="extend", metavar="FILE", help="pricing files to layer on top"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--export",
+        action="store_true",
+        help="also send a span per request (and the cost and token metrics) over OTLP, configured "
+        "by the standard OTEL_* variables, as opentelemetry-instrument would",
+    )
     parser.set_defaults(handler=_run_batch_cost)
 
 
@@ -337,11 +344,42 @@ def _run_batch_cost(args: argparse.Namespace) -> int:
         batch = price_batch_results(args.file, pricing=_table(args.pricing), at=args.at)
     except BatchResultsError as exc:
         raise _BadInput(f"{args.file}: {exc}") from None
+    exported = _export_batch(args) if args.export else None
     if args.json:
-        _print_json(batch.to_json())
+        _print_json(batch.to_json() if exported is None else {**batch.to_json(), "exported_spans": exported})
     else:
         _print_batch(batch)
+        if exported is not None:
+            print(f"exported {counted(exported, 'request span')} under one batch span, with their metrics")
     return EXIT_UNKNOWN_MODEL if batch.unknown_models else EXIT_OK
+
+
+def _export_batch(args: argparse.Namespace) -> int:
+    """The results as spans and metrics, through the pipeline ``opentelemetry-instrument``
+    would build from the environment; flushed before returning."""
+    from opentelemetry import metrics, trace
+
+    from genai_cost.autoinstrument import GenAICostConfigurator, GenAICostDistro
+    from genai_cost.batch_export import export_batch_results
+
+    os.environ.setdefault("OTEL_SERVICE_NAME", "genai-cost-batch")
+    GenAICostDistro().configure()
+    GenAICostConfigurator().configure()  # type: ignore[no-untyped-call]
+    tracer_provider, meter_provider = trace.get_tracer_provider(), metrics.get_meter_provider()
+    try:
+        return export_batch_results(
+            args.file,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            pricing=_table(args.pricing),
+            at=args.at,
+            name=os.path.basename(args.file),
+        )
+    finally:
+        for provider in (tracer_provider, meter_provider):
+            shutdown = getattr(provider, "shutdown", None)  # the SDK's providers flush on shutdown
+            if shutdown is not None:
+                shutdown()
 
 
 _BATCH_HEADER = ("MODEL", "PROVIDER", "REQUESTS", "INPUT", "CACHED", "OUTPUT", "COST")
@@ -369,7 +407,7 @@ def _print_batch(batch: BatchCost) -> None:
         print(f"not priced: {counted(row.requests, 'request')} of {_unknown(row.model, row.provider)}")
 
 
-# --- genai-cost pricing {validate,list,sync} -------------------------------------------------
+# --- genai-cost pricing {validate,list,sync,diff,info} --------------------------------------
 
 
 def _add_pricing(commands: Any) -> None:
@@ -392,6 +430,19 @@ def _add_pricing(commands: Any) -> None:
     sync = actions.add_parser("sync", help="regenerate the bundled table from genai-prices")
     sync.add_argument("--output", metavar="PATH", help="write here instead of the bundled file")
     sync.set_defaults(handler=_run_sync)
+
+    where = "a pricing file, an http(s) URL (ours or genai-prices' data JSON), 'bundled' or 'genai-prices'"
+    diff = actions.add_parser("diff", help="compare two tables: entries added and removed, prices changed")
+    diff.add_argument("old", metavar="OLD", help=where)
+    diff.add_argument("new", metavar="NEW", help=where + " (the installed package's data)")
+    diff.add_argument("--json", action="store_true", help="print one JSON object")
+    diff.set_defaults(handler=_run_diff)
+
+    info = actions.add_parser(
+        "info", help="the table a process would price with here: sources, version, age, entries (checks the URL)"
+    )
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.set_defaults(handler=_run_info)
 
 
 def _run_validate(args: argparse.Namespace) -> int:
@@ -451,6 +502,88 @@ def _run_sync(args: argparse.Namespace) -> int:
     print(f"  API URL patterns (provider detection): {report.hosts}")
     print(f"  free (no price listed, written at 0): {report.free}")
     return EXIT_OK
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    from genai_cost.pricing.diff import diff_entries
+    from genai_cost.pricing.documents import load_layer
+
+    old, new = load_layer(args.old), load_layer(args.new)
+    result = diff_entries(old.entries, new.entries)
+    if args.json:
+        sides = {side: _layer_json(layer) for side, layer in (("old", old), ("new", new))}
+        _print_json({**sides, **result.to_json()})
+        return EXIT_OK
+    for side, layer in (("old", old), ("new", new)):
+        print(f"{side}: {layer.provenance.version} ({counted(len(layer.entries), 'entry', 'entries')})")
+    print(f"added: {counted(len(result.added), 'entry', 'entries')}")
+    for entry in result.added:
+        print(f"  + {entry.id}  in {_optional(entry.rates.input)}  out {_optional(entry.rates.output)}")
+    print(f"removed: {counted(len(result.removed), 'entry', 'entries')}")
+    for entry in result.removed:
+        print(f"  - {entry.id}")
+    print(f"changed: {counted(len(result.changed), 'entry', 'entries')}")
+    for item in result.changed:
+        print(f"  ~ {item.entry_id}")
+        for change in item.changes:
+            print(f"      {change.field}: {_shown(change.old)} -> {_shown(change.new)}")
+    return EXIT_OK
+
+
+def _layer_json(layer: Layer) -> dict[str, Any]:
+    return {"source": layer.provenance.source, "version": layer.provenance.version, "entries": len(layer.entries)}
+
+
+def _shown(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    from genai_cost.pricing.documents import load_layer, read_layer
+
+    settings = get_settings()
+    files = [read_layer(path, genai_prices=False) for path in settings.pricing_files]
+    refreshed: Layer | None = None
+    refresh = "off (GENAI_COST_PRICING_URL is not set)"
+    if settings.pricing_url is not None:
+        every = f"every {settings.pricing_refresh:g} s"
+        try:
+            refreshed = load_layer(settings.pricing_url)
+            refresh = f"{settings.pricing_url} {every}: checked now, ok"
+        except PricingError as exc:
+            refresh = f"{settings.pricing_url} {every}: checked now, FAILED ({exc}); not in the table below"
+    layers = [refreshed, *files] if refreshed is not None else files
+    dated = (refreshed.provenance.dated or datetime.now(timezone.utc)) if refreshed is not None else None
+    table = PricingTable.of_layers(layers, aliases=settings.model_aliases, generated_at=dated)
+    age = None if table.generated_at is None else (datetime.now(timezone.utc) - table.generated_at).total_seconds()
+    sources = [layer.source for layer in table.provenance]
+    info: dict[str, Any] = {
+        "sources": sources,
+        "version": table.version,
+        "generated_at": None if table.generated_at is None else table.generated_at.isoformat(),
+        "age_seconds": age,
+        "entries": len(table.entries),
+        "refresh": refresh,
+    }
+    if args.json:
+        _print_json(info)
+        return EXIT_OK
+    print(f"sources    {' < '.join(sources)}")
+    print(f"version    {table.version}")
+    generated = "unknown" if age is None else f"{info['generated_at']} ({_duration(age)} ago)"
+    print(f"generated  {generated}")
+    print(f"entries    {info['entries']}")
+    print(f"refresh    {refresh}")
+    return EXIT_OK
+
+
+def _duration(seconds: float) -> str:
+    minutes, _ = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
 # --- genai-cost demo -------------------------------------------------------------------------

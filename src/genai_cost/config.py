@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -22,6 +24,8 @@ class ENV:
     """Names of the environment variables genai-cost reads."""
 
     PRICING_FILE = "GENAI_COST_PRICING_FILE"
+    PRICING_URL = "GENAI_COST_PRICING_URL"
+    PRICING_REFRESH = "GENAI_COST_PRICING_REFRESH"
     MODEL_ALIASES = "GENAI_COST_MODEL_ALIASES"
     OPENAI_STREAM_USAGE = "GENAI_COST_OPENAI_STREAM_USAGE"
     STRICT = "GENAI_COST_STRICT"
@@ -44,6 +48,10 @@ class Settings:
 
     pricing_files: tuple[str, ...] = ()
     """Pricing files layered over the bundled table, later ones winning."""
+    pricing_url: str | None = None
+    """Where to refresh prices from at runtime (an http(s) URL or a file path); ``None``: never."""
+    pricing_refresh: float = 3600.0
+    """Seconds between two checks of :attr:`pricing_url`."""
     model_aliases: Mapping[str, str] = field(default_factory=dict)
     """Deployment or alias name -> model name used for pricing (e.g. Azure deployments)."""
     openai_stream_usage: bool = False
@@ -95,6 +103,37 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (0 < value < math.inf):
+        _warn(name, raw, "a positive number of seconds")
+        return default
+    return value
+
+
+def _pricing_url(env: Mapping[str, str], name: str) -> str | None:
+    """An http(s) URL, or a file path (``file://`` URLs become their path)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    scheme, sep, rest = raw.partition("://")
+    if not sep:
+        return raw
+    scheme = scheme.lower()
+    if scheme in ("http", "https") and rest:
+        return raw
+    if scheme == "file" and rest:
+        return urllib.parse.unquote(urllib.parse.urlsplit(raw).path)
+    _warn(name, raw, "an http(s) URL or a file path")
+    return None
+
+
 def _aliases(env: Mapping[str, str], name: str) -> dict[str, str]:
     raw = env.get(name, "")
     aliases: dict[str, str] = {}
@@ -136,6 +175,8 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     files = tuple(p for p in env.get(ENV.PRICING_FILE, "").split(os.pathsep) if p.strip())
     return Settings(
         pricing_files=files,
+        pricing_url=_pricing_url(env, ENV.PRICING_URL),
+        pricing_refresh=_positive_seconds(env, ENV.PRICING_REFRESH, Settings.pricing_refresh),
         model_aliases=_aliases(env, ENV.MODEL_ALIASES),
         openai_stream_usage=_bool(env, ENV.OPENAI_STREAM_USAGE, False),
         strict=_bool(env, ENV.STRICT, False),

@@ -8,7 +8,7 @@ so the cost metric and ``track_usage`` blocks see every priced call exactly once
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -32,9 +32,9 @@ __all__ = ["Cost", "Costing", "pricing_context"]
 logger = logging.getLogger(__name__)
 
 _MAX_WARNED_MODELS = 1_000
-_STANDARD_VALUES = frozenset({"default", "standard", "auto", "global"})
-"""Context values that mean the standard price (OpenAI ``default``, Anthropic ``standard``,
-Anthropic's default ``inference_geo`` ``global``)."""
+_STANDARD_VALUES = frozenset({"default", "standard", "auto", "global", "unspecified"})
+"""Context values that mean the standard price (OpenAI ``default``, Anthropic and Gemini
+``standard``, Anthropic's default ``inference_geo`` ``global``, Gemini ``unspecified``)."""
 
 
 def pricing_context(**served: object) -> dict[str, str] | None:
@@ -68,6 +68,8 @@ class Cost:
     """A ``PricingModelSource`` value when the entry was not matched by the call's primary model name."""
     context: Mapping[str, str] | None = None
     """The pricing context the call was priced in (non-standard values only)."""
+    version: str | None = None
+    """The version of the pricing table consulted, when the span is to name it."""
 
     def attributes(self) -> dict[str, Any]:
         """The span attributes that describe this cost."""
@@ -75,6 +77,8 @@ class Cost:
         if self.context:
             for key, value in self.context.items():
                 attributes[Ours.PRICING_CONTEXT_PREFIX + key] = value
+        if self.version is not None:
+            attributes[Ours.PRICING_VERSION] = self.version
         if self.amount is None:
             return attributes
         attributes[GenAI.USAGE_COST_AMOUNT] = float(self.amount)
@@ -98,40 +102,53 @@ def _datetime(epoch_ns: int | None) -> datetime | None:
     return None if epoch_ns is None else datetime.fromtimestamp(epoch_ns / 1e9, timezone.utc)
 
 
-def _default_table() -> PricingTable:
-    # Imported with the table on first use: instrument() does not load the pricing modules.
-    from genai_cost.pricing.table import PricingTable
-
-    return PricingTable.default()
-
-
-def _prebuilt_default() -> PricingTable | None:
-    """The process-wide table, built now if pricing files are configured; else ``None`` (built on first use).
-
-    A pricing file may hold tens of thousands of entries, seconds of reading and indexing: that
-    belongs where the instrumentors and the processor are set up (where a bad file shows up
-    too), not inside the first LLM call. No thread does it in the background: the process did
-    not ask for one. The bundled table alone stays lazy: it costs nothing until a call is priced.
-    """
-    return _default_table() if get_settings().pricing_files else None
-
-
 class Costing:
     """Prices calls against a pricing table and records the outcome."""
 
-    def __init__(self, instruments: Instruments, pricing: PricingTable | None = None) -> None:
+    def __init__(
+        self,
+        instruments: Instruments,
+        pricing: PricingTable | None = None,
+        *,
+        providers: Iterable[str] = (),
+        version_on_span: bool | None = None,
+    ) -> None:
+        """Price with ``pricing``, else with the process-wide table, read at each call (the
+        refresher may replace it).
+
+        The process-wide table is built here, where instrumentation is set up, and the bundled
+        prices of ``providers`` decoded: the first call pays for neither. ``version_on_span``
+        (default: when the table can change, i.e. runtime refresh is on for the process-wide
+        table) puts ``genai_cost.pricing.version`` on every priced span; otherwise it belongs
+        on the instrumentation scope (:attr:`scope_version`), and a span names the table only
+        when it is not that one (replaced since).
+        """
+        # The pricing engine comes with instrumentation (not with the first call).
+        from genai_cost.pricing.table import PricingTable
+
         self._instruments = instruments
-        self._pricing = pricing if pricing is not None else _prebuilt_default()
+        self._pricing = pricing
+        self._default = PricingTable.default
+        initial = pricing if pricing is not None else self._default()
+        initial.prepare(providers)
+        if version_on_span is None:
+            version_on_span = pricing is None and get_settings().pricing_url is not None
+        self._initial = None if version_on_span else initial
+        """The table the scope names (``None``: spans name theirs); not kept when refresh replaces tables."""
         self._warned_models: set[tuple[str | None, str]] = set()
         self._failure_logged = False
         self._lock = fork_safe_lock(self)
         tracking.note_call_counter()
 
     @property
+    def scope_version(self) -> str | None:
+        """The table version for the instrumentation scope; ``None`` when spans carry it."""
+        return None if self._initial is None else self._initial.version
+
+    @property
     def pricing(self) -> PricingTable:
-        if self._pricing is None:
-            self._pricing = _default_table()
-        return self._pricing
+        """The table the next call is priced with."""
+        return self._pricing if self._pricing is not None else self._default()
 
     def price(
         self,
@@ -174,14 +191,16 @@ class Costing:
         if usage is None or usage.is_empty:
             return _NO_USAGE
         try:
-            entry, model_source = self._match(model, requested_model, provider, _datetime(started_ns), context)
+            table = self.pricing  # one table for the whole call, whatever a refresh does meanwhile
+            entry, model_source = self._match(table, model, requested_model, provider, _datetime(started_ns), context)
             breakdown = None if entry is None else calculate(usage, entry)
         except Exception:
             self._log_failure()
             return _PRICING_FAILED
+        version = None if table is self._initial else table.version
         if breakdown is None:
             self._warn_unknown(provider, model or "")
-            return _UNKNOWN_MODEL
+            return _UNKNOWN_MODEL if version is None else replace(_UNKNOWN_MODEL, version=version)
         return Cost(
             PricingStatus.PRICED,
             breakdown.total,
@@ -190,10 +209,12 @@ class Costing:
             breakdown=breakdown.by_type,
             entry_id=breakdown.entry_id,
             model_source=model_source,
+            version=version,
         )
 
+    @staticmethod
     def _match(
-        self,
+        table: PricingTable,
         model: str | None,
         requested_model: object,
         provider: str | None,
@@ -201,10 +222,10 @@ class Costing:
         context: PricingContext | None,
     ) -> tuple[PriceEntry | None, str | None]:
         """The entry for ``model``, else for ``requested_model``; and the ``PricingModelSource`` of a fallback."""
-        entry = self.pricing.match(model, provider=provider, at=at, context=context) if model else None
+        entry = table.match(model, provider=provider, at=at, context=context) if model else None
         if entry is not None or not isinstance(requested_model, str) or requested_model in ("", model):
             return entry, None
-        entry = self.pricing.match(requested_model, provider=provider, at=at, context=context)
+        entry = table.match(requested_model, provider=provider, at=at, context=context)
         return entry, None if entry is None else PricingModelSource.REQUEST_MODEL
 
     def settle(

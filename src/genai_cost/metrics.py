@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sys
+import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -141,6 +143,19 @@ class Instruments:
             unit="{call}",
             description="GenAI calls that could not be priced, by reason.",
         )
+        # Process-wide values: every Instruments registers the same callbacks, the SDK keeps one.
+        meter.create_observable_gauge(
+            Metrics.PRICING_AGE,
+            callbacks=[_observe_pricing_age],
+            unit="s",
+            description="Seconds since the prices of the process-wide pricing table were generated.",
+        )
+        meter.create_observable_counter(
+            Metrics.PRICING_REFRESH_FAILURES,
+            callbacks=[_observe_refresh_failures],
+            unit="{failure}",
+            description="Failed checks of the pricing refresh source, by error.type.",
+        )
 
     @classmethod
     def from_settings(cls, meter_provider: MeterProvider | None, settings: Settings) -> Instruments:
@@ -191,6 +206,22 @@ class Instruments:
 
     def record_unpriced(self, reason: str, attributes: Mapping[str, Any]) -> None:
         self.unpriced.add(1, {**attributes, Ours.UNPRICED_REASON: reason})
+
+
+def _observe_pricing_age(options: CallbackOptions) -> Iterable[Observation]:
+    from genai_cost.pricing.table import default_generated_at
+
+    generated_at = default_generated_at()
+    if generated_at is None:
+        return []
+    return [Observation(max(0.0, time.time() - generated_at.timestamp()))]
+
+
+def _observe_refresh_failures(options: CallbackOptions) -> Iterable[Observation]:
+    refresh = sys.modules.get("genai_cost.pricing.refresh")  # not imported: refresh is off
+    if refresh is None:
+        return []
+    return [Observation(count, {GenAI.ERROR_TYPE: kind}) for kind, count in refresh.failure_counts().items()]
 
 
 _METRIC_ATTRIBUTES = (

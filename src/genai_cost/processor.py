@@ -234,7 +234,8 @@ class CostSpanProcessor(SpanProcessor):
         self._agents = attribution.AGENT in settings.metric_attribution
         """Track the agent each open span runs under: the nearest span (itself included) that
         names an agent or workflow (``gen_ai.agent.name``, ``gen_ai.workflow.name``)."""
-        self._costing = Costing(self._instruments, pricing)
+        # The span is copied anyway: naming the table on it costs a dict entry, and the scope is not ours.
+        self._costing = Costing(self._instruments, pricing, version_on_span=True)
         self._max_traces = max_traces if max_traces is not None else settings.rollup_max_traces
         self._max_spans_per_trace = max_spans_per_trace
         self._traces: dict[int, _Trace] = {}

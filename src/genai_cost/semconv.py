@@ -18,6 +18,7 @@ __all__ = [
     "PricingModelSource",
     "PricingStatus",
     "Provider",
+    "RefreshFailure",
     "TokenType",
 ]
 
@@ -112,6 +113,11 @@ class Ours:
     PRICING_CONTEXT_PREFIX = "genai_cost.pricing.context."
     """Followed by a pricing context key (``service_tier``, ``processing``, ``speed``...): the
     value the provider served, set only when it is not the default (and so priced differently)."""
+    PRICING_VERSION = "genai_cost.pricing.version"
+    """The pricing table that priced the call: its sources, each with its ``generated_at`` (or
+    ETag, or content digest), e.g. ``bundled@2026-12-04T20:22:34Z+https://example.com/prices.json@...``.
+    On the instrumentation scope when the table cannot change during the process; on each
+    priced span when it can (runtime refresh) and on spans priced by ``CostSpanProcessor``."""
     PRICING_MODEL_SOURCE = "genai_cost.pricing.model_source"
     """Set when the entry was matched by another name than the response model (``PricingModelSource``)."""
     SUBTREE_COST_AMOUNT = "genai_cost.subtree.cost.amount"
@@ -138,6 +144,10 @@ class Metrics:
     """Counter of the cached and reasoning parts of input/output tokens, by token type."""
     ATTRIBUTION_OVERFLOW = "genai_cost.client.attribution.overflow"
     """Counter of calls whose value of an allowlisted attribution key was recorded as ``_other``."""
+    PRICING_AGE = "genai_cost.pricing.age"
+    """Gauge: seconds since the process-wide pricing table's prices were generated."""
+    PRICING_REFRESH_FAILURES = "genai_cost.pricing.refresh.failures"
+    """Counter of failed pricing refresh checks, by ``error.type`` (a ``RefreshFailure`` value)."""
     OVERFLOW = "otel.metric.overflow"
     """The attribute of the one series that stands for all series beyond a cardinality limit."""
 
@@ -194,6 +204,22 @@ class PricingStatus:
     PROVIDER = "provider"
     ERROR = "error"
     """The pricing table raised (a bug or a broken custom table); logged once, the call is unaffected."""
+
+
+class RefreshFailure:
+    """Values of ``error.type`` on ``genai_cost.pricing.refresh.failures`` (besides ``http_<status>``)."""
+
+    CONNECTION = "connection"
+    TIMEOUT = "timeout"
+    TOO_LARGE = "too_large"
+    BAD_DOCUMENT = "bad_document"
+    """Not JSON (or TOML), or not a pricing document at all."""
+    INVALID_TABLE = "invalid_table"
+    """A pricing document whose entries do not validate."""
+
+    @staticmethod
+    def http(status: int) -> str:
+        return f"http_{status}"
 
 
 class PricingModelSource:

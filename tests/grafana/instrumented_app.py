@@ -142,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
     pricing = PricingTable.load(entries=PRICES, include_bundled=False)
     OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, pricing=pricing)
+    # The process-wide table: its age is reported, and with GENAI_COST_PRICING_URL set (the live
+    # test points it at a closed port) its refresher runs and fails, counted.
+    PricingTable.default()
 
     with (
         FakeOpenAIServer() as fake,

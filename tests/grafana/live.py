@@ -165,8 +165,9 @@ class App:
 
 
 @contextmanager
-def run_app(workdir: Path, *args: str) -> Iterator[tuple[App, dict[str, Any]]]:
-    """Start the app; yields it with its ``ready`` event. Stops it at exit."""
+def run_app(workdir: Path, *args: str, env: Mapping[str, str] | None = None) -> Iterator[tuple[App, dict[str, Any]]]:
+    """Start the app (with ``env`` added to the environment); yields it with its ``ready`` event.
+    Stops it at exit."""
     spans_path = workdir / "spans.json"
     log = (workdir / "app.log").open("wb")
     process = subprocess.Popen(
@@ -176,6 +177,7 @@ def run_app(workdir: Path, *args: str) -> Iterator[tuple[App, dict[str, Any]]]:
         stderr=log,
         text=True,
         cwd=REPO,
+        env={**os.environ, **(env or {})},
     )
     app = App(process, spans_path)
     try:

@@ -10,6 +10,7 @@ spend, tokens, calls, errors, spend per tenant.
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import yaml
 from tests.grafana.live import (
     Prometheus,
     dashboard,
+    free_port,
     panels,
     rules,
     run_app,
@@ -28,7 +30,9 @@ from tests.grafana.live import (
     wait_for,
 )
 
-from genai_cost.semconv import GenAI, Ours, PricingStatus
+from genai_cost.config import ENV
+from genai_cost.pricing.provenance import bundled_provenance
+from genai_cost.semconv import GenAI, Ours, PricingStatus, RefreshFailure
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -48,6 +52,8 @@ STORED_NAMES = {
     "gen_ai_client_token_usage_sum",
     "genai_cost_client_token_detail_total",
     "genai_cost_client_unpriced_calls_total",
+    "genai_cost_pricing_age_seconds",
+    "genai_cost_pricing_refresh_failures_total",
     "target_info",
 }
 CALLS = "gen_ai_client_operation_duration_seconds_count"
@@ -132,7 +138,9 @@ def _between_the_top_two(spend: dict[str, float]) -> float:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
     workdir = tmp_path_factory.mktemp("live-prometheus")
-    with run_app(workdir, "--service", SERVICE) as (app, ready):
+    # Pricing refresh from a port nobody listens on: failures to count and alert on.
+    refresh = {ENV.PRICING_URL: f"http://127.0.0.1:{free_port()}/prices.json", ENV.PRICING_REFRESH: "0.2"}
+    with run_app(workdir, "--service", SERVICE, env=refresh) as (app, ready):
         target = f"127.0.0.1:{ready['metrics_port']}"
         tenant_threshold = _between_the_top_two(ready["tenant_spend"])
         rule_file = _zeroed_thresholds(workdir / "rules.yaml", tenant_threshold)
@@ -353,6 +361,16 @@ def test_tenant_alert_fires_per_tenant(live: LiveRun) -> None:
     for alert in alerts:
         print(f"  {alert['state']}: {alert['labels']} -> {alert['annotations']['summary']}")
     assert {alert["labels"][TENANT_LABEL] for alert in alerts} == over
+
+
+def test_the_pricing_age_and_refresh_failures_reach_prometheus(live: LiveRun) -> None:
+    generated_at = bundled_provenance().generated_at
+    assert generated_at is not None
+    age = _scalar(live.query(_panel_query("Pricing table age")))
+    # The age the app reported at the last scrape (computed as it was collected, a moment after).
+    assert live.first_scrape - generated_at.timestamp() <= age <= time.time() - generated_at.timestamp()
+    failures = _by(live.query(_panel_query("Pricing refresh failures")), "error_type")
+    assert set(failures) == {RefreshFailure.CONNECTION} and failures[RefreshFailure.CONNECTION] > 0
 
 
 def test_every_alert_goes_active_with_zero_thresholds(live: LiveRun) -> None:

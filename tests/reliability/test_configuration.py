@@ -100,7 +100,28 @@ BAD_ENV = [
     pytest.param(ENV.METRIC_MODEL_LIMIT, "0", "metric_model_limit", id="model-limit-zero"),
     pytest.param(ENV.MODEL_ALIASES, "just-a-name", "model_aliases", id="aliases"),
     pytest.param(ENV.CAPTURE_MESSAGE_CONTENT, "verbose", "capture_message_content", id="capture"),
+    pytest.param(ENV.PRICING_URL, "ftp://prices.example.com/p.json", "pricing_url", id="pricing-url-scheme"),
+    pytest.param(ENV.PRICING_REFRESH, "hourly", "pricing_refresh", id="refresh-not-a-number"),
+    pytest.param(ENV.PRICING_REFRESH, "0", "pricing_refresh", id="refresh-zero"),
+    pytest.param(ENV.PRICING_REFRESH, "inf", "pricing_refresh", id="refresh-infinite"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("https://prices.example.com/p.json", "https://prices.example.com/p.json", id="https"),
+        pytest.param("http://127.0.0.1:8080/p.json", "http://127.0.0.1:8080/p.json", id="http"),
+        pytest.param("/etc/genai-cost/prices.json", "/etc/genai-cost/prices.json", id="path"),
+        pytest.param("file:///etc/genai%20cost/p.json", "/etc/genai cost/p.json", id="file-url"),
+        pytest.param("  ", None, id="blank"),
+    ],
+)
+def test_pricing_url_is_an_http_url_or_a_file_path(value: str, expected: str | None) -> None:
+    settings = settings_from_env({ENV.PRICING_URL: value, ENV.PRICING_REFRESH: "90.5"})
+    assert settings.pricing_url == expected
+    assert settings.pricing_refresh == 90.5
+    assert settings_from_env({}).pricing_refresh == 3600
 
 
 @pytest.mark.parametrize(("name", "value", "field"), BAD_ENV)

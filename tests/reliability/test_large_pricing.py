@@ -123,7 +123,7 @@ def test_processor_reads_the_pricing_file_when_built(pricing_file: Path) -> None
     assert span.attributes.get(Ours.PRICING_ENTRY) == "house:1234"
 
 
-def test_without_a_pricing_file_the_bundled_table_is_still_built_on_first_use(
+def test_without_a_pricing_file_the_bundled_table_is_built_by_instrument_not_by_the_first_call(
     telemetry: Telemetry, faults: FaultServer, settings_env: Callable[..., None]
 ) -> None:
     settings_env(**{ENV.PRICING_FILE: ""})
@@ -132,12 +132,16 @@ def test_without_a_pricing_file_the_bundled_table_is_still_built_on_first_use(
     instrumentor = OpenAIInstrumentor()
     try:
         instrumentor.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
-        built_by_instrument = bool(table_module._default)
+        built = list(table_module._default)
+        decoded = set(built[0]._decoded) if built else set()
         reply = faults.headers(wire.json_reply(wire.chat_completion()))
         client(faults.base_url).chat.completions.create(model="gpt-4o-mini", messages=[], extra_headers=reply)
+        after_call = list(table_module._default)
     finally:
         instrumentor.uninstrument()
         table_module._default[:] = saved
 
-    assert not built_by_instrument  # instrument() stays cheap: the bundled table costs nothing until a call
+    # instrument() builds the table and decodes the OpenAI prices: the first call pays for neither.
+    assert len(built) == 1 and after_call == built
+    assert {"openai", "azure.ai.openai"} <= decoded
     assert telemetry.only_span().attributes[Ours.PRICING_STATUS] == PricingStatus.PRICED

@@ -37,8 +37,9 @@ class Scenario:
     cache_5m: int | None = None
     cache_1h: int | None = None
     thinking_tokens: int | None = None
-    delta_usage: dict[str, int] = field(default_factory=dict)
-    """Extra cumulative fields a newer API repeats in ``message_delta`` (they win)."""
+    delta_usage: dict[str, Any] = field(default_factory=dict)
+    """Extra cumulative fields a newer API repeats in ``message_delta`` (they win), and the ones
+    only ``message_delta`` and the whole message carry (``server_tool_use``)."""
     status: int = 200
     error_type: str | None = None
     stream_error: bool = False
@@ -60,6 +61,31 @@ SCENARIOS: dict[str, Scenario] = {
         cache_read=0,
         cache_creation=0,
         delta_usage={"input_tokens": 35, "cache_read_input_tokens": 1000},
+    ),
+    # A recorded claude-sonnet-4 stream with the web_search tool (pydantic-ai's cassette
+    # test_anthropic_model_web_search_tool_stream): message_start reports 2,068 input tokens
+    # and no server_tool_use; message_delta repeats the cumulative input (22,397, search results
+    # included) and the cache counts, and adds {"web_search_requests": 2, "web_fetch_requests": 0}.
+    "web_search": Scenario(
+        input_tokens=2068,
+        output_tokens=637,
+        cache_read=0,
+        cache_creation=0,
+        delta_usage={
+            "input_tokens": 22397,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "server_tool_use": {"web_search_requests": 2, "web_fetch_requests": 0},
+        },
+    ),
+    # Anthropic's pricing page's web fetch example (25,039 input, 931 output tokens, one fetch),
+    # with the zero search count the API sends beside it.
+    "web_fetch": Scenario(
+        input_tokens=25039,
+        output_tokens=931,
+        cache_read=0,
+        cache_creation=0,
+        delta_usage={"server_tool_use": {"web_search_requests": 0, "web_fetch_requests": 1}},
     ),
     "max_tokens": Scenario(stop_reason="max_tokens"),
     "error_400": Scenario(status=400, error_type="invalid_request_error"),

@@ -12,7 +12,8 @@ Routes (model ids arrive URL-quoted, e.g. ``us.anthropic...v2%3A0`` or a quoted 
 
 The answer depends on the model family (Anthropic Messages or text completions, Amazon Nova,
 Titan text and embeddings, Meta Llama, Mistral, Cohere) and on a scenario chosen per client
-with :func:`scenario`: ``default``, ``cached`` (prompt-cache reads and writes),
+with :func:`scenario`: ``default``, ``cached`` (prompt-cache reads and writes), ``cache_1h``
+(cache writes of both lifetimes),
 ``throttled`` (429 ThrottlingException), ``invalid`` (400 ValidationException), ``denied``
 (403 AccessDeniedException), ``stream_error`` (an exception event after two events), ``reset``
 (the connection drops after three stream messages).
@@ -37,6 +38,7 @@ from tests.support.fake_http import FakeHTTPServer, Reply, Request
 
 __all__ = [
     "CACHED",
+    "CACHE_1H",
     "DEFAULT",
     "TEXT",
     "Tokens",
@@ -59,6 +61,8 @@ class Tokens:
     output: int
     cache_read: int = 0
     cache_write: int = 0
+    cache_write_1h: int = 0
+    """The part of ``cache_write`` with a 1-hour lifetime (the rest lives 5 minutes)."""
 
     @property
     def total_input(self) -> int:
@@ -68,6 +72,11 @@ class Tokens:
 
 DEFAULT = Tokens(input=12, output=6)
 CACHED = Tokens(input=12, output=6, cache_read=1000, cache_write=200)
+# A recorded Converse call of us.anthropic.claude-sonnet-4-5-20250929-v1:0 (pydantic-ai's cassette
+# test_bedrock_cache_write_and_read: inputTokens 2, outputTokens 5, cacheWriteInputTokens 1322,
+# cacheDetails [{"inputTokens": 1322, "ttl": "5m"}]), here with 1,000 of the writes kept an hour.
+CACHE_1H = Tokens(input=2, output=5, cache_write=1322, cache_write_1h=1000)
+_SCENARIO_TOKENS = {"cached": CACHED, "cache_1h": CACHE_1H}
 
 _ERRORS = {
     "throttled": (429, "ThrottlingException", "Too many requests, please wait before trying again."),
@@ -107,11 +116,15 @@ def _chunk(body: Any) -> bytes:
     return _event("chunk", {"bytes": base64.b64encode(json.dumps(body).encode()).decode()})
 
 
-def _converse_usage(tokens: Tokens) -> dict[str, int]:
-    usage = {"inputTokens": tokens.input, "outputTokens": tokens.output,
+def _converse_usage(tokens: Tokens) -> dict[str, Any]:
+    usage: dict[str, Any] = {"inputTokens": tokens.input, "outputTokens": tokens.output,
              "totalTokens": tokens.input + tokens.output + tokens.cache_read + tokens.cache_write}  # fmt: skip
     if tokens.cache_read or tokens.cache_write:
         usage |= {"cacheReadInputTokens": tokens.cache_read, "cacheWriteInputTokens": tokens.cache_write}
+    if tokens.cache_write:
+        # Listed only for the lifetimes written, 1h before 5m (botocore's TokenUsage.cacheDetails).
+        by_ttl = (("1h", tokens.cache_write_1h), ("5m", tokens.cache_write - tokens.cache_write_1h))
+        usage["cacheDetails"] = [{"ttl": ttl, "inputTokens": n} for ttl, n in by_ttl if n]
     return usage
 
 
@@ -152,7 +165,10 @@ def _anthropic_usage(tokens: Tokens) -> dict[str, Any]:
         usage |= {
             "cache_read_input_tokens": tokens.cache_read,
             "cache_creation_input_tokens": tokens.cache_write,
-            "cache_creation": {"ephemeral_5m_input_tokens": tokens.cache_write, "ephemeral_1h_input_tokens": 0},
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": tokens.cache_write - tokens.cache_write_1h,
+                "ephemeral_1h_input_tokens": tokens.cache_write_1h,
+            },
         }
     return usage
 
@@ -244,7 +260,7 @@ def answer(
     """
     if scenario_name in _ERRORS:
         return _error(scenario_name)
-    tokens = CACHED if scenario_name == "cached" else DEFAULT
+    tokens = _SCENARIO_TOKENS.get(scenario_name, DEFAULT)
     failing = scenario_name == "stream_error"
     reset_after = 3 if scenario_name == "reset" else None
     family = _family(model)

@@ -10,9 +10,26 @@ Paths (``{m}`` a model id):
 
 ``usageMetadata`` has ``promptTokenCount`` (cached tokens included), ``candidatesTokenCount``,
 ``cachedContentTokenCount``, ``thoughtsTokenCount``, ``toolUsePromptTokenCount`` and the
-per-modality ``promptTokensDetails``/``cacheTokensDetails``/``candidatesTokensDetails``. Streams
-send the full usage on the last chunk; earlier chunks carry the prompt count (Gemini API) or
-only ``trafficType`` (Vertex AI), as the real services do.
+per-modality ``promptTokensDetails``/``cacheTokensDetails``/``candidatesTokensDetails``/
+``toolUsePromptTokensDetails``. Streams send the full usage on the last chunk; earlier chunks
+carry the prompt count (Gemini API) or only ``trafficType`` (Vertex AI), as the real services do.
+
+A grounded answer (Google Search) has ``groundingMetadata`` on its candidate, with the
+``webSearchQueries`` the model ran; streamed, every chunk's candidate carries an empty
+``groundingMetadata`` and the last one the whole of it, as in a recorded gemini-2.5-pro stream
+(pydantic-ai's cassette test_google_model_web_search_tool_stream, which also has the
+``toolUsePromptTokensDetails`` shape).
+
+Every answer names the service tier it was served at in an ``x-gemini-service-tier`` header,
+as the Gemini API does: the request's ``serviceTier`` (``standard`` without one), or the
+``x-fake-served-tier`` request header's value (a priority request over its limit is served at
+standard).
+
+Streams are SSE when the client asks for ``alt=sse`` (google-genai); otherwise, as the REST
+transport of the older GAPIC SDKs (google-generativeai, vertexai: ``$alt=json``) gets them, one
+JSON array whose elements arrive as they are generated, ``[{...}\n,\r\n{...}\n]`` (recorded from
+the Gemini API in simonw/llm-gemini's tests/cassettes/test_gemini/test_prompt.yaml, and from
+Vertex AI in elastic/elasticsearch's GoogleVertexAiChatCompletionResponseEntity.java).
 
 The ``x-fake-scenario`` header picks a :data:`SCENARIOS` entry, ``x-fake-chunks`` the number of
 stream chunks.
@@ -20,13 +37,14 @@ stream chunks.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support.fake_http import FakeHTTPServer, Reply, Request, sse_frame
 
-__all__ = ["SCENARIOS", "Scenario", "answer", "fake_google_genai_server"]
+__all__ = ["SCENARIOS", "Scenario", "answer", "fake_google_genai_server", "generate_bodies"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +57,9 @@ class Scenario:
     prompt_modalities: dict[str, int] = field(default_factory=dict)
     cache_modalities: dict[str, int] = field(default_factory=dict)
     candidate_modalities: dict[str, int] = field(default_factory=dict)
+    tool_use_modalities: dict[str, int] = field(default_factory=dict)
+    web_search_queries: tuple[str, ...] | None = None
+    """Set: the answer is grounded with Google Search and reports these queries."""
     usage: bool = True
     status: int = 200
     error_status: str | None = None
@@ -66,6 +87,30 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "long_context": Scenario(prompt=250_000, candidates=1000, cached=50_000, thoughts=500),
     "tool_use": Scenario(prompt=100, candidates=20, tool_use_prompt=400),
+    # Every modality genai-prices reads: PDF pages (DOCUMENT) count as image tokens, tool-use
+    # prompt tokens (here a page fetched by URL context) are input of their own modality.
+    "multimodal": Scenario(
+        prompt=1224,
+        candidates=1310,
+        cached=458,
+        tool_use_prompt=40,
+        prompt_modalities={"TEXT": 100, "IMAGE": 258, "DOCUMENT": 516, "VIDEO": 300, "AUDIO": 50},
+        cache_modalities={"IMAGE": 258, "DOCUMENT": 200},
+        tool_use_modalities={"TEXT": 30, "DOCUMENT": 10},
+        candidate_modalities={"TEXT": 20, "IMAGE": 1290},
+    ),
+    # The recorded gemini-2.5-pro grounded stream's counts, with the queries a gemini-3-flash-preview
+    # answer reported (Google AI forum, "Are empty-string entries in
+    # groundingMetadata.webSearchQueries billed", 2026): empty strings beside real queries.
+    "grounded": Scenario(
+        prompt=17,
+        candidates=205,
+        thoughts=319,
+        tool_use_prompt=104,
+        prompt_modalities={"TEXT": 17},
+        tool_use_modalities={"TEXT": 104},
+        web_search_queries=("", "best equity crowdfunding platforms 2026", "", "Wefunder vs Republic"),
+    ),
     "no_usage": Scenario(usage=False),
     "max_tokens": Scenario(finish_reason="MAX_TOKENS"),
     "error_400": Scenario(status=400, error_status="INVALID_ARGUMENT"),
@@ -100,6 +145,7 @@ def _usage(scenario: Scenario, *, vertex: bool) -> dict[str, Any]:
         ("promptTokensDetails", scenario.prompt_modalities),
         ("cacheTokensDetails", scenario.cache_modalities),
         ("candidatesTokensDetails", scenario.candidate_modalities),
+        ("toolUsePromptTokensDetails", scenario.tool_use_modalities),
     ):
         if modalities:
             usage[name] = _details(modalities)
@@ -108,10 +154,25 @@ def _usage(scenario: Scenario, *, vertex: bool) -> dict[str, Any]:
     return usage
 
 
-def _chunk(model: str, text: str, usage: dict[str, Any] | None, finish: str | None) -> dict[str, Any]:
+def _grounding(queries: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "searchEntryPoint": {"renderedContent": "<style></style><div class=\"container\"></div>"},
+        "groundingChunks": [{"web": {"uri": "https://vertexaisearch.cloud.google.com/grounding-api-redirect/x",
+                                     "title": "example.com"}}],
+        "groundingSupports": [{"segment": {"startIndex": 0, "endIndex": 5, "text": "Hello"},
+                               "groundingChunkIndices": [0]}],
+        "webSearchQueries": list(queries),
+    }  # fmt: skip
+
+
+def _chunk(
+    model: str, text: str, usage: dict[str, Any] | None, finish: str | None, grounding: dict[str, Any] | None = None
+) -> dict[str, Any]:
     candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
     if finish is not None:
         candidate["finishReason"] = finish
+    if grounding is not None:
+        candidate["groundingMetadata"] = grounding
     body: dict[str, Any] = {"candidates": [candidate]}
     if usage is not None:
         body["usageMetadata"] = usage
@@ -120,17 +181,37 @@ def _chunk(model: str, text: str, usage: dict[str, Any] | None, finish: str | No
     return body
 
 
-def _generate(model: str, scenario: Scenario, chunks: int, *, vertex: bool, stream: bool) -> Reply:
+def generate_bodies(model: str, scenario: Scenario, chunks: int, *, vertex: bool, stream: bool) -> list[dict[str, Any]]:
+    """The response of one call: its one body, or a stream's chunks (the full usage on the last)."""
     usage = _usage(scenario, vertex=vertex) if scenario.usage else None
+    queries = scenario.web_search_queries
+    grounding = None if queries is None else _grounding(queries)
     if not stream:
         text = "".join(_WORDS[i % len(_WORDS)] for i in range(chunks))
-        return Reply(body=_chunk(model, text, usage, scenario.finish_reason))
+        return [_chunk(model, text, usage, scenario.finish_reason, grounding)]
     running: dict[str, Any] | None = None
     if scenario.usage:
         running = {"trafficType": "ON_DEMAND"} if vertex else {"promptTokenCount": scenario.prompt}
-    bodies = [_chunk(model, _WORDS[i % len(_WORDS)], running, None) for i in range(chunks - 1)]
-    bodies.append(_chunk(model, ".", usage, scenario.finish_reason))
-    return Reply(frames=tuple(sse_frame(body) for body in bodies), reset_after_frames=scenario.reset_after_frames)
+    pending = None if grounding is None else {}
+    bodies = [_chunk(model, _WORDS[i % len(_WORDS)], running, None, pending) for i in range(chunks - 1)]
+    bodies.append(_chunk(model, ".", usage, scenario.finish_reason, grounding))
+    return bodies
+
+
+def _json_array(bodies: list[dict[str, Any]]) -> tuple[bytes, ...]:
+    elements = [(b"[" if i == 0 else b"\n,\r\n") + json.dumps(body).encode() for i, body in enumerate(bodies)]
+    return (*elements, b"\n]")
+
+
+def _generate(model: str, scenario: Scenario, chunks: int, *, vertex: bool, stream: bool, sse: bool) -> Reply:
+    bodies = generate_bodies(model, scenario, chunks, vertex=vertex, stream=stream)
+    if not stream:
+        return Reply(body=bodies[0])
+    if sse:
+        frames = tuple(sse_frame(body) for body in bodies)
+        return Reply(frames=frames, reset_after_frames=scenario.reset_after_frames)
+    content_type = {"content-type": "application/json; charset=UTF-8"}
+    return Reply(frames=_json_array(bodies), headers=content_type, reset_after_frames=scenario.reset_after_frames)
 
 
 def _embed(method: str, request: dict[str, Any]) -> Reply:
@@ -159,9 +240,16 @@ def answer(request: Request) -> Reply:
     method, vertex = match["method"], match["vertex"] is not None
     if method in ("generateContent", "streamGenerateContent"):
         chunks = int(request.headers.get("x-fake-chunks", "4"))
-        stream = method == "streamGenerateContent"
-        return _generate(match["model"], scenario, chunks, vertex=vertex, stream=stream)
+        stream, sse = method == "streamGenerateContent", "alt=sse" in request.path
+        reply = _generate(match["model"], scenario, chunks, vertex=vertex, stream=stream, sse=sse)
+        reply.headers["x-gemini-service-tier"] = _served_tier(request)
+        return reply
     return _embed(method, request.json())
+
+
+def _served_tier(request: Request) -> str:
+    requested = request.json().get("serviceTier") or "standard"
+    return request.headers.get("x-fake-served-tier", str(requested).lower())
 
 
 def fake_google_genai_server() -> FakeHTTPServer:

@@ -28,7 +28,9 @@ import pytest
 
 import genai_cost
 from genai_cost.batch import BATCH_CONTEXT, BatchResultsError, price_batch_results
+from genai_cost.batch_export import BATCH_FAILED_REQUESTS, BATCH_REQUESTS, CUSTOM_ID
 from genai_cost.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNKNOWN_MODEL, main
+from genai_cost.semconv import GenAI, Ours
 
 genai_prices = pytest.importorskip("genai_prices")
 
@@ -326,3 +328,60 @@ def test_cli_as_a_process(tmp_path: Path) -> None:
 
     assert done.returncode == EXIT_OK, done.stderr
     assert Decimal(json.loads(done.stdout)["total"]["USD"]) == sum(_openai_expected().values())
+
+
+# --- --export: the batch as spans and metrics over OTLP ------------------------------------
+
+
+def _sum_points(metric: Any) -> dict[str, float]:
+    """A cumulative histogram's sum per ``gen_ai.response.model``."""
+    from tests.e2e.otlp import value
+
+    sums: dict[str, float] = {}
+    for point in metric.histogram.data_points:
+        model = next(value(item.value) for item in point.attributes if item.key == GenAI.RESPONSE_MODEL)
+        sums[model] = sums.get(model, 0.0) + point.sum
+    return sums
+
+
+def test_cli_export_sends_a_priced_span_per_request_and_the_cost_metric(tmp_path: Path) -> None:
+    from tests.e2e.otlp import OtlpHttpReceiver, attributes, clean_env
+
+    source = Path(genai_cost.__file__).parents[1]
+    path = _write(tmp_path, OPENAI_LINES + ANTHROPIC_LINES)
+    command = [sys.executable, "-c", "import sys; from genai_cost.cli import main; sys.exit(main())", "batch-cost"]
+    with OtlpHttpReceiver() as receiver:
+        environment = clean_env(
+            PYTHONPATH=str(source),
+            OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+        )
+        done = subprocess.run(
+            [*command, path, "--export"], capture_output=True, text=True, check=False, env=environment, timeout=120
+        )
+        assert done.returncode == EXIT_OK, done.stderr
+        spans = receiver.received.spans()
+        cost = receiver.received.metric("gen_ai.client.operation.cost")
+
+    assert "exported 5 request spans under one batch span" in done.stdout
+    (batch,) = [span for span in spans if span.name.startswith("batch ")]
+    requests = [span for span in spans if span is not batch]
+    assert attributes(batch)[BATCH_REQUESTS] == 5
+    assert attributes(batch)[BATCH_FAILED_REQUESTS] == 5
+    assert {span.parent_span_id for span in requests} == {batch.span_id}
+    assert {attributes(span)[CUSTOM_ID] for span in requests} == {"a", "b", "c"}
+    assert all(attributes(span)[Ours.PRICING_CONTEXT_PREFIX + "processing"] == "batch" for span in requests)
+
+    by_model: dict[str, Decimal] = {}
+    for span in requests:
+        values = attributes(span)
+        model = values[GenAI.RESPONSE_MODEL]
+        by_model[model] = by_model.get(model, Decimal(0)) + Decimal(repr(values[GenAI.USAGE_COST_AMOUNT]))
+    expected = {**_openai_expected(), CLAUDE: _anthropic_expected()}
+    assert by_model.keys() == expected.keys()
+    for model, amount in expected.items():  # each span carries its exact cost as a float
+        assert abs(by_model[model] - amount) < Decimal("1e-15"), model
+    assert abs(Decimal(repr(attributes(batch)[Ours.SUBTREE_COST_AMOUNT])) - sum(by_model.values())) < Decimal("1e-12")
+
+    assert cost is not None
+    assert _sum_points(cost) == pytest.approx({model: float(amount) for model, amount in by_model.items()})

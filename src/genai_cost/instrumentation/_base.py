@@ -30,6 +30,7 @@ from genai_cost.config import get_settings
 from genai_cost.costing import Costing
 from genai_cost.instrumentation._core import Operation, Telemetry, Wrapper, async_wrapper, sync_wrapper
 from genai_cost.metrics import Instruments
+from genai_cost.semconv import Ours
 from genai_cost.version import __version__
 
 __all__ = ["GenAIInstrumentor", "Wrap", "unwrap_ours", "wrap_once"]
@@ -54,9 +55,11 @@ class Wrap(NamedTuple):
     method: str
     operation: Operation
     has_async_twin: bool = True
+    is_async: bool = False
+    """``method`` itself is a coroutine function (``generate_content_async`` beside ``generate_content``)."""
 
     def targets(self) -> Iterator[tuple[str, bool]]:
-        yield self.cls, False
+        yield self.cls, self.is_async
         if self.has_async_twin:
             yield f"Async{self.cls}", True
 
@@ -171,6 +174,8 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     _instruments: Collection[str] = ()
     _wraps: Sequence[Wrap] = ()
+    _providers: Sequence[str] = ()
+    """The ``gen_ai.provider.name`` values its calls usually have: their prices are prepared in ``instrument()``."""
     _active: Telemetry | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -179,10 +184,19 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _telemetry(self, **kwargs: Any) -> Telemetry:
         """Tracer, instruments, costing and settings from ``instrument()``'s keyword arguments."""
         settings = get_settings()
-        # The scope names the provider package (genai_cost.instrumentation.openai, ...), with our version.
-        tracer = get_tracer(type(self).__module__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL)
         instruments = Instruments.from_settings(kwargs.get("meter_provider"), settings)
-        return Telemetry(tracer, instruments, Costing(instruments, kwargs.get("pricing")), settings)
+        costing = Costing(instruments, kwargs.get("pricing"), providers=self._providers)
+        # The scope names the provider package (genai_cost.instrumentation.openai, ...), with our
+        # version and, while it cannot change, the pricing table's (spans carry it otherwise).
+        version = costing.scope_version
+        tracer = get_tracer(
+            type(self).__module__,
+            __version__,
+            kwargs.get("tracer_provider"),
+            schema_url=_SCHEMA_URL,
+            attributes=None if version is None else {Ours.PRICING_VERSION: version},
+        )
+        return Telemetry(tracer, instruments, costing, settings)
 
     def _instrument(self, **kwargs: Any) -> None:
         # A module the app has not imported yet is wrapped when it is imported: importing the

@@ -13,7 +13,7 @@ from genai_cost.pricing.loader import header_of
 from genai_cost.pricing.table import BUNDLED_PATH
 from genai_cost.semconv import Provider
 
-__all__ = ["provider_for_url"]
+__all__ = ["prepare", "provider_for_url"]
 
 # genai-prices' patterns are prefixes ("https://api\.groq\.com"): a match must also end the host
 # or a path segment, so "https://api.groq.com.example" is not Groq, unless the pattern itself
@@ -34,6 +34,11 @@ def _api_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
         hosts = header_of(file.readline()).get("hosts", ())
     patterns = [*_OWN_PATTERNS, *((host["api_pattern"], host["provider"]) for host in hosts)]
     return tuple((re.compile(f"(?:{pattern}){_BOUNDARY}"), provider) for pattern, provider in patterns)
+
+
+def prepare() -> None:
+    """Read and compile the patterns now (at instrument time, ~4 ms), not in the first call."""
+    _api_patterns()
 
 
 @functools.lru_cache(maxsize=256)

@@ -20,6 +20,7 @@ from genai_cost.pricing.schema import PriceEntry, parse_entry
 __all__ = [
     "HEADER_FIELDS",
     "check_layer",
+    "decode_document",
     "dump_table",
     "header_of",
     "load_file",
@@ -47,6 +48,11 @@ def read_document(path: str | os.PathLike[str]) -> Any:
             data = file.read()
     except OSError as exc:
         raise PricingError(f"cannot read file: {exc.strerror or exc}", source=source) from None
+    return decode_document(data, source=source)
+
+
+def decode_document(data: bytes, *, source: str) -> Any:
+    """Decoded bytes of a pricing document from ``source``: TOML for ``*.toml``, JSON otherwise."""
     if source.lower().endswith(".toml"):
         if sys.version_info >= (3, 11):
             import tomllib

@@ -56,6 +56,7 @@ __all__ = [
     "PROVIDER_MAP",
     "SUPPLEMENT_PATH",
     "SyncReport",
+    "convert_providers",
     "generate",
     "sync",
     "without_generated_at",
@@ -136,17 +137,7 @@ def generate(*, generated_at: datetime | None = None) -> tuple[str, SyncReport]:
     from genai_prices import data
 
     report = SyncReport()
-    raw_entries: list[dict[str, Any]] = []
-    for provider in data.providers:
-        ours = PROVIDER_MAP.get(provider.id)
-        if ours is None:
-            report.skipped_providers.append(provider.id)
-            continue
-        claimed: set[tuple[str | None, str]] = set()
-        for model in provider.models:
-            converted = list(_convert_model(ours, model, claimed, report))
-            report.models += bool(converted)
-            raw_entries.extend(converted)
+    raw_entries = convert_providers(data.providers, report)
     supplement = read_document(SUPPLEMENT_PATH)
     raw_entries.extend(supplement["entries"])
     entries = check_layer(raw_entries, source="generated prices.json")
@@ -165,6 +156,24 @@ def generate(*, generated_at: datetime | None = None) -> tuple[str, SyncReport]:
     }
     report.hosts = len(header["hosts"])
     return dump_table(header, (entry.to_json() for entry in entries)), report
+
+
+def convert_providers(providers: Iterable[Any], report: SyncReport | None = None) -> list[dict[str, Any]]:
+    """Our entries (as JSON objects, not yet validated) for genai-prices ``Provider`` objects:
+    the installed package's data, or a data JSON document parsed by genai-prices."""
+    report = report if report is not None else SyncReport()
+    raw_entries: list[dict[str, Any]] = []
+    for provider in providers:
+        ours = PROVIDER_MAP.get(provider.id)
+        if ours is None:
+            report.skipped_providers.append(provider.id)
+            continue
+        claimed: set[tuple[str | None, str]] = set()
+        for model in provider.models:
+            converted = list(_convert_model(ours, model, claimed, report))
+            report.models += bool(converted)
+            raw_entries.extend(converted)
+    return raw_entries
 
 
 def sync(output: str | Path = BUNDLED_PATH) -> SyncReport:

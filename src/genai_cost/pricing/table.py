@@ -40,8 +40,9 @@ from datetime import datetime
 from genai_cost._fork import fork_safe_lock
 from genai_cost.config import get_settings
 from genai_cost.pricing.calculate import CostBreakdown, calculate, epoch_seconds
+from genai_cost.pricing.documents import Layer, read_layer
 from genai_cost.pricing.errors import PricingError
-from genai_cost.pricing.loader import check_layer, load_file, split_table
+from genai_cost.pricing.loader import check_layer, split_table
 from genai_cost.pricing.match import (
     EXACT_RANK,
     MAX_NAME_LENGTH,
@@ -54,6 +55,7 @@ from genai_cost.pricing.match import (
     parse_match,
 )
 from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH, candidate_names, strip_date_suffix
+from genai_cost.pricing.provenance import CODE, Provenance, bundled_provenance, table_version
 from genai_cost.pricing.providers import (
     FALLBACKS,
     PROVIDER_ORDER,
@@ -64,7 +66,7 @@ from genai_cost.pricing.schema import PriceEntry, PricingContext, parse_entry
 from genai_cost.semconv import Provider
 from genai_cost.usage import Usage
 
-__all__ = ["BUNDLED_PATH", "CACHE_SIZE", "PricingTable"]
+__all__ = ["BUNDLED_PATH", "CACHE_SIZE", "PricingTable", "default_generated_at"]
 
 logger = logging.getLogger(__name__)
 
@@ -250,12 +252,23 @@ class PricingTable:
         *,
         bundled: Mapping[str | None, bytes] | None = None,
         aliases: Mapping[str, str] | None = None,
+        provenance: Sequence[Provenance] = (),
+        generated_at: datetime | None = None,
     ) -> None:
         """A table from validated layers (later layers win); prefer :meth:`load`.
 
         ``bundled`` holds the bundled entries by provider (undecoded JSON arrays), below every
-        layer; a provider's entries are decoded the first time it is searched.
+        layer; a provider's entries are decoded the first time it is searched. ``provenance``
+        names the sources bottom first (the bundled one included), ``generated_at`` when the
+        table's prices were made (see :attr:`generated_at`).
         """
+        self.provenance = tuple(provenance)
+        """Where each layer came from, bottom first."""
+        self.version = table_version(self.provenance) or "unnamed"
+        """Which prices these are: each source with its ``generated_at``, ETag or digest."""
+        self.generated_at = generated_at
+        """When the prices of the table's base (the bundled table, or the refreshed source
+        above it) were made; ``None`` if unknown. ``genai_cost.pricing.age`` counts from it."""
         by_id: dict[str, tuple[int, PriceEntry]] = {}
         for number, layer in enumerate(layers, start=1):
             for entry in layer:
@@ -268,6 +281,8 @@ class PricingTable:
         for bucket in self._buckets.values():  # now, not in a lookup: a file may hold thousands
             bucket.file_regexes()
         self._pending = dict(bundled or {})
+        self._decoded: set[str | None] = set()
+        """Providers whose bundled entries were decoded."""
         self._aliases = {k.strip().lower(): v for k, v in (aliases or {}).items()}
         self._cache: dict[tuple[str | None, str], _Candidates] = {}
         self._lock = fork_safe_lock(self)
@@ -284,17 +299,47 @@ class PricingTable:
         aliases: Mapping[str, str] | None = None,
     ) -> PricingTable:
         """Layer bundled < ``files`` (in order) < ``entries``; raises :class:`PricingError`."""
-        layers = [load_file(path) for path in files]
-        layers.append(check_layer(entries, source="<entries>"))
-        return cls(layers, bundled=_bundled_blocks() if include_bundled else None, aliases=aliases)
+        layers = [read_layer(os.fspath(path), genai_prices=False) for path in files]
+        code = check_layer(entries, source=CODE)
+        if code:
+            layers.append(Layer(tuple(code), Provenance(CODE)))
+        base = bundled_provenance() if include_bundled else None
+        return cls.of_layers(layers, bundled=base is not None, aliases=aliases)
+
+    @classmethod
+    def of_layers(
+        cls,
+        layers: Sequence[Layer],
+        *,
+        bundled: bool = True,
+        aliases: Mapping[str, str] | None = None,
+        generated_at: datetime | None = None,
+    ) -> PricingTable:
+        """A table of validated layers (later ones win) over the bundled table (unless ``bundled``
+        is false); dated by ``generated_at``, else by the bundled table's."""
+        provenance = [layer.provenance for layer in layers]
+        if bundled:
+            base = bundled_provenance()
+            provenance.insert(0, base)
+            generated_at = generated_at or base.dated
+        return cls(
+            [layer.entries for layer in layers],
+            bundled=_bundled_blocks() if bundled else None,
+            aliases=aliases,
+            provenance=provenance,
+            generated_at=generated_at,
+        )
 
     @classmethod
     def default(cls) -> PricingTable:
         """The process-wide table from the bundled data, settings' files and aliases.
 
-        Built once, lazily, thread-safely. A bad pricing file raises :class:`PricingError`
-        when ``GENAI_COST_STRICT`` is set; otherwise one warning is logged and the bundled
-        table is used alone. Never touches the network.
+        Built once, thread-safely, when instrumentation is set up (or on first use). A bad
+        pricing file raises :class:`PricingError` when ``GENAI_COST_STRICT`` is set; otherwise
+        one warning is logged and the bundled table is used alone. With
+        ``GENAI_COST_PRICING_URL`` set, building it starts the refresher
+        (:mod:`~genai_cost.pricing.refresh`), which replaces it (atomically) whenever the source
+        brings new valid prices: read it through this method rather than keeping it.
         """
         return _default_table()
 
@@ -361,6 +406,22 @@ class PricingTable:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def prepare(self, providers: Iterable[str]) -> None:
+        """Decode now the bundled entries that lookups for ``providers`` search (their own, the
+        generic ones and those of the providers they fall back to), so that no call does."""
+        for provider in providers:
+            for group, _ in _search_plan(canonical_provider(provider) or provider, ("",)):
+                for name in group:
+                    self._bucket(name)
+
+    def warm_like(self, other: PricingTable) -> None:
+        """Prepare what ``other`` has prepared: the providers it decoded and the lookups it
+        cached. A table that replaces ``other`` then serves its first calls as warm as it did."""
+        for provider in list(other._decoded):
+            self._bucket(provider)
+        for provider, model in list(other._cache):
+            self._remember((provider, model), self._candidates(model, provider))
+
     # --- internals ----------------------------------------------------------------------
 
     def _bucket(self, provider: str | None) -> _Bucket | None:
@@ -373,6 +434,7 @@ class PricingTable:
             with self._lock:
                 block = self._pending.pop(provider, None)
                 if block is not None:
+                    self._decoded.add(provider)
                     bucket = self._buckets.setdefault(provider, _Bucket())
                     for raw in json.loads(block):
                         if raw["id"] not in self._layer:
@@ -470,6 +532,11 @@ _default_lock = fork_safe_lock(sys.modules[__name__], "_default_lock")
 _default: list[PricingTable] = []
 
 
+def default_generated_at() -> datetime | None:
+    """When the process-wide table's prices were made (the bundled table's date before it is built)."""
+    return _default[0].generated_at if _default else bundled_provenance().dated
+
+
 def _default_table() -> PricingTable:
     if _default:
         return _default[0]
@@ -482,9 +549,42 @@ def _default_table() -> PricingTable:
 def _build_default() -> PricingTable:
     settings = get_settings()
     try:
-        return PricingTable.load(files=settings.pricing_files, aliases=settings.model_aliases)
+        files = [read_layer(path, genai_prices=False) for path in settings.pricing_files]
     except PricingError as exc:
         if settings.strict:
             raise
         logger.warning("genai-cost: ignoring pricing files, using the bundled table: %s", exc)
-        return PricingTable.load(aliases=settings.model_aliases)
+        files = []
+    table = PricingTable.of_layers(files, aliases=settings.model_aliases)
+    if settings.pricing_url is not None:
+        from genai_cost.pricing import refresh
+
+        rebuild = _DefaultRebuild(files, settings.model_aliases)
+        refresh.start(settings.pricing_url, interval=settings.pricing_refresh, rebuild=rebuild)
+    return table
+
+
+class _DefaultRebuild:
+    """Makes and installs the process-wide table with a refreshed layer (for the refresher)."""
+
+    def __init__(self, files: Sequence[Layer], aliases: Mapping[str, str]) -> None:
+        self._files = list(files)
+        self._aliases = aliases
+        self._holder = _default  # the list in use now (tests swap in their own)
+
+    def __call__(self, refreshed: Layer) -> PricingTable:
+        """Install ``refreshed`` between the bundled table and the pricing files; the table replaced
+        is the one in use, so the new one is warmed like it before anyone sees it."""
+        table = PricingTable.of_layers(
+            [refreshed, *self._files], aliases=self._aliases, generated_at=refreshed.provenance.dated
+        )
+        holder = self._holder
+        current = holder[0] if holder else None
+        if current is not None:
+            table.warm_like(current)
+        with _default_lock:  # one item assignment: a reader sees the old table or the new one
+            if holder:
+                holder[0] = table
+            else:
+                holder.append(table)
+        return table

@@ -31,6 +31,15 @@ from genai_cost.usage import Usage
             id="anthropic-cache-ttl-split",
         ),
         pytest.param(
+            # The usage block of a recorded web-search answer (pydantic-ai's cassette
+            # test_anthropic_model_web_search_tool_stream), should a Bedrock body carry it.
+            {"usage": {"input_tokens": 22397, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                       "output_tokens": 637, "server_tool_use": {"web_search_requests": 2, "web_fetch_requests": 0}}},
+            Usage(input_tokens=22397, output_tokens=637, cache_read_tokens=0, cache_creation_tokens=0,
+                  web_searches=2),
+            id="anthropic-web-searches",
+        ),
+        pytest.param(
             {"type": "message_start", "message": {"id": "msg", "usage": {"input_tokens": 7, "output_tokens": 1}}},
             Usage(input_tokens=7, output_tokens=1),
             id="anthropic-message-start",

@@ -7,13 +7,12 @@ import ssl
 from decimal import Decimal
 from typing import Any
 
+import genai_prices
 import httpx2
 from google import genai
 from google.oauth2.credentials import Credentials
 from tests.support.fake_google_genai import SCENARIOS
-from tests.support.pricing_math import MILLION, rates
 
-from genai_cost.pricing import PricingTable
 from genai_cost.semconv import Provider
 
 MODES = {"gemini": Provider.GCP_GEMINI, "vertex": Provider.GCP_VERTEX_AI}
@@ -83,20 +82,34 @@ def expected_usage(scenario: str) -> dict[str, int | None]:
 
 
 def expected_cost(scenario: str, model: str, provider: str) -> Decimal:
-    """The cost of a fake scenario from the bundled entry's rates, worked out by hand."""
+    """The cost of a fake scenario by genai-prices' ``calc_price`` on the same counts (both
+    providers are genai-prices' ``google``): every modality's prompt and tool-use tokens, cached
+    ones included, and the cached audio and image (``DOCUMENT`` too) tokens within them."""
     raw = SCENARIOS[scenario]
     usage = expected_usage(scenario)
-    total_input = int(usage["input"] or 0)
-    price = rates(PricingTable.default().match(model, provider=provider), input_tokens=total_input)
-    base = price["input"]
-    cached = raw.cached or 0
-    audio = raw.prompt_modalities.get("AUDIO", 0) - raw.cache_modalities.get("AUDIO", 0)
-    thoughts = raw.thoughts or 0
-    total = (
-        cached * price.get("input.cache_read", base)
-        + audio * price.get("input.audio", base)
-        + (total_input - cached - audio) * base
-        + raw.candidates * price["output"]
-        + thoughts * price.get("output.reasoning", price["output"])
-    )
-    return total / MILLION
+
+    def modality(*names: str) -> int | None:
+        found = [details[name] for details in (raw.prompt_modalities, raw.tool_use_modalities) for name in names
+                 if name in details]  # fmt: skip
+        return sum(found) if found else None
+
+    def cached(*names: str) -> int | None:
+        found = [raw.cache_modalities[name] for name in names if name in raw.cache_modalities]
+        if found:
+            return sum(found)
+        # Cache details that list other modalities say that none of these was cached.
+        return 0 if raw.cache_modalities and modality(*names) is not None else None
+
+    counts = {
+        "input_tokens": usage["input"],
+        "output_tokens": usage["output"],
+        "cache_read_tokens": usage["cache_read"],
+        "output_reasoning_tokens": usage["reasoning"],
+        "input_audio_tokens": modality("AUDIO"),
+        "input_image_tokens": modality("IMAGE", "DOCUMENT"),
+        "input_video_tokens": modality("VIDEO"),
+        "cache_audio_read_tokens": cached("AUDIO"),
+        "cache_image_read_tokens": cached("IMAGE", "DOCUMENT"),
+    }
+    usage_given = genai_prices.Usage(**{name: value for name, value in counts.items() if value is not None})
+    return genai_prices.calc_price(usage_given, model, provider_id="google").total_price

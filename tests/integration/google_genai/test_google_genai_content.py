@@ -38,6 +38,7 @@ SCENARIO_MODELS = {
     "thinking": FLASH,
     "audio": FLASH,
     "tool_use": FLASH,
+    "multimodal": FLASH,
     "long_context": PRO,
 }
 

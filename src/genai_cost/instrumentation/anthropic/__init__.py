@@ -17,6 +17,7 @@ from genai_cost.instrumentation.anthropic.messages import (
     read_messages_request,
 )
 from genai_cost.instrumentation.anthropic.package import _instruments
+from genai_cost.semconv import Provider
 
 __all__ = ["AnthropicInstrumentor"]
 
@@ -53,4 +54,5 @@ class AnthropicInstrumentor(GenAIInstrumentor):
     """Instruments the ``anthropic`` SDK (0.40 and later)."""
 
     _instruments = _instruments
+    _providers = (Provider.ANTHROPIC,)
     _wraps = tuple(row for module in _MODULES for row in _rows(module))

@@ -2,12 +2,16 @@
 
 Anthropic's ``input_tokens`` excludes cache reads and writes; :func:`usage_from_anthropic`
 normalizes it to semconv accounting (input = uncached + cache read + cache creation) and keeps
-the 5-minute / 1-hour cache-write split, which is priced at its own rates. What the API served
+the 5-minute / 1-hour cache-write split, which is priced at its own rates. Web searches run by
+the server tool (``usage.server_tool_use.web_search_requests``) are billed per search and
+counted as ``web_searches``; web fetches (``web_fetch_requests``) are not: Anthropic bills them
+by the tokens of the fetched content only, already in the input count. What the API served
 (``usage.service_tier``, ``speed``, ``inference_geo``) is the call's pricing context.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from genai_cost.costing import pricing_context
@@ -40,6 +44,7 @@ _USAGE_FIELDS = (
     "cache_creation_input_tokens",
     "cache_creation",
     "output_tokens_details",
+    "server_tool_use",
     "service_tier",
     "speed",
     "inference_geo",
@@ -72,7 +77,7 @@ def usage_from_anthropic(usage: Any) -> Usage | None:
     if usage is None:
         return None
     split = read(usage, "cache_creation")
-    return Usage.from_uncached_input(
+    tokens = Usage.from_uncached_input(
         uncached_input_tokens=count(read(usage, "input_tokens")),
         output_tokens=count(read(usage, "output_tokens")),
         cache_read_tokens=count(read(usage, "cache_read_input_tokens")),
@@ -81,6 +86,10 @@ def usage_from_anthropic(usage: Any) -> Usage | None:
         cache_creation_1h_tokens=count(read(split, "ephemeral_1h_input_tokens")),
         reasoning_tokens=count(read(read(usage, "output_tokens_details"), "thinking_tokens")),
     )
+    server_tools = read(usage, "server_tool_use")
+    if server_tools is None:  # the usual call: no server tool ran
+        return tokens
+    return replace(tokens, web_searches=count(read(server_tools, "web_search_requests")))
 
 
 def served_context(usage: Any) -> dict[str, str] | None:

@@ -27,6 +27,7 @@ from genai_cost.instrumentation.bedrock.invoke import (
 )
 from genai_cost.instrumentation.bedrock.package import _instruments
 from genai_cost.instrumentation.bedrock.streams import event_stream_wrapper
+from genai_cost.semconv import Provider
 
 __all__ = ["BedrockInstrumentor"]
 
@@ -54,6 +55,7 @@ class BedrockInstrumentor(GenAIInstrumentor):
     """Instruments botocore's ``bedrock-runtime`` clients (boto3 included)."""
 
     _instruments = _instruments
+    _providers = (Provider.AWS_BEDROCK,)
 
     def _instrument(self, **kwargs: Any) -> None:
         telemetry = self._telemetry(**kwargs)

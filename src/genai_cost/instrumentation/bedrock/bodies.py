@@ -8,7 +8,8 @@ invoke_model speaks each vendor's native format. Usage, by family:
 - OpenAI-style bodies (Mistral chat, gpt-oss): ``usage.prompt_tokens`` including cached input;
 - Amazon Titan: ``inputTextTokenCount`` and ``results[].tokenCount``;
 - Meta Llama: ``prompt_token_count`` and ``generation_token_count``;
-- streams: ``amazon-bedrock-invocationMetrics`` in the last chunk;
+- streams: ``amazon-bedrock-invocationMetrics`` in the last chunk, whose counts win over the
+  native events' (which still add what the metrics lack: the cache-write split, web searches);
 - everything else (Mistral and Cohere text models): the ``x-amzn-bedrock-*-token-count``
   response headers, which Bedrock sends for every model.
 """
@@ -45,6 +46,8 @@ MAX_PARSED_BODY = 1 << 20
 _REASON_KEYS = ("stop_reason", "stopReason", "finish_reason", "completionReason")
 _REASON_LISTS = ("results", "outputs", "generations", "choices")
 _HEADER_PREFIX = "x-amzn-bedrock-"
+
+_Counts = tuple[int | None, int | None, int | None, int | None]
 
 
 def json_body(body: Any) -> dict[str, Any] | None:
@@ -90,16 +93,20 @@ def _from_usage_object(usage: Mapping[str, Any]) -> Usage | None:
 
 
 def usage_from_body(body: Mapping[str, Any]) -> Usage | None:
-    """Usage reported in a response body or stream chunk; ``None`` when it has none."""
+    """Usage reported in a response body or stream chunk; ``None`` when it has none.
+
+    A chunk's ``amazon-bedrock-invocationMetrics`` are what Bedrock bills: their counts win over
+    the native usage beside them, as the headers' do over a whole body's.
+    """
+    native = _native_usage(body)
     metrics = body.get(INVOCATION_METRICS)
-    if isinstance(metrics, Mapping):
-        return uncached_usage(
-            metrics,
-            "inputTokenCount",
-            "outputTokenCount",
-            "cacheReadInputTokenCount",
-            "cacheWriteInputTokenCount",
-        )
+    if not isinstance(metrics, Mapping):
+        return native
+    keys = ("inputTokenCount", "outputTokenCount", "cacheReadInputTokenCount", "cacheWriteInputTokenCount")
+    return _with_billed_counts(_counts(tuple(metrics.get(key) for key in keys)), native)
+
+
+def _native_usage(body: Mapping[str, Any]) -> Usage | None:
     usage = body.get("usage")
     if not isinstance(usage, Mapping):
         usage = body.get("message", {}).get("usage") if isinstance(body.get("message"), Mapping) else None
@@ -129,7 +136,12 @@ def usage_from_headers(headers: Any, body_usage: Usage | None = None) -> Usage |
     count they miss. A body can report less than the headers: Nova's answer when a guardrail
     intervenes has ``usage: {"inputTokens": 30}`` only, while the headers count its output too.
     """
-    counts = _header_counts(headers)
+    return _with_billed_counts(_header_counts(headers), body_usage)
+
+
+def _with_billed_counts(counts: _Counts | None, body_usage: Usage | None) -> Usage | None:
+    """``body_usage`` with the counts Bedrock bills by (headers or invocation metrics) put in:
+    ``(input excluding the cache, output, cache read, cache write)``, each reported one winning."""
     if counts is None:
         return body_usage
     uncached_input, output, cache_read, cache_write = counts
@@ -149,24 +161,26 @@ def usage_from_headers(headers: Any, body_usage: Usage | None = None) -> Usage |
     )
 
 
-def _header_counts(headers: Any) -> tuple[int | None, int | None, int | None, int | None] | None:
-    """(input excluding the cache, output, cache read, cache write) from the headers; ``None``
-    when they carry neither an input nor an output count."""
+def _header_counts(headers: Any) -> _Counts | None:
     if not isinstance(headers, Mapping):
         return None
-    uncached_input, output, cache_read, cache_write = (
-        _header_count(headers.get(f"{_HEADER_PREFIX}{key}-token-count"))
-        for key in ("input", "output", "cache-read-input", "cache-write-input")
-    )
-    if uncached_input is None and output is None:
-        return None
-    return uncached_input, output, cache_read, cache_write
+    keys = ("input", "output", "cache-read-input", "cache-write-input")
+    return _counts(tuple(_header_count(headers.get(f"{_HEADER_PREFIX}{key}-token-count")) for key in keys))
 
 
 def _header_count(value: Any) -> int | None:
     if isinstance(value, str) and value.isdigit():
-        return count(int(value))
+        return int(value)
     return None
+
+
+def _counts(values: tuple[Any, ...]) -> _Counts | None:
+    """(input excluding the cache, output, cache read, cache write) as counts; ``None`` when
+    there is neither an input nor an output count."""
+    uncached_input, output, cache_read, cache_write = (count(value) for value in values)
+    if uncached_input is None and output is None:
+        return None
+    return uncached_input, output, cache_read, cache_write
 
 
 def _reason(scope: Any) -> str | None:

@@ -2,7 +2,9 @@
 
 Converse's ``inputTokens`` count only the input that was neither read from nor written to the
 prompt cache (``cacheReadInputTokens``/``cacheWriteInputTokens`` are reported beside it, as in
-Anthropic's API), so usage is normalized with :meth:`Usage.from_uncached_input`.
+Anthropic's API), so usage is normalized with :meth:`Usage.from_uncached_input`. Cache writes
+are split by lifetime in ``cacheDetails`` (``[{"ttl": "1h" | "5m", "inputTokens": n}]``), and the
+two lifetimes have their own prices.
 """
 
 from __future__ import annotations
@@ -11,15 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from genai_cost.costing import pricing_context
-from genai_cost.instrumentation._attributes import request_attributes, response_attributes
+from genai_cost.instrumentation._attributes import count, request_attributes, response_attributes
 from genai_cost.instrumentation._core import Request, Response, Telemetry
-from genai_cost.instrumentation.bedrock.bodies import uncached_usage
 from genai_cost.instrumentation.bedrock.clients import endpoint_attributes
 from genai_cost.instrumentation.bedrock.content import converse_messages, converse_output, system_json
 from genai_cost.instrumentation.bedrock.parameters import request_parameters
 from genai_cost.instrumentation.bedrock.streams import metadata_attributes
 from genai_cost.semconv import GenAI, Operation
-from genai_cost.usage import Usage
+from genai_cost.usage import Usage, saturating_sum
 
 __all__ = [
     "ConverseEventAccumulator",
@@ -44,7 +45,24 @@ def usage_from_converse(usage: Any) -> Usage | None:
     """Usage of a Converse ``usage`` or ConverseStream ``metadata.usage`` object."""
     if not isinstance(usage, Mapping):
         return None
-    return uncached_usage(usage, "inputTokens", "outputTokens", "cacheReadInputTokens", "cacheWriteInputTokens")
+    ttl_5m, ttl_1h = _cache_writes_by_ttl(usage.get("cacheDetails"))
+    return Usage.from_uncached_input(
+        uncached_input_tokens=count(usage.get("inputTokens")),
+        output_tokens=count(usage.get("outputTokens")),
+        cache_read_tokens=count(usage.get("cacheReadInputTokens")),
+        cache_creation_tokens=count(usage.get("cacheWriteInputTokens")),
+        cache_creation_5m_tokens=ttl_5m,
+        cache_creation_1h_tokens=ttl_1h,
+    )
+
+
+def _cache_writes_by_ttl(details: Any) -> tuple[int | None, int | None]:
+    """(5-minute, 1-hour) cache writes of ``cacheDetails``; a lifetime not listed is ``None``."""
+    by_ttl: dict[str, int | None] = {}
+    for detail in details if isinstance(details, list) else ():
+        if isinstance(detail, Mapping) and (ttl := detail.get("ttl")) in ("5m", "1h"):
+            by_ttl[ttl] = saturating_sum(by_ttl.get(ttl), count(detail.get("inputTokens")))
+    return by_ttl.get("5m"), by_ttl.get("1h")
 
 
 def served_context(source: Mapping[str, Any]) -> dict[str, str] | None:

@@ -29,7 +29,7 @@ from genai_cost.instrumentation.bedrock.clients import endpoint_attributes
 from genai_cost.instrumentation.bedrock.parameters import request_parameters
 from genai_cost.instrumentation.bedrock.streams import metadata_attributes
 from genai_cost.semconv import GenAI
-from genai_cost.usage import Usage
+from genai_cost.usage import TOKEN_FIELDS, Usage
 
 __all__ = [
     "InvokeBodyAccumulator",
@@ -126,7 +126,12 @@ class InvokeBodyAccumulator:
 
 
 class InvokeChunkAccumulator:
-    """Folds ``{"chunk": {"bytes": ...}}`` events; parses only chunks that can matter."""
+    """Folds ``{"chunk": {"bytes": ...}}`` events; parses only chunks that can matter.
+
+    Per usage field the latest reported count wins: the last chunk's invocation metrics carry
+    the billed counts, while Anthropic's ``message_start`` alone has the cache-write split and
+    its ``message_delta`` the web searches.
+    """
 
     __slots__ = ("_attributes", "_id", "_parsed_first", "_reasons", "_usage")
 
@@ -151,8 +156,8 @@ class InvokeChunkAccumulator:
             self._parsed_first = True
             self._id = response_id(body)
         usage = usage_from_body(body)
-        if usage is not None and (self._usage is None or INVOCATION_METRICS in body):
-            self._usage = usage
+        if usage is not None:
+            self._usage = usage if self._usage is None else _latest(self._usage, usage)
         reasons = finish_reasons(body)
         if reasons:
             self._reasons = reasons
@@ -160,3 +165,8 @@ class InvokeChunkAccumulator:
 
     def result(self) -> Response:
         return Response(self._usage, {**self._attributes, **response_attributes(self._id, None, self._reasons)})
+
+
+def _latest(earlier: Usage, later: Usage) -> Usage:
+    return Usage(**{name: getattr(earlier, name) if (value := getattr(later, name)) is None else value
+                    for name in TOKEN_FIELDS})  # fmt: skip

@@ -19,6 +19,7 @@ from genai_cost.instrumentation.google_genai.content import (
 )
 from genai_cost.instrumentation.google_genai.embeddings import read_embed_request, read_embed_response
 from genai_cost.instrumentation.google_genai.package import _instruments
+from genai_cost.semconv import Provider
 
 __all__ = ["GoogleGenAIInstrumentor"]
 
@@ -38,6 +39,7 @@ class GoogleGenAIInstrumentor(GenAIInstrumentor):
     """Instruments the ``google-genai`` SDK (``from google import genai``)."""
 
     _instruments = _instruments
+    _providers = (Provider.GCP_GEMINI, Provider.GCP_VERTEX_AI)
     _wraps = (
         Wrap("google.genai.models", "Models", "generate_content", _GENERATE),
         Wrap("google.genai.models", "Models", "generate_content_stream", _GENERATE_STREAM),

@@ -28,6 +28,8 @@ from genai_cost.instrumentation.openai.responses import (
     read_responses_request,
     read_responses_response,
 )
+from genai_cost.pricing import hosts
+from genai_cost.semconv import Provider
 
 __all__ = ["OpenAIInstrumentor"]
 
@@ -69,8 +71,10 @@ class OpenAIInstrumentor(GenAIInstrumentor):
     """Instruments the ``openai`` SDK (1.x and later)."""
 
     _instruments = _instruments
+    _providers = (Provider.OPENAI, Provider.AZURE_OPENAI)
     _wraps = _table(capture_content=False)
 
     def _instrument(self, **kwargs: Any) -> None:
         self._wraps = _table(capture_content=get_settings().capture_message_content)
+        hosts.prepare()
         super()._instrument(**kwargs)
