@@ -47,6 +47,13 @@ TTFC = "gen_ai_client_operation_time_to_first_chunk_seconds"
 TOKENS = "gen_ai_client_token_usage"
 TOKEN_DETAIL = "genai_cost_client_token_detail_total"
 UNPRICED = "genai_cost_client_unpriced_calls_total"
+OVERFLOW = "genai_cost_client_attribution_overflow_total"
+
+# Attribution: the label of the key chosen in $attribution (a key in GENAI_COST_METRIC_ATTRIBUTION),
+# filtered by $attribution_value. Legends interpolate the key first, then the label ("{{...}}").
+BY_KEY = "genai_cost_attribution_${attribution}"
+KEY_FILTER = f'{BY_KEY}=~"$attribution_value"'
+KEY_LEGEND = "{{" + BY_KEY + "}}"
 PRICING_AGE = "genai_cost_pricing_age_seconds"
 REFRESH_FAILURES = "genai_cost_pricing_refresh_failures_total"
 
@@ -184,6 +191,52 @@ def _variable(name: str, label: str, query: str) -> Any:
     )
 
 
+def _attribution_key() -> Any:
+    """$attribution: the allowlisted keys found in Prometheus (label names, prefix cut off);
+    one at a time, as panels break spend down by it."""
+    return (
+        dashboard.QueryVariable("attribution")
+        .label("Attribution key")
+        .datasource(_PROMETHEUS)
+        .query("label_names()")
+        .regex("/^genai_cost_attribution_(.+)$/")
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(VariableSort.ALPHABETICAL_ASC)
+    )
+
+
+def _attribution_panels() -> list[Any]:
+    """Spend, calls and tokens by the chosen attribution key, and the values folded into _other."""
+    spend = f"sum by ({BY_KEY}) (increase({_sel(COST + '_sum', KEY_FILTER)}[{RANGE}]))"
+    spend_rate = f"sum by ({BY_KEY}) (rate({_sel(COST + '_sum', KEY_FILTER)}[{RATE}])) * 3600"
+    calls = f"sum by ({BY_KEY}) (increase({_sel(DURATION + '_count', KEY_FILTER)}[{RANGE}]))"
+    tokens = f"sum by ({BY_KEY}) (increase({_sel(TOKENS + '_sum', KEY_FILTER)}[{RANGE}]))"
+    folded = f'sum(increase({OVERFLOW}{{job=~"$service"}}[{RANGE}])) or vector(0)'
+    per_key = "Per value of the chosen attribution key (a key in GENAI_COST_METRIC_ATTRIBUTION)"
+    return [
+        _bars(20, "Spend by ${attribution}", "currencyUSD", f"{per_key}, in the selected range.", spend, KEY_LEGEND),
+        _timeseries(
+            21,
+            "Spend over time by ${attribution}",
+            "currencyUSD",
+            f"{per_key}: spend rate in USD per hour.",
+            _query(spend_rate, "A", KEY_LEGEND),
+        ).span(16),
+        _bars(22, "Calls by ${attribution}", "short", f"{per_key}: calls, failed ones included.", calls, KEY_LEGEND),
+        _bars(23, "Tokens by ${attribution}", "short", f"{per_key}: input and output tokens.", tokens, KEY_LEGEND),
+        _stat(
+            24,
+            "Calls attributed to _other",
+            "short",
+            "Calls whose value of an allowlisted attribution key was recorded as _other: more distinct "
+            "values than GENAI_COST_METRIC_ATTRIBUTION_LIMIT in one process.",
+            folded,
+        )
+        .span(8)
+        .height(8),
+    ]
+
+
 def build() -> Any:
     """The dashboard as a foundation-sdk ``Dashboard`` model."""
     spend_range = "Spend in the selected range, from the cost histogram's sum."
@@ -223,6 +276,10 @@ def build() -> Any:
                 f'label_values({DURATION}_count{{job=~"$service", '
                 f'gen_ai_provider_name=~"$provider"}}, gen_ai_request_model)',
             )
+        )
+        .with_variable(_attribution_key())
+        .with_variable(
+            _variable("attribution_value", "Value", f'label_values({COST}_count{{job=~"$service"}}, {BY_KEY})')
         )
         .with_row(dashboard.Row("Spend").id(100))
         .with_panel(
@@ -422,6 +479,9 @@ def build() -> Any:
             )
         )
     )
+    board = board.with_row(dashboard.Row("Attribution").id(104))
+    for panel in _attribution_panels():
+        board = board.with_panel(panel)
     return board.build()
 
 

@@ -10,13 +10,14 @@ import functools
 import logging
 import math
 import os
+import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from genai_cost.semconv import LatestMetrics
 
-__all__ = ["COMPAT_VALUES", "ENV", "Settings", "get_settings"]
+__all__ = ["ATTRIBUTION_KEY", "COMPAT_VALUES", "ENV", "Settings", "get_settings"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ class ENV:
     CAPTURE_MESSAGE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
     COMPAT = "GENAI_COST_COMPAT"
     SEMCONV_STABILITY_OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
+    ATTRIBUTION_BAGGAGE = "GENAI_COST_ATTRIBUTION_BAGGAGE"
+    METRIC_ATTRIBUTION = "GENAI_COST_METRIC_ATTRIBUTION"
+    METRIC_ATTRIBUTION_LIMIT = "GENAI_COST_METRIC_ATTRIBUTION_LIMIT"
 
 
 COMPAT_VALUES = ("langfuse", "openinference", "logfire", "legacy-semconv")
@@ -73,6 +77,12 @@ class Settings:
     latest_semconv: bool = False
     """``OTEL_SEMCONV_STABILITY_OPT_IN`` lists ``gen_ai_latest_experimental``: the GenAI
     conventions' unreleased metrics are recorded too."""
+    attribution_baggage: tuple[str, ...] = ()
+    """Baggage entries read as attribution keys (``tenant``, ``feature``, ...)."""
+    metric_attribution: tuple[str, ...] = ()
+    """Attribution keys that metrics carry (``agent`` included: the name of an ancestor agent span)."""
+    metric_attribution_limit: int = 100
+    """Distinct values per attribution key on metrics before further ones are folded into ``_other``."""
 
 
 def _warn(name: str, value: str, expected: str) -> None:
@@ -173,6 +183,20 @@ def _opted_in(env: Mapping[str, str], name: str, value: str) -> bool:
     return value in (part.strip() for part in env.get(name, "").split(","))
 
 
+ATTRIBUTION_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+"""What an attribution key may be: it becomes part of span attribute and metric label names."""
+
+
+def _keys(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    keys: list[str] = []
+    for key in filter(None, (part.strip() for part in env.get(name, "").split(","))):
+        if ATTRIBUTION_KEY.fullmatch(key) is None:
+            _warn(name, key, "comma-separated keys of letters, digits, '_', '.' or '-'")
+        elif key not in keys:
+            keys.append(key)
+    return tuple(keys)
+
+
 def settings_from_env(env: Mapping[str, str]) -> Settings:
     """Build :class:`Settings` from a mapping of environment variables."""
     files = tuple(p for p in env.get(ENV.PRICING_FILE, "").split(os.pathsep) if p.strip())
@@ -188,6 +212,9 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         capture_message_content=_capture_content(env, ENV.CAPTURE_MESSAGE_CONTENT),
         compat=_compat(env, ENV.COMPAT),
         latest_semconv=_opted_in(env, ENV.SEMCONV_STABILITY_OPT_IN, LatestMetrics.OPT_IN),
+        attribution_baggage=_keys(env, ENV.ATTRIBUTION_BAGGAGE),
+        metric_attribution=_keys(env, ENV.METRIC_ATTRIBUTION),
+        metric_attribution_limit=_positive_int(env, ENV.METRIC_ATTRIBUTION_LIMIT, Settings.metric_attribution_limit),
     )
 
 

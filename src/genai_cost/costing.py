@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from genai_cost import tracking
+from genai_cost import budgets, tracking
 from genai_cost._fork import fork_safe_lock
 from genai_cost.config import get_settings
 from genai_cost.metrics import Instruments
@@ -238,8 +238,10 @@ class Costing:
         metric_attributes: Mapping[str, Any],
         succeeded: bool = True,
         trackers: tuple[tracking.UsageTotals, ...] | None = None,
+        attribution: Mapping[str, str] | None = None,
     ) -> None:
-        """Record the cost metric (or the unpriced counter) and count the call in ``track_usage`` blocks.
+        """Record the cost metric (or the unpriced counter), count the call in ``track_usage``
+        blocks and its cost in the budgets its ``attribution`` matches.
 
         ``trackers`` are the blocks active when the call started; by default those active now.
         """
@@ -250,7 +252,10 @@ class Costing:
             usage=usage,
             cost=cost,
             succeeded=succeeded,
+            attribution=attribution,
         )
+        if cost.amount is not None and budgets.active():
+            budgets.record(attribution, cost.amount)
         if cost.amount is not None:
             self._instruments.cost.record(float(cost.amount), metric_attributes)
         elif succeeded:

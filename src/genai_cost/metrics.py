@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 import weakref
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation, get_meter, get_meter_provider
 
 from genai_cost._fork import fork_safe_lock
+from genai_cost.attribution import MAX_VALUE_LENGTH
 from genai_cost.latest_metrics import LatestInstruments
 from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
 from genai_cost.semconv import GenAI, Metrics, Ours, TokenType
 from genai_cost.usage import MAX_COUNT, Usage
 from genai_cost.version import __version__
 
-__all__ = ["OTHER_MODEL", "Instruments", "ModelNameLimiter"]
+if TYPE_CHECKING:
+    from genai_cost.config import Settings
+
+__all__ = ["OTHER", "OTHER_MODEL", "Instruments", "ModelNameLimiter", "ValueLimiter"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Explicit bucket boundaries advised by the GenAI semantic conventions.
 _TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]
@@ -27,51 +36,83 @@ _COST_BUCKETS = [
     1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 50.0,
 ]  # fmt: skip
 
-OTHER_MODEL = "_other"
+OTHER = "_other"
+"""Metric attribute value that stands for every value beyond a cardinality limit."""
+OTHER_MODEL = OTHER
 """Model attribute value that stands for every model name beyond the cardinality limit."""
 
 _MODEL_ATTRIBUTES = (GenAI.REQUEST_MODEL, GenAI.RESPONSE_MODEL)
 
 
-class ModelNameLimiter:
-    """Keeps metric cardinality and memory bounded: the first ``limit`` model names pass, the rest fold.
+class ValueLimiter:
+    """Keeps metric cardinality and memory bounded: the first ``limit`` values pass, the rest fold.
 
-    A name longer than :data:`~genai_cost.pricing.normalize.MAX_MODEL_NAME_LENGTH` always folds
-    into ``_other``: the server controls it, and every metric series would keep it.
+    A value longer than ``max_length`` always folds into ``_other``: whoever controls it (the
+    server for a model name, the caller for a baggage entry) must not grow every series it
+    lands on. ``folded`` counts the values folded; with a ``name`` the first fold logs a warning.
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, max_length: int = MAX_MODEL_NAME_LENGTH, name: str | None = None) -> None:
         self._limit = limit
+        self._max_length = max_length
+        self._name = name
         self._seen: set[str] = set()
+        self.folded = 0
         self._lock = fork_safe_lock(self)
 
-    def __call__(self, model: str) -> str:
-        if model in self._seen:
-            return model
-        if len(model) > MAX_MODEL_NAME_LENGTH:
-            return OTHER_MODEL
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
         with self._lock:
-            if len(self._seen) < self._limit:
-                self._seen.add(model)
-                return model
-        return OTHER_MODEL
+            if len(value) <= self._max_length and len(self._seen) < self._limit:
+                self._seen.add(value)
+                return value
+            self.folded += 1
+            first = self.folded == 1
+        if first and self._name is not None:
+            logger.warning(
+                "genai-cost: more than %d distinct values of %s; metrics record further ones as %r",
+                self._limit,
+                self._name,
+                OTHER,
+            )
+        return OTHER
+
+
+ModelNameLimiter = ValueLimiter
+"""The limiter of model names (``GENAI_COST_METRIC_MODEL_LIMIT``)."""
 
 
 class Instruments:
-    """Histograms, the token detail counter and the unpriced-call counter on one meter provider.
+    """Histograms, the token detail counter, the unpriced-call and attribution overflow counters
+    on one meter provider.
 
     Every instrumentor and ``CostSpanProcessor`` builds its own; on one meter provider they
     share the same instruments (the SDK hands back the instrument already registered under a
-    name) and the same token detail totals (:class:`_SharedTotals`).
+    name), the same token detail totals and the same attribution value limiters
+    (:class:`_PerMeterProvider`).
     """
 
     def __init__(
-        self, meter_provider: MeterProvider | None = None, *, model_limit: int, latest_semconv: bool = False
+        self,
+        meter_provider: MeterProvider | None = None,
+        *,
+        model_limit: int,
+        attribution_keys: tuple[str, ...] = (),
+        attribution_limit: int = 100,
+        latest_semconv: bool = False,
     ) -> None:
         meter: Meter = get_meter(
             "genai_cost", __version__, meter_provider, schema_url="https://opentelemetry.io/schemas/1.37.0"
         )
         self._limit_model = ModelNameLimiter(model_limit)
+        self._attribution = _attribution_limiters(meter_provider, attribution_keys, attribution_limit)
+        """(key, metric attribute name, the key's limiter, shared per meter provider) per allowlisted key."""
+        self._attribution_overflow = meter.create_counter(
+            Metrics.ATTRIBUTION_OVERFLOW,
+            unit="{call}",
+            description="Calls whose attribution value was recorded as _other (beyond the limit of distinct values).",
+        )
         self.token_usage = meter.create_histogram(
             Metrics.TOKEN_USAGE,
             unit="{token}",
@@ -98,7 +139,7 @@ class Instruments:
         )
         # The semconv histogram only knows input/output; cache-hit and reasoning shares need the
         # parts too. A separate counter keeps sum(gen_ai.client.token.usage) an honest total.
-        self._token_parts = _shared_totals.of(meter_provider, meter)
+        self._token_parts = _shared_totals.get(meter_provider, lambda: _RunningTotals.observed_by(meter))
         self.unpriced = meter.create_counter(
             Metrics.UNPRICED_CALLS,
             unit="{call}",
@@ -124,14 +165,40 @@ class Instruments:
         )
         """The GenAI conventions' unreleased metrics (``OTEL_SEMCONV_STABILITY_OPT_IN``), or ``None``."""
 
-    def metric_attributes(self, *sources: Mapping[str, Any]) -> dict[str, Any]:
-        """The low-cardinality subset of span attributes (later sources win), with model names capped."""
+    @classmethod
+    def from_settings(cls, meter_provider: MeterProvider | None, settings: Settings) -> Instruments:
+        """Instruments with the model and attribution limits of ``settings``."""
+        return cls(
+            meter_provider,
+            model_limit=settings.metric_model_limit,
+            attribution_keys=settings.metric_attribution,
+            attribution_limit=settings.metric_attribution_limit,
+            latest_semconv=settings.latest_semconv,
+        )
+
+    def metric_attributes(
+        self, *sources: Mapping[str, Any], attribution: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The low-cardinality subset of span attributes (later sources win), with model names
+        capped; plus the allowlisted keys of ``attribution``, each capped in distinct values."""
         picked = {name: source[name] for source in sources for name in _METRIC_ATTRIBUTES if name in source}
         for name in _MODEL_ATTRIBUTES:
             model = picked.get(name)
             if isinstance(model, str):
                 picked[name] = self._limit_model(model)
+        if attribution and self._attribution:
+            self._add_attribution(picked, attribution)
         return picked
+
+    def _add_attribution(self, picked: dict[str, Any], attribution: Mapping[str, str]) -> None:
+        for key, name, limit in self._attribution:
+            value = attribution.get(key)
+            if value is None:
+                continue
+            capped = limit(value)
+            if capped is not value:
+                self._attribution_overflow.add(1, {Ours.OVERFLOW_KEY: key})
+            picked[name] = capped
 
     def record_tokens(self, usage: Usage, attributes: Mapping[str, Any]) -> None:
         """Input/output into the semconv histogram, their non-zero parts into the detail counter."""
@@ -183,46 +250,61 @@ _MAX_SERIES = 2000
 _OVERFLOW: tuple[tuple[str, Any], ...] = ((Metrics.OVERFLOW, True),)
 
 
-class _SharedTotals:
-    """One set of token detail totals, and one observable counter, per meter provider.
+class _PerMeterProvider(Generic[T]):
+    """One ``T`` per meter provider, shared by every ``Instruments`` built on it.
 
     The SDK keeps only the first callback registered under a name: an instrumentor (or
-    ``CostSpanProcessor``) creating its own counter would leave every other one's totals
-    unreported. The global meter provider has one set whether it was asked for before the
-    SDK was configured (the API's proxy: ``CostSpanProcessor`` built by the distro) or after
-    (the instrumentors). Other providers are held weakly: one that is gone takes its totals along.
+    ``CostSpanProcessor``) creating its own token detail counter would leave every other one's
+    totals unreported; and a cardinality cap per instrumentor would multiply the cap. The global
+    meter provider has one ``T`` whether it was asked for before the SDK was configured (the
+    API's proxy: ``CostSpanProcessor`` built by the distro) or after (the instrumentors). Other
+    providers are held weakly: one that is gone takes its ``T`` along.
     """
 
     def __init__(self) -> None:
-        self._global: _RunningTotals | None = None
-        self._by_provider: weakref.WeakKeyDictionary[MeterProvider, _RunningTotals] = weakref.WeakKeyDictionary()
+        self._global: T | None = None
+        self._by_provider: weakref.WeakKeyDictionary[MeterProvider, T] = weakref.WeakKeyDictionary()
         self._lock = fork_safe_lock(self)
 
-    def of(self, meter_provider: MeterProvider | None, meter: Meter) -> _RunningTotals:
-        """The totals of ``meter_provider`` (``None``: the global one), whose ``meter`` gets the counter."""
+    def get(self, meter_provider: MeterProvider | None, make: Callable[[], T]) -> T:
+        """The ``T`` of ``meter_provider`` (``None``: the global one), made by ``make`` the first time."""
         provider = None if meter_provider is get_meter_provider() else meter_provider
         with self._lock:
-            totals = self._global if provider is None else self._by_provider.get(provider)
-            if totals is None:
-                totals = _RunningTotals()
-                meter.create_observable_counter(
-                    Metrics.TOKEN_DETAIL,
-                    callbacks=[totals.observe],
-                    unit="{token}",
-                    description="Cached and reasoning tokens (parts of the input and output token counts).",
-                )
+            found = self._global if provider is None else self._by_provider.get(provider)
+            if found is None:
+                found = make()
                 if provider is None:
-                    self._global = totals
+                    self._global = found
                 else:
-                    self._by_provider[provider] = totals
-        return totals
+                    self._by_provider[provider] = found
+        return found
 
 
-_shared_totals = _SharedTotals()
+_shared_totals: _PerMeterProvider[_RunningTotals] = _PerMeterProvider()
+_shared_limiters: _PerMeterProvider[dict[str, ValueLimiter]] = _PerMeterProvider()
+
+
+def _attribution_limiters(
+    meter_provider: MeterProvider | None, keys: tuple[str, ...], limit: int
+) -> tuple[tuple[str, str, ValueLimiter], ...]:
+    """The distinct-value limiters of ``keys``: one per key and meter provider, so the cap holds
+    per process however many instrumentors record."""
+    if not keys:
+        return ()
+    limiters = _shared_limiters.get(meter_provider, dict)
+    found = []
+    for key in keys:
+        limiter = limiters.get(key)
+        if limiter is None:
+            new = ValueLimiter(limit, max_length=MAX_VALUE_LENGTH, name=f"attribution key {key!r}")
+            limiter = limiters.setdefault(key, new)
+        found.append((key, Ours.ATTRIBUTION_PREFIX + key, limiter))
+    return tuple(found)
 
 
 class _RunningTotals:
-    """Token counts summed per attribute set, reported by an observable counter at collection.
+    """Token counts summed per attribute set, reported by an observable counter at collection;
+    one per meter provider (see :class:`_PerMeterProvider`).
 
     These parts are only ever read as totals, so a dict update per call replaces a synchronous
     counter's SDK measurement (~15 µs). Beyond ``_MAX_SERIES`` attribute sets, counts fold into
@@ -233,6 +315,18 @@ class _RunningTotals:
     def __init__(self) -> None:
         self._totals: dict[tuple[tuple[str, Any], ...], int] = {}
         self._lock = fork_safe_lock(self)
+
+    @classmethod
+    def observed_by(cls, meter: Meter) -> _RunningTotals:
+        """New totals, reported by a new observable counter on ``meter``."""
+        totals = cls()
+        meter.create_observable_counter(
+            Metrics.TOKEN_DETAIL,
+            callbacks=[totals.observe],
+            unit="{token}",
+            description="Cached and reasoning tokens (parts of the input and output token counts).",
+        )
+        return totals
 
     def add(self, count: int, attributes: Mapping[str, Any], token_type: str) -> None:
         key = (*attributes.items(), (GenAI.TOKEN_TYPE, token_type))

@@ -42,6 +42,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanContext, StatusCode
 
+from genai_cost import attribution
 from genai_cost._fork import fork_safe_lock
 from genai_cost.compat import compat_for
 from genai_cost.config import get_settings
@@ -127,15 +128,16 @@ class _Call:
 
 
 class _Trace:
-    """Open spans of one trace (span id -> parent span id), their subtree totals, and which
-    of them are genai-cost's own LLM call spans."""
+    """Open spans of one trace (span id -> parent span id), their subtree totals, which of them
+    are genai-cost's own LLM call spans, and the agent each one runs under (when tracked)."""
 
-    __slots__ = ("ours", "parents", "subtrees")
+    __slots__ = ("agents", "ours", "parents", "subtrees")
 
     def __init__(self) -> None:
         self.parents: dict[int, int | None] = {}
         self.subtrees: dict[int, _Subtree] = {}
         self.ours: set[int] = set()
+        self.agents: dict[int, str] = {}
 
     def ancestors(self, parent: int | None) -> Iterator[int]:
         """The open ancestors, nearest first (bounded: a bogus parent cycle cannot hang us)."""
@@ -196,6 +198,15 @@ def _first(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
     return None
 
 
+_AGENT_ATTRIBUTE = Ours.ATTRIBUTION_PREFIX + attribution.AGENT
+
+
+def _stamp_agent(span: Span, agent: str) -> None:
+    """Put the ancestor agent on our LLM span, unless the call's own attribution named one."""
+    if (span.attributes or {}).get(_AGENT_ATTRIBUTE) is None:
+        span.set_attribute(_AGENT_ATTRIBUTE, agent)
+
+
 def _same_trace_parent(trace_id: int, parent: SpanContext | None) -> int | None:
     if parent is None or parent.trace_id != trace_id:
         return None
@@ -220,7 +231,11 @@ class CostSpanProcessor(SpanProcessor):
     ) -> None:
         settings = get_settings()
         self._next = next_processor
-        self._instruments = Instruments(meter_provider, model_limit=settings.metric_model_limit)
+        self._instruments = Instruments.from_settings(meter_provider, settings)
+        self._baggage_keys = settings.attribution_baggage
+        self._agents = attribution.AGENT in settings.metric_attribution
+        """Track the agent each open span runs under: the nearest span (itself included) that
+        names an agent or workflow (``gen_ai.agent.name``, ``gen_ai.workflow.name``)."""
         # The span is copied anyway: naming the table on it costs a dict entry, and the scope is not ours.
         self._costing = Costing(self._instruments, pricing, version_on_span=True)
         self._compat = compat_for(settings.compat)
@@ -246,7 +261,11 @@ class CostSpanProcessor(SpanProcessor):
         if context is not None:
             scope = span.instrumentation_scope
             ours = scope is not None and scope.name.startswith(_OUR_SCOPE)
-            self._open(context.trace_id, context.span_id, span.parent, ours)
+            own_agent = attribution.agent_name(span.attributes or {}) if self._agents else None
+            agent = self._open(context.trace_id, context.span_id, span.parent, ours, own_agent)
+            if ours and agent is not None:
+                # Our instrumentor records the call's metrics before the span ends: it reads this.
+                safe(_stamp_agent, span, agent)
         self._next.on_start(span, parent_context=parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
@@ -254,10 +273,10 @@ class CostSpanProcessor(SpanProcessor):
         # One pass over the keys in C: a `key in` test on the SDK's BoundedAttributes runs
         # Python code and raises KeyError inside when the key is absent (~0.5 µs per key).
         watched = _WATCHED_KEYS.intersection(attributes)
-        trace, parent, subtree, counted_elsewhere = self._close(span)
+        trace, parent, subtree, counted_elsewhere, agent = self._close(span)
         annotated: dict[str, Any] | None = None
         if not counted_elsewhere and not watched.isdisjoint(_USAGE_KEYS):
-            priced = safe(self._price, span, attributes, watched)
+            priced = safe(self._price, span, attributes, watched, agent)
             if priced is not None:
                 call, annotated = priced
                 if trace is not None:
@@ -278,10 +297,13 @@ class CostSpanProcessor(SpanProcessor):
     # --- pricing ------------------------------------------------------------------------
 
     def _price(
-        self, span: ReadableSpan, attributes: Mapping[str, Any], watched: frozenset[str]
+        self, span: ReadableSpan, attributes: Mapping[str, Any], watched: frozenset[str], agent: str | None = None
     ) -> tuple[_Call, dict[str, Any] | None] | None:
-        """The span's contribution to its ancestors, and its attributes with the cost added
-        (``None`` when it was priced already). ``watched``: which of ``_WATCHED_KEYS`` it has."""
+        """The span's contribution to its ancestors, and its attributes with the cost and the
+        attribution added (``None`` when it was priced already). ``watched``: which of
+        ``_WATCHED_KEYS`` it has; ``agent``: the agent it ran under, if tracked.
+
+        The attribution is the one in force where the span ends (as for ``track_usage``)."""
         if GenAI.USAGE_COST_AMOUNT in watched:
             # Priced already (the common case), unless the amount is no amount: then priced here.
             amount = cost_amount(attributes[GenAI.USAGE_COST_AMOUNT])
@@ -307,23 +329,38 @@ class CostSpanProcessor(SpanProcessor):
             requested_model=values.get(GenAI.REQUEST_MODEL),
             context=pricing_context(service_tier=values.get(GenAI.RESPONSE_SERVICE_TIER)),
         )
+        attributed = self._attributed(agent)
         self._costing.settle(
             cost,
             usage,
             provider=provider,
             model=model,
-            metric_attributes=self._instruments.metric_attributes(values),
+            metric_attributes=self._instruments.metric_attributes(values, attribution=attributed),
             succeeded=span.status.status_code is not StatusCode.ERROR,
+            attribution=attributed,
         )
         values.update({name: value for name, value in cost.attributes().items() if value is not None})
         if self._compat is not None:
             # The other instrumentation's own names stay as it wrote them (an OpenInference span kind).
             values.update({k: v for k, v in self._compat.attributes(values).items() if k not in values})
+        if attributed:
+            values.update(attribution.span_attributes(attributed))
         return _Call.of(usage, cost.amount), values
+
+    def _attributed(self, agent: str | None) -> Mapping[str, str] | None:
+        """The attribution in force now, with the ancestor ``agent`` unless it names one itself."""
+        attributed = attribution.current(self._baggage_keys)
+        if agent is None or (attributed and attribution.AGENT in attributed):
+            return attributed
+        return {**(attributed or {}), attribution.AGENT: agent}
 
     # --- rollup -------------------------------------------------------------------------
 
-    def _open(self, trace_id: int, span_id: int, parent: SpanContext | None, ours: bool) -> None:
+    def _open(
+        self, trace_id: int, span_id: int, parent: SpanContext | None, ours: bool, agent: str | None = None
+    ) -> str | None:
+        """Track an open span; returns the agent it runs under (its own ``agent``, else its parent's)."""
+        parent_id = _same_trace_parent(trace_id, parent)
         with self._lock:
             trace = self._traces.get(trace_id)
             if trace is None:
@@ -337,16 +374,21 @@ class CostSpanProcessor(SpanProcessor):
                             self._max_traces,
                         )
                 trace = self._traces[trace_id] = _Trace()
-            elif len(trace.parents) >= self._max_spans_per_trace:
+            if self._agents and agent is None and parent_id is not None:
+                agent = trace.agents.get(parent_id)
+            if len(trace.parents) >= self._max_spans_per_trace:
                 self.untracked_spans += 1
-                return
-            trace.parents[span_id] = _same_trace_parent(trace_id, parent)
+                return agent
+            trace.parents[span_id] = parent_id
             if ours:
                 trace.ours.add(span_id)
+            if agent is not None:
+                trace.agents[span_id] = agent
+        return agent
 
-    def _close(self, span: ReadableSpan) -> tuple[_Trace | None, int | None, _Subtree | None, bool]:
+    def _close(self, span: ReadableSpan) -> tuple[_Trace | None, int | None, _Subtree | None, bool, str | None]:
         """Forget an ended span. Returns its trace and parent span id (``None`` when untracked),
-        its subtree totals, and whether its call is counted elsewhere.
+        its subtree totals, whether its call is counted elsewhere, and the agent it ran under.
 
         A span's usage is counted elsewhere when a span below it already contributed (an
         aggregate, or an outer span of a doubly instrumented call) or when it runs inside one
@@ -355,20 +397,21 @@ class CostSpanProcessor(SpanProcessor):
         """
         context = span.context
         if context is None:
-            return None, None, None, False
+            return None, None, None, False, None
         trace_id = context.trace_id
         with self._lock:
             trace = self._traces.get(trace_id)
             if trace is None:
-                return None, None, None, False
+                return None, None, None, False, None
             trace.parents.pop(context.span_id, None)
             trace.ours.discard(context.span_id)
+            agent = trace.agents.pop(context.span_id, None) if trace.agents else None
             subtree = trace.subtrees.pop(context.span_id, None)
             parent = _same_trace_parent(trace_id, span.parent)
             inside_ours = any(ancestor in trace.ours for ancestor in trace.ancestors(parent)) if trace.ours else False
             if not trace.parents:
                 del self._traces[trace_id]
-        return trace, parent, subtree, subtree is not None or inside_ours
+        return trace, parent, subtree, subtree is not None or inside_ours, agent
 
     def _credit(self, trace: _Trace, parent: int | None, call: _Call) -> None:
         """Add a call's cost and tokens to every ancestor still open, from ``parent`` up.

@@ -79,6 +79,9 @@ class GenAI:
     SERVER_PORT = "server.port"
     ERROR_TYPE = "error.type"
     AWS_REQUEST_ID = "aws.request_id"
+    AGENT_NAME = "gen_ai.agent.name"
+    WORKFLOW_NAME = "gen_ai.workflow.name"
+    """Semconv v1.41's invoke_workflow span name attribute (later merged into ``gen_ai.agent.name``)."""
 
 
 class Legacy:
@@ -162,6 +165,11 @@ class Ours:
     SUBTREE_OUTPUT_TOKENS = "genai_cost.subtree.output_tokens"
     SUBTREE_CALLS = "genai_cost.subtree.calls"
     UNPRICED_REASON = "genai_cost.unpriced.reason"
+    ATTRIBUTION_PREFIX = "genai_cost.attribution."
+    """Followed by an attribution key (``tenant``, ``feature``, ``agent``, ...): on spans, and on
+    metrics for the keys in ``GENAI_COST_METRIC_ATTRIBUTION``."""
+    OVERFLOW_KEY = "genai_cost.overflow.key"
+    """On the overflow counter: the key whose value was folded into ``_other``."""
 
 
 class Metrics:
@@ -174,6 +182,8 @@ class Metrics:
     UNPRICED_CALLS = "genai_cost.client.unpriced_calls"
     TOKEN_DETAIL = "genai_cost.client.token.detail"
     """Counter of the cached and reasoning parts of input/output tokens, by token type."""
+    ATTRIBUTION_OVERFLOW = "genai_cost.client.attribution.overflow"
+    """Counter of calls whose value of an allowlisted attribution key was recorded as ``_other``."""
     PRICING_AGE = "genai_cost.pricing.age"
     """Gauge: seconds since the process-wide pricing table's prices were generated."""
     PRICING_REFRESH_FAILURES = "genai_cost.pricing.refresh.failures"

@@ -11,19 +11,19 @@ lock on the hot path.
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from genai_cost._fork import fork_safe_lock
+from genai_cost._scope import ScopeDecorator
 from genai_cost._text import counted, plain_decimal
-from genai_cost.metrics import OTHER_MODEL
+from genai_cost.metrics import OTHER, OTHER_MODEL
 from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
 from genai_cost.usage import MAX_COUNT, TOKEN_FIELDS, Usage, token_count
 
@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BudgetExceeded",
+    "KeyUsage",
     "ModelUsage",
+    "UsageByKey",
     "UsageTotals",
     "active_trackers",
     "check_budgets",
@@ -43,10 +45,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 _MAX_MODELS = 1_000
 """(provider, model) pairs a block keeps apart; calls of further models count under ``OTHER_MODEL``."""
+
+_MAX_KEYS = 32
+"""Attribution keys a block breaks its totals down by (:meth:`UsageTotals.by`)."""
+_MAX_VALUES = 1_000
+"""Values of one attribution key a block keeps apart; further ones count under ``_other``."""
 
 _UNITS = tuple(name for name in TOKEN_FIELDS if not name.endswith("_tokens"))
 """``Usage`` fields counted in other units than tokens (web searches, seconds, pages, ...)."""
@@ -58,12 +63,24 @@ _call_counter_exists = False
 
 
 class BudgetExceeded(RuntimeError):
-    """Raised before an LLM call starts inside ``track_usage(budget_usd=..., hard=True)`` once spent."""
+    """Raised before an LLM call is sent once a hard budget is spent: inside
+    ``track_usage(budget_usd=..., hard=True)``, or for a call whose attribution matches a
+    ``genai_cost.budget(..., hard=True)``. The one exception genai-cost raises into the app."""
 
-    def __init__(self, spent: Decimal, budget: Decimal) -> None:
-        super().__init__(f"LLM budget exceeded: spent ${spent} of ${budget}")
+    def __init__(
+        self, spent: Decimal, budget: Decimal, *, keys: Mapping[str, str] | None = None, per: str | None = None
+    ) -> None:
+        scope = f" for {', '.join(f'{k}={v}' for k, v in keys.items())}" if keys else ""
+        window = f" in the last {per}" if per else ""
+        super().__init__(
+            f"LLM budget exceeded{scope}: spent ${plain_decimal(spent)} of ${plain_decimal(budget)}{window}"
+        )
         self.spent = spent
         self.budget = budget
+        self.keys = dict(keys or {})
+        """The attribution the budget applies to (empty for a ``track_usage`` block)."""
+        self.per = per
+        """The budget's rolling window (``None`` for a ``track_usage`` block)."""
 
 
 @dataclass
@@ -119,6 +136,66 @@ def _accumulate(totals: dict[str, int], counts: dict[str, int]) -> None:
         totals[name] = min(totals.get(name, 0) + value, MAX_COUNT)
 
 
+@dataclass
+class KeyUsage:
+    """Totals of the calls attributed to one value of an attribution key inside a block."""
+
+    successful_requests: int = 0
+    failed_requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_cost: Decimal = Decimal(0)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def _add(self, succeeded: bool, counts: Mapping[str, int], amount: Decimal | None) -> None:
+        if succeeded:
+            self.successful_requests += 1
+        else:
+            self.failed_requests += 1
+        self.prompt_tokens = min(self.prompt_tokens + counts.get("input_tokens", 0), MAX_COUNT)
+        self.completion_tokens = min(self.completion_tokens + counts.get("output_tokens", 0), MAX_COUNT)
+        if amount is not None:
+            self.total_cost += amount
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "successful_requests": self.successful_requests,
+            "failed_requests": self.failed_requests,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+            "total_cost": plain_decimal(self.total_cost),
+        }
+
+
+class UsageByKey(dict[str | None, KeyUsage]):
+    """``usage.by("tenant")``: totals per value of one attribution key; under ``None`` the calls
+    made without that key (present only when there are some)."""
+
+    def __init__(self, key: str, totals: Mapping[str | None, KeyUsage]) -> None:
+        super().__init__(totals)
+        self.key = key
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: one entry per value (``null`` for the calls without the key)."""
+        return {"key": self.key, "values": [{"value": value, **usage.to_dict()} for value, usage in self.items()]}
+
+    def __str__(self) -> str:
+        lines = [f"By {self.key}:"]
+        for value, usage in self.items():
+            failed = f" ({usage.failed_requests} failed)" if usage.failed_requests else ""
+            lines.append(
+                f"\t{f'(no {self.key})' if value is None else value}: "
+                f"{counted(usage.successful_requests, 'request')}{failed}, "
+                f"{usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens, "
+                f"${plain_decimal(usage.total_cost)}"
+            )
+        return "\n".join(lines)
+
+
 class UsageTotals:
     """What ``with track_usage() as usage`` yields; fields use LangChain's callback names."""
 
@@ -145,11 +222,33 @@ class UsageTotals:
         self._on_budget_exceeded = on_budget_exceeded
         self._hard = hard
         self.budget_exceeded = False
+        self._by_key: dict[str, dict[str, KeyUsage]] = {}
         self._lock = fork_safe_lock(self)
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    def by(self, key: str) -> UsageByKey:
+        """Totals per value of attribution key ``key`` (``usage.by("tenant")["acme"].total_cost``).
+
+        Bounded like ``by_model``: beyond 1,000 values of a key the calls count under ``_other``,
+        and beyond 32 keys in one block further keys are not broken down (their calls count under ``None``).
+        """
+        with self._lock:
+            values: dict[str | None, KeyUsage] = {
+                value: replace(usage) for value, usage in self._by_key.get(key, {}).items()
+            }
+            rest = KeyUsage(
+                self.successful_requests - sum(u.successful_requests for u in values.values()),
+                self.failed_requests - sum(u.failed_requests for u in values.values()),
+                self.prompt_tokens - sum(u.prompt_tokens for u in values.values()),
+                self.completion_tokens - sum(u.completion_tokens for u in values.values()),
+                self.total_cost - sum((u.total_cost for u in values.values()), Decimal(0)),
+            )
+        if rest.successful_requests or rest.failed_requests:
+            values[None] = rest
+        return UsageByKey(key, values)
 
     @property
     def usage(self) -> Usage:
@@ -159,12 +258,21 @@ class UsageTotals:
             return Usage(**self._counts)
 
     def _record(
-        self, provider: str | None, model: str | None, usage: Usage | None, cost: Cost | None, succeeded: bool
+        self,
+        provider: str | None,
+        model: str | None,
+        usage: Usage | None,
+        cost: Cost | None,
+        succeeded: bool,
+        attribution: Mapping[str, str] | None = None,
     ) -> None:
         """Count one finished call. ``cost`` is set when the call returned a billed response,
         even a failed one (a structured-output parse error carrying its completion): its
         tokens and cost count, so budgets see every billed call."""
         with self._lock:
+            if attribution:
+                counts = _reported_counts(usage) if cost is not None and usage is not None else {}
+                self._attribute(attribution, succeeded, counts, cost)
             if succeeded:
                 self.successful_requests += 1
             else:
@@ -193,6 +301,25 @@ class UsageTotals:
                 self._on_budget_exceeded(self)
             except Exception:
                 logger.exception("genai-cost: the track_usage budget callback raised")
+
+    def _attribute(
+        self, attribution: Mapping[str, str], succeeded: bool, counts: Mapping[str, int], cost: Cost | None
+    ) -> None:
+        amount = None if cost is None else cost.amount
+        for key, value in attribution.items():
+            values = self._by_key.get(key)
+            if values is None:
+                if len(self._by_key) >= _MAX_KEYS:
+                    continue
+                values = self._by_key[key] = {}
+            entry = values.get(value)
+            if entry is None:
+                if len(values) >= _MAX_VALUES:
+                    value = OTHER
+                    entry = values.get(value)
+                if entry is None:
+                    entry = values[value] = KeyUsage()
+            entry._add(succeeded, counts, amount)
 
     def _model_key(self, provider: str | None, model: str | None) -> tuple[str | None, str | None]:
         """Bounded in bytes and entries, as the metrics are: the server names the model, and a
@@ -292,7 +419,7 @@ class UsageTotals:
         return f"UsageTotals({self.to_dict()!r})"
 
 
-class track_usage:
+class track_usage(ScopeDecorator):
     """Total tokens, requests and cost of every LLM call made inside a block.
 
     Use as ``with``/``async with`` (yields :class:`UsageTotals`) or as a decorator (totals of
@@ -346,77 +473,6 @@ class track_usage:
     ) -> None:
         self.__exit__(exc_type, exc, tb)
 
-    def __call__(self, func: F) -> F:
-        if inspect.isasyncgenfunction(func):
-
-            @functools.wraps(func)
-            def run_async_generator(*args: Any, **kwargs: Any) -> Any:
-                return self._async_steps(func(*args, **kwargs))
-
-            return run_async_generator  # type: ignore[return-value]
-
-        if inspect.isgeneratorfunction(func):
-
-            @functools.wraps(func)
-            def run_generator(*args: Any, **kwargs: Any) -> Any:
-                return (yield from self._steps(func(*args, **kwargs)))
-
-            return run_generator  # type: ignore[return-value]
-
-        if inspect.iscoroutinefunction(func):
-
-            @functools.wraps(func)
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                with self:
-                    return await func(*args, **kwargs)
-
-            return run_async  # type: ignore[return-value]
-
-        @functools.wraps(func)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            with self:
-                return func(*args, **kwargs)
-
-        return run  # type: ignore[return-value]
-
-    # A generator's body runs in its consumer's context, between the consumer's own steps: the
-    # block is active only while the generator itself runs (each send, throw and close).
-    def _steps(self, generator: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
-        step: Callable[[Any], Any] = generator.send
-        value: Any = None
-        while True:
-            with self:
-                try:
-                    item = step(value)
-                except StopIteration as stop:
-                    return stop.value
-            try:
-                value, step = (yield item), generator.send
-            except GeneratorExit:
-                with self:
-                    generator.close()
-                raise
-            except BaseException as error:
-                value, step = error, generator.throw
-
-    async def _async_steps(self, generator: AsyncGenerator[Any, Any]) -> AsyncGenerator[Any, Any]:
-        step: Callable[[Any], Awaitable[Any]] = generator.asend
-        value: Any = None
-        while True:
-            with self:
-                try:
-                    item = await step(value)
-                except StopAsyncIteration:
-                    return
-            try:
-                value, step = (yield item), generator.asend
-            except GeneratorExit:
-                with self:
-                    await generator.aclose()
-                raise
-            except BaseException as error:
-                value, step = error, generator.athrow
-
 
 def note_call_counter() -> None:
     """Say that calls can be counted into blocks from now on (a ``Costing`` was set up)."""
@@ -454,7 +510,8 @@ def record_call(
     usage: Usage | None,
     cost: Cost | None,
     succeeded: bool,
+    attribution: Mapping[str, str] | None = None,
 ) -> None:
     """Count one finished call in each of ``trackers``; a failed one carries a cost only when it was billed."""
     for totals in trackers:
-        totals._record(provider, model, usage, cost, succeeded)
+        totals._record(provider, model, usage, cost, succeeded, attribution)

@@ -2,14 +2,16 @@
 
 It drives the real ``openai`` SDK against the local fake OpenAI server with
 ``OpenAIInstrumentor`` installed and makes a known mix of calls (two priced models, a cached
-call, a reasoning call, a stream, an unknown model, an error). Metrics go to the SDK's
+call, a reasoning call, a stream, an unknown model, an error), each attributed to a tenant and
+a feature (``GENAI_COST_METRIC_ATTRIBUTION=tenant,feature``, so metrics carry both). Metrics go to the SDK's
 Prometheus exporter (``--metrics prometheus``), spans to an in-memory exporter and, with
 ``--otlp-endpoint``, also over OTLP/HTTP (to a collector).
 
 Protocol on stdin/stdout (one JSON object per line):
 
 1. The app makes the mix once (``warm-up``), then starts the metrics endpoint and prints
-   ``{"event": "ready", "metrics_port": N}``. Every metric series therefore exists before
+   ``{"event": "ready", "metrics_port": N, "tenant_spend": {...}}`` (the warm-up's cost per
+   tenant, which every round repeats). Every metric series therefore exists before
    Prometheus scrapes it for the first time, so ``increase()`` sees the second round whole.
 2. On the line ``run`` it makes the mix again, writes that round's spans to ``--spans-out``
    and prints ``{"event": "done", "calls": N}``.
@@ -20,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +36,11 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+import genai_cost
 from genai_cost.demo.fake_openai import FakeOpenAIServer
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
 from genai_cost.pricing import PricingTable
+from genai_cost.semconv import GenAI, Ours
 
 # Stated prices (USD per 1M tokens). The tests never copy a cost: they sum the spans' costs.
 PRICES: list[dict[str, Any]] = [
@@ -50,35 +56,48 @@ UNKNOWN_MODEL = "in-house-model-7b"
 def make_calls(client: openai.OpenAI) -> int:
     """The known mix of calls; returns how many calls were made."""
     message = [{"role": "user", "content": "Say something short."}]
-    calls: list[tuple[str, str, dict[str, Any]]] = [
-        ("gpt-4o-mini", "default", {}),
-        ("gpt-4o-mini", "cached", {}),
-        ("o4-mini", "reasoning", {}),
-        ("o4-mini", "default", {}),
-        (UNKNOWN_MODEL, "default", {}),
+    calls: list[tuple[str, str, str]] = [
+        ("gpt-4o-mini", "default", "globex"),
+        ("gpt-4o-mini", "cached", "globex"),
+        ("o4-mini", "reasoning", "acme"),
+        ("o4-mini", "default", "acme"),
+        (UNKNOWN_MODEL, "default", "initech"),
     ]
-    for model, scenario, extra in calls:
-        client.chat.completions.create(
-            model=model, messages=message, extra_headers={"x-fake-scenario": scenario}, **extra
+    for model, scenario, tenant in calls:
+        with genai_cost.attribute(tenant=tenant, feature="chat"):
+            client.chat.completions.create(model=model, messages=message, extra_headers={"x-fake-scenario": scenario})
+    with genai_cost.attribute(tenant="globex", feature="stream"):
+        stream = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=message,
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_headers={"x-fake-chunks": "5"},
         )
-    stream = client.chat.completions.create(
-        model="gpt-4o-mini",
-        messages=message,
-        stream=True,
-        stream_options={"include_usage": True},
-        extra_headers={"x-fake-chunks": "5"},
-    )
-    for _chunk in stream:
-        pass
+        for _chunk in stream:
+            pass
     try:
-        client.chat.completions.create(
-            model="gpt-4o-mini", messages=message, extra_headers={"x-fake-scenario": "error_429"}
-        )
+        with genai_cost.attribute(tenant="acme", feature="chat"):
+            client.chat.completions.create(
+                model="gpt-4o-mini", messages=message, extra_headers={"x-fake-scenario": "error_429"}
+            )
     except openai.RateLimitError:
         pass
     else:
         raise AssertionError("the fake server should have answered 429")
     return len(calls) + 2
+
+
+def tenant_spend(spans: list[ReadableSpan]) -> dict[str, float]:
+    """Cost per tenant, from the spans."""
+    spend: dict[str, float] = defaultdict(float)
+    for span in spans:
+        attributes = span.attributes or {}
+        tenant = attributes.get(Ours.ATTRIBUTION_PREFIX + "tenant")
+        cost = attributes.get(GenAI.USAGE_COST_AMOUNT)
+        if isinstance(tenant, str) and isinstance(cost, float):
+            spend[tenant] += cost
+    return dict(spend)
 
 
 def span_record(span: ReadableSpan) -> dict[str, Any]:
@@ -103,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metrics", choices=["prometheus", "none"], default="prometheus")
     parser.add_argument("--otlp-endpoint", help="also export spans over OTLP/HTTP to this URL")
     args = parser.parse_args(argv)
+    os.environ.setdefault("GENAI_COST_METRIC_ATTRIBUTION", "tenant,feature")  # read when instrumenting
 
     resource = Resource.create({"service.name": args.service})
     spans = InMemorySpanExporter()
@@ -131,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         openai.OpenAI(base_url=fake.base_url, api_key="sk-e2e", max_retries=0) as client,
     ):
         make_calls(client)
+        warm_up_spend = tenant_spend(list(spans.get_finished_spans()))
         spans.clear()
         metrics_port = None
         if readers:
@@ -138,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
             server, _thread = start_http_server(0, addr="127.0.0.1")
             metrics_port = server.server_port
-        _emit(event="ready", metrics_port=metrics_port)
+        _emit(event="ready", metrics_port=metrics_port, tenant_spend=warm_up_spend)
         for line in sys.stdin:
             command = line.strip()
             if command == "run":

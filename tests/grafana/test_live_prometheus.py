@@ -1,9 +1,10 @@
 """Every dashboard and alert-rule query, run on a real Prometheus scraping an instrumented app.
 
 The app (real openai SDK -> local fake server, OpenAIInstrumentor, SDK Prometheus exporter)
-makes a known mix of calls twice; Prometheus scrapes it every second. The second round lies
-exactly inside the window [first scrape, last scrape], so ``increase``/``rate`` over that
-window must equal what the spans of the second round say: spend, tokens, calls, errors.
+makes a known mix of calls twice, each attributed to a tenant; Prometheus scrapes it every
+second. The second round lies exactly inside the window [first scrape, last scrape], so
+``increase``/``rate`` over that window must equal what the spans of the second round say:
+spend, tokens, calls, errors, spend per tenant.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ STORED_NAMES = {
     "target_info",
 }
 CALLS = "gen_ai_client_operation_duration_seconds_count"
+TENANT = Ours.ATTRIBUTION_PREFIX + "tenant"
+TENANT_LABEL = "genai_cost_attribution_tenant"
+TENANT_ALERT = "GenAITenantSpendOverBudget"
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class LiveRun:
     last_scrape: float
     semconv: str
     """A key of ``SEMCONV``."""
+    tenant_threshold: float
+    """The per-tenant hourly budget of the run's rules: between the two biggest tenants' spend."""
 
     @property
     def sampled(self) -> float:
@@ -92,6 +98,8 @@ class LiveRun:
             "$service": SERVICE,
             "$provider": "openai",
             "$model": "|".join(models),
+            "$attribution_value": ".*",
+            "${attribution}": "tenant",
         }
         for name, value in values.items():
             expr = expr.replace(name, value)
@@ -103,15 +111,30 @@ class LiveRun:
         return self.prometheus.query(self.substitute(expr), at=None if now else self.last_scrape)
 
 
-def _zeroed_thresholds(path: Path) -> Path:
-    """The rule file with every threshold at 0, so each alert expression has data to return."""
+def _zeroed_thresholds(path: Path, tenant_threshold: float) -> Path:
+    """The rule file with every threshold at 0, so each alert expression has data to return;
+    but the tenant budget at ``tenant_threshold``, without a ``for`` wait, so that its alert
+    fires at once for the tenants over it only."""
     data = rules()
     for group in data["groups"]:
         for rule in group["rules"]:
-            if rule.get("record", "").startswith("genai_cost:threshold:"):
+            if rule.get("record") == "genai_cost:threshold:tenant_hourly_budget_usd":
+                rule["expr"] = f"vector({tenant_threshold!r})"
+            elif rule.get("record", "").startswith("genai_cost:threshold:"):
                 rule["expr"] = "vector(0)"
+            if rule.get("alert") == TENANT_ALERT:
+                rule.pop("for")
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+def _between_the_top_two(spend: dict[str, float]) -> float:
+    """Three times the second biggest spend, well under the biggest: ``increase()`` over the
+    hour extrapolates the few seconds of samples by up to 2.6x (half a scrape interval before
+    the first sample, up to 1.1 intervals after the last), never down."""
+    top, second = sorted(spend.values(), reverse=True)[:2]
+    assert top > 4 * second, spend
+    return 3 * second
 
 
 # The app's metrics as released (what dashboards read today), and with the GenAI conventions'
@@ -126,7 +149,8 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     refresh = {ENV.PRICING_URL: f"http://127.0.0.1:{free_port()}/prices.json", ENV.PRICING_REFRESH: "0.2"}
     with run_app(workdir, "--service", SERVICE, env={**refresh, **SEMCONV[request.param]}) as (app, ready):
         target = f"127.0.0.1:{ready['metrics_port']}"
-        rule_file = _zeroed_thresholds(workdir / "rules.yaml")
+        tenant_threshold = _between_the_top_two(ready["tenant_spend"])
+        rule_file = _zeroed_thresholds(workdir / "rules.yaml", tenant_threshold)
         with run_prometheus(workdir, job=SERVICE, target=target, rule_files=[rule_file]) as prom:
             wait_for(prom.targets_up, "the app's target to be up")
             wait_for(lambda: prom.query(CALLS), "the first scrape")
@@ -139,7 +163,7 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             first, last = _scrape_bounds(prom)
             # Recording rules need two samples; alert expressions are queried at "now".
             wait_for(lambda: prom.query("genai_cost:spend_usd:increase1h"), "recording rules")
-            yield LiveRun(prom, spans, first, last, request.param)
+            yield LiveRun(prom, spans, first, last, request.param, tenant_threshold)
 
 
 def _scrape_bounds(prom: Prometheus) -> tuple[float, float]:
@@ -164,16 +188,26 @@ def _expressions() -> list[tuple[str, str, bool]]:
     return found
 
 
-def _label_values_queries() -> list[tuple[str, str, str]]:
-    """(variable, series selector, label) of each ``label_values(...)`` template variable."""
-    found = []
-    for variable in dashboard()["templating"]["list"]:
-        if variable["type"] != "query":
-            continue
-        match = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["query"])
-        assert match, variable["query"]
-        found.append((variable["name"], match[1], match[2]))
-    return found
+def _query_variables() -> list[dict[str, Any]]:
+    return [variable for variable in dashboard()["templating"]["list"] if variable["type"] == "query"]
+
+
+def _variable_values(live: LiveRun, variable: dict[str, Any]) -> set[str]:
+    """What Grafana would offer for a ``label_values(selector, label)`` or ``label_names()``
+    variable (after its ``regex``: the capture group), queried from the live Prometheus."""
+    query = live.substitute(variable["query"])
+    if query == "label_names()":
+        found = set(live.prometheus.get("/api/v1/labels"))
+    else:
+        match = re.fullmatch(r"label_values\((.+), (\w+)\)", query)
+        assert match, query
+        series = live.prometheus.get("/api/v1/series", **{"match[]": match[1]})
+        found = {s[match[2]] for s in series if match[2] in s}
+    regex = variable.get("regex")
+    if not regex:
+        return found
+    pattern = re.compile(regex.strip("/"))
+    return {m[1] for value in found if (m := pattern.fullmatch(value))}
 
 
 def _scalar(result: list[dict[str, Any]]) -> float:
@@ -200,6 +234,8 @@ class Truth:
         self.calls = len(spans)
         self.errors = sum(1 for a in attrs if GenAI.ERROR_TYPE in a)
         self.cost_by_model: dict[str, float] = defaultdict(float)
+        self.cost_by_tenant: dict[str, float] = defaultdict(float)
+        self.calls_by_tenant: Counter[str] = Counter(a[TENANT] for a in attrs)
         self.calls_by_model: Counter[str] = Counter()
         self.tokens: Counter[str] = Counter()
         self.unpriced: Counter[tuple[str, str]] = Counter()
@@ -208,6 +244,7 @@ class Truth:
             self.calls_by_model[model] += 1
             if GenAI.USAGE_COST_AMOUNT in a:
                 self.cost_by_model[model] += a[GenAI.USAGE_COST_AMOUNT]
+                self.cost_by_tenant[a[TENANT]] += a[GenAI.USAGE_COST_AMOUNT]
             if a.get(Ours.PRICING_STATUS) in (PricingStatus.UNKNOWN_MODEL, PricingStatus.NO_USAGE):
                 self.unpriced[(a[Ours.PRICING_STATUS], model)] += 1
             for token_type, name in (
@@ -275,11 +312,8 @@ def test_latest_metrics_are_stored_only_when_opted_in_and_equal_the_spans(live: 
 def test_every_dashboard_and_rule_expression_returns_data(live: LiveRun) -> None:
     expressions = _expressions()
     empty = [where for where, expr, is_rule in expressions if not live.query(expr, now=is_rule)]
-    variables = _label_values_queries()
-    for name, selector, label in variables:
-        series = live.prometheus.get("/api/v1/series", **{"match[]": live.substitute(selector)})
-        if not {s.get(label) for s in series} - {None}:
-            empty.append(f"variable {name}")
+    variables = _query_variables()
+    empty += [f"variable {v['name']}" for v in variables if not _variable_values(live, v)]
     print(f"\nran {len(expressions)} PromQL expressions and {len(variables)} variable queries")
     assert not empty
     assert len(expressions) >= 30
@@ -324,8 +358,52 @@ def test_key_panels_equal_the_spans(live: LiveRun) -> None:
         for r in live.query(_panel_query("Unpriced-call rate"))
     }
     assert unpriced == approx({key: n / live.sampled for key, n in truth.unpriced.items()})
+    # Attribution row, with the key "tenant" chosen: per tenant as the spans say.
+    assert by_label("Spend by ${attribution}", TENANT_LABEL) == approx(
+        {tenant: increase(cost) for tenant, cost in truth.cost_by_tenant.items()}
+    )
+    assert by_label("Calls by ${attribution}", TENANT_LABEL) == approx(
+        {tenant: increase(n) for tenant, n in truth.calls_by_tenant.items()}
+    )
+    assert by_label("Spend over time by ${attribution}", TENANT_LABEL) == approx(
+        {tenant: cost / live.sampled * 3600 for tenant, cost in truth.cost_by_tenant.items()}
+    )
+    assert scalar("Calls attributed to _other") == 0
     # The mix must exercise every panel above with something non-zero.
     assert truth.errors and truth.unpriced and truth.tokens["cache_read"] and truth.tokens["reasoning"]
+    assert len(truth.cost_by_tenant) >= 2
+
+
+def test_cost_series_by_tenant_from_the_scrape(live: LiveRun) -> None:
+    truth = Truth(live.spans)
+    stored = live.query(f"sum by ({TENANT_LABEL}) (gen_ai_client_operation_cost_USD_sum)")
+    print("\nsum by (genai_cost_attribution_tenant) (gen_ai_client_operation_cost_USD_sum), last scrape:")
+    for series in sorted(stored, key=lambda s: s["metric"].get(TENANT_LABEL, "")):
+        print(f"  {series['metric']}  {series['value'][1]}")
+    # Two rounds so far (warm-up and the measured one), every tenant's spend twice.
+    assert _by(stored, TENANT_LABEL) == pytest.approx({t: 2 * cost for t, cost in truth.cost_by_tenant.items()})
+    raw = live.query(f'gen_ai_client_operation_cost_USD_sum{{{TENANT_LABEL}="acme"}}')
+    assert {series["metric"]["genai_cost_attribution_feature"] for series in raw} == {"chat"}
+
+
+def test_tenant_alert_fires_per_tenant(live: LiveRun) -> None:
+    truth = Truth(live.spans)
+    over = {tenant for tenant, cost in truth.cost_by_tenant.items() if cost > live.tenant_threshold}
+    assert over and over != set(truth.cost_by_tenant)
+
+    def firing() -> list[dict[str, Any]] | None:
+        alerts = [
+            a
+            for a in live.prometheus.get("/api/v1/alerts")["alerts"]
+            if a["labels"]["alertname"] == TENANT_ALERT and a["state"] == "firing"
+        ]
+        return alerts or None
+
+    alerts = wait_for(firing, f"{TENANT_ALERT} to fire")
+    print(f"\nper-tenant budget {live.tenant_threshold:.6f} USD/h; spend per tenant {dict(truth.cost_by_tenant)}")
+    for alert in alerts:
+        print(f"  {alert['state']}: {alert['labels']} -> {alert['annotations']['summary']}")
+    assert {alert["labels"][TENANT_LABEL] for alert in alerts} == over
 
 
 def test_the_pricing_age_and_refresh_failures_reach_prometheus(live: LiveRun) -> None:

@@ -184,11 +184,7 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _telemetry(self, **kwargs: Any) -> Telemetry:
         """Tracer, instruments, costing and settings from ``instrument()``'s keyword arguments."""
         settings = get_settings()
-        instruments = Instruments(
-            kwargs.get("meter_provider"),
-            model_limit=settings.metric_model_limit,
-            latest_semconv=settings.latest_semconv,
-        )
+        instruments = Instruments.from_settings(kwargs.get("meter_provider"), settings)
         costing = Costing(instruments, kwargs.get("pricing"), providers=self._providers)
         # The scope names the provider package (genai_cost.instrumentation.openai, ...), with our
         # version and, while it cannot change, the pricing table's (spans carry it otherwise).

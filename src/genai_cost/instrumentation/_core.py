@@ -8,6 +8,7 @@ current, then on success extract, price, record metrics and end; on failure set
 :attr:`Operation.read_error`), end, and re-raise the SDK's exception unchanged. A call is
 priced at the prices in force when it started, as ``CostSpanProcessor`` prices spans.
 Only exceptions from the SDK call reach the app: our own failures are logged and skipped.
+The one exception: a spent hard budget raises ``BudgetExceeded`` before the SDK is called.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from genai_cost import tracking
+from genai_cost import attribution, budgets, tracking
 from genai_cost.compat import compat_for
 from genai_cost.config import Settings
 from genai_cost.costing import Costing
 from genai_cost.metrics import Instruments
-from genai_cost.semconv import GenAI
+from genai_cost.semconv import GenAI, Ours
 from genai_cost.usage import Usage
 
 __all__ = [
@@ -134,6 +135,8 @@ class Telemetry:
         self.costing = costing
         self.settings = settings
         self.compat = compat_for(settings.compat)
+        self.agent_from_ancestors = attribution.AGENT in settings.metric_attribution
+        """Read the ancestor agent that ``CostSpanProcessor`` puts on the span when it starts."""
 
     def start(
         self,
@@ -142,9 +145,10 @@ class Telemetry:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         trackers: tuple[tracking.UsageTotals, ...],
+        attributed: Mapping[str, str] | None = None,
     ) -> Invocation:
         request = operation.read_request(instance, self, args, kwargs)
-        return Invocation(self, operation, request, trackers)
+        return Invocation(self, operation, request, trackers, attributed)
 
 
 class _Current:
@@ -167,6 +171,7 @@ class Invocation:
     """One call in flight; :meth:`finish` runs exactly once, whichever path ends the call."""
 
     __slots__ = (
+        "_attribution",
         "_done",
         "_first_chunk",
         "_started",
@@ -184,12 +189,16 @@ class Invocation:
         operation: Operation,
         request: Request,
         trackers: tuple[tracking.UsageTotals, ...],
+        attributed: Mapping[str, str] | None = None,
     ) -> None:
         attributes = request.attributes
+        if attributed:
+            attributes.update(attribution.span_attributes(attributed))
         self._telemetry = telemetry
         self.operation = operation
         self.request = request
         self._trackers = trackers
+        self._attribution = attributed
         self._done = False
         self._first_chunk: float | None = None
         name = f"{attributes.get(GenAI.OPERATION_NAME)} {attributes.get(GenAI.REQUEST_MODEL) or ''}".rstrip()
@@ -285,7 +294,8 @@ class Invocation:
         span.end(end_time=end_time)
 
         instruments = telemetry.instruments
-        metric_attributes = instruments.metric_attributes(request_attributes, attributes)
+        attributed = self._attributed_with_agent() if telemetry.agent_from_ancestors else self._attribution
+        metric_attributes = instruments.metric_attributes(request_attributes, attributes, attribution=attributed)
         # track_usage first (budgets depend on it): a failing meter must not lose the call there.
         if cost is not None:
             telemetry.costing.settle(
@@ -296,9 +306,18 @@ class Invocation:
                 metric_attributes=metric_attributes,
                 succeeded=error is None,
                 trackers=self._trackers,
+                attribution=attributed,
             )
         else:
-            tracking.record_call(self._trackers, provider=provider, model=model, usage=None, cost=None, succeeded=False)
+            tracking.record_call(
+                self._trackers,
+                provider=provider,
+                model=model,
+                usage=None,
+                cost=None,
+                succeeded=False,
+                attribution=attributed,
+            )
         instruments.duration.record(ended - self._started, metric_attributes)
         first_chunk = None if self._first_chunk is None else self._first_chunk - self._started
         if first_chunk is not None:
@@ -308,6 +327,20 @@ class Invocation:
         if usage is not None:
             instruments.record_tokens(usage, metric_attributes)
 
+    def _attributed_with_agent(self) -> Mapping[str, str] | None:
+        """The call's attribution, with the ancestor agent ``CostSpanProcessor`` found when the span
+        started (``attribute(agent=...)`` wins over it)."""
+        attributed = self._attribution
+        if attributed and attribution.AGENT in attributed:
+            return attributed
+        span_attributes = getattr(self.span, "attributes", None)
+        agent = span_attributes.get(_AGENT_ATTRIBUTE) if span_attributes is not None else None
+        if not isinstance(agent, str):
+            return attributed
+        return {**(attributed or {}), attribution.AGENT: agent}
+
+
+_AGENT_ATTRIBUTE = Ours.ATTRIBUTION_PREFIX + attribution.AGENT
 
 # Calls abandoned by the app (their proxies garbage-collected), waiting to be finished. No
 # bound is needed: every instrumented call drains it first, so it holds at most the calls the
@@ -381,7 +414,10 @@ def _begin(
         return None
     trackers = tracking.active_trackers()
     tracking.check_budgets(trackers)
-    return safe(telemetry.start, operation, instance, args, kwargs, trackers)
+    attributed = attribution.current(telemetry.settings.attribution_baggage)
+    if budgets.active():
+        budgets.check(attributed)  # BudgetExceeded: the one exception of ours the app sees
+    return safe(telemetry.start, operation, instance, args, kwargs, trackers, attributed)
 
 
 def sync_wrapper(telemetry: Telemetry, operation: Operation) -> Wrapper:
