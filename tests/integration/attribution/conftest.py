@@ -19,7 +19,6 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tests.support.telemetry import metric_points
 
-from genai_cost.config import get_settings
 from genai_cost.demo.fake_openai import SCENARIOS, FakeOpenAIServer
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
 from genai_cost.semconv import GenAI, Metrics
@@ -72,20 +71,6 @@ class Telemetry:
             value = point.attributes.get(attribute)  # type: ignore[attr-defined]
             totals[value] = totals.get(value, 0) + point.count  # type: ignore[attr-defined]
         return totals
-
-
-@pytest.fixture
-def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """Set genai-cost environment variables (read once: before instrumenting)."""
-
-    def apply(**env: str) -> None:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    get_settings.cache_clear()
-    yield apply
-    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from tests.integration.openai.helpers import API_KEY, load_prices
 
-from genai_cost.config import get_settings
 from genai_cost.demo.fake_openai import FakeOpenAIServer
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
 from genai_cost.pricing import PricingTable
@@ -20,20 +19,6 @@ from genai_cost.pricing import PricingTable
 @pytest.fixture
 def pricing() -> PricingTable:
     return load_prices()
-
-
-@pytest.fixture
-def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """Set genai-cost environment variables before instrumenting (settings are read once)."""
-
-    def apply(**env: str) -> None:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    get_settings.cache_clear()
-    yield apply
-    get_settings.cache_clear()
 
 
 @pytest.fixture
