@@ -4,6 +4,7 @@ reported, cost as genai-prices computes it, errors unchanged."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from tests.support.declared import assert_declared
 from tests.support.fake_http import FakeHTTPServer
 from tests.support.fake_mistral import SCENARIOS
-from tests.support.instrumenting import assert_failed, instrumented
+from tests.support.instrumenting import assert_error_passes_through, instrumented
 from tests.support.price_oracle import oracle_cost
 
 from genai_cost.instrumentation.mistralai import MistralInstrumentor
@@ -102,12 +103,9 @@ def test_tokens_and_cost(
     assert attributes[Ours.PRICING_STATUS] == "priced"
 
 
-def _outcome(origin: str, shape: str, scenario: str, *, is_async: bool) -> tuple[type[BaseException], Any, Any]:
-    """The error's type, status and body (its message may quote response headers)."""
-    with pytest.raises(Exception) as caught:
-        _call(origin, shape, is_async=is_async, scenario=scenario)
-    error = caught.value
-    return type(error), getattr(error, "status_code", None), getattr(error, "body", str(error))
+def _status_and_body(error: BaseException) -> Any:
+    """An API error's status and body (its message may quote response headers), else the message."""
+    return getattr(error, "status_code", None), getattr(error, "body", str(error))
 
 
 @ASYNC
@@ -126,13 +124,13 @@ def test_error_reaches_app_unchanged_and_span_is_error(
     scenario: str,
     is_async: bool,
 ) -> None:
-    plain = _outcome(fake_mistral.origin, shape, scenario, is_async=is_async)
-    with _instrumented(tracer_provider, meter_provider):
-        traced = _outcome(fake_mistral.origin, shape, scenario, is_async=is_async)
-
-    assert traced == plain
-    (span,) = span_exporter.get_finished_spans()
-    assert_failed(span, traced[0], metric_reader)
+    assert_error_passes_through(
+        partial(_call, fake_mistral.origin, shape, is_async=is_async, scenario=scenario),
+        partial(_instrumented, tracer_provider, meter_provider),
+        span_exporter,
+        metric_reader,
+        _status_and_body,
+    )
 
 
 def test_uninstrument_restores_the_sdk_methods(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import ollama
@@ -17,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from tests.support.declared import assert_declared
 from tests.support.fake_http import FakeHTTPServer
 from tests.support.fake_ollama import SCENARIOS
-from tests.support.instrumenting import assert_failed, instrumented
+from tests.support.instrumenting import assert_error_passes_through, instrumented
 
 from genai_cost.instrumentation.ollama import OllamaInstrumentor
 from genai_cost.pricing import PricingTable
@@ -167,13 +168,6 @@ def test_a_cloud_model_is_not_priced_as_local(
     assert GenAI.USAGE_COST_AMOUNT not in attributes
 
 
-def _outcome(origin: str, method: str, stream: bool, scenario: str, *, is_async: bool) -> tuple[Any, ...]:
-    with pytest.raises(Exception) as caught:
-        _call(origin, method, stream=stream, is_async=is_async, scenario=scenario)
-    error = caught.value
-    return type(error), str(error), getattr(error, "status_code", None)
-
-
 @ASYNC
 @pytest.mark.parametrize(
     ("method", "stream", "scenario"),
@@ -191,13 +185,13 @@ def test_error_reaches_app_unchanged_and_span_is_error(
     scenario: str,
     is_async: bool,
 ) -> None:
-    plain = _outcome(fake_ollama.origin, method, stream, scenario, is_async=is_async)
-    with _instrumented(tracer_provider, meter_provider):
-        traced = _outcome(fake_ollama.origin, method, stream, scenario, is_async=is_async)
-
-    assert traced == plain
-    (span,) = span_exporter.get_finished_spans()
-    assert_failed(span, traced[0], metric_reader)
+    assert_error_passes_through(
+        partial(_call, fake_ollama.origin, method, stream=stream, is_async=is_async, scenario=scenario),
+        partial(_instrumented, tracer_provider, meter_provider),
+        span_exporter,
+        metric_reader,
+        lambda error: (str(error), getattr(error, "status_code", None)),
+    )
 
 
 def test_uninstrument_restores_the_sdk_methods(

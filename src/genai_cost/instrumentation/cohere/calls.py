@@ -11,17 +11,16 @@ carries no usage, and the cost says so.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from genai_cost.instrumentation._attributes import (
     count,
+    endpoint,
     given,
     numbers,
     read,
     request_attributes,
     response_attributes,
-    server_attributes,
     strings,
 )
 from genai_cost.instrumentation._core import Request, Response, Telemetry
@@ -52,18 +51,9 @@ _REQUEST_NUMBERS = (
 )
 
 
-@lru_cache(maxsize=64)
-def _server(base_url: str) -> tuple[tuple[str, Any], ...]:
-    return tuple(server_attributes(base_url, GenAI.SERVER_ADDRESS, GenAI.SERVER_PORT).items())
-
-
 def _endpoint(client: Any) -> dict[str, Any]:
-    attributes: dict[str, Any] = {GenAI.PROVIDER_NAME: Provider.COHERE}
     wrapper = getattr(client, "_client_wrapper", None)
-    base_url = wrapper.get_base_url() if wrapper is not None else None
-    if isinstance(base_url, str):
-        attributes.update(_server(base_url))
-    return attributes
+    return endpoint(Provider.COHERE, wrapper.get_base_url() if wrapper is not None else None)
 
 
 def _request(operation: str, client: Any, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -9,16 +9,15 @@ extractor reads them; a stream's last chunk carries the usage. The SDK's stream 
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from genai_cost.instrumentation._attributes import (
+    endpoint,
     given,
     number,
     numbers,
     read,
     request_attributes,
-    server_attributes,
     strings,
 )
 from genai_cost.instrumentation._core import Request, Response, Telemetry
@@ -38,18 +37,10 @@ _REQUEST_NUMBERS = (
 )
 
 
-@lru_cache(maxsize=64)
-def _server(base_url: str) -> tuple[tuple[str, Any], ...]:
-    return tuple(server_attributes(base_url, GenAI.SERVER_ADDRESS, GenAI.SERVER_PORT).items())
-
-
 def _endpoint(resource: Any) -> dict[str, Any]:
-    attributes: dict[str, Any] = {GenAI.PROVIDER_NAME: Provider.MISTRAL}
     configuration = getattr(resource, "sdk_configuration", None)
     details = configuration.get_server_details() if configuration is not None else None
-    if details and isinstance(details[0], str):
-        attributes.update(_server(details[0]))
-    return attributes
+    return endpoint(Provider.MISTRAL, details[0] if details else None)
 
 
 def read_chat_request(resource: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:

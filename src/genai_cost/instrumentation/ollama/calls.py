@@ -7,16 +7,15 @@ Every response (a stream's last, ``done`` chunk) reports ``prompt_eval_count`` (
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from genai_cost.instrumentation._attributes import (
     count,
+    endpoint,
     numbers,
     read,
     request_attributes,
     response_attributes,
-    server_attributes,
     strings,
 )
 from genai_cost.instrumentation._core import Request, Response, Telemetry
@@ -43,16 +42,9 @@ _OPTIONS = (
 )
 
 
-@lru_cache(maxsize=64)
-def _server(base_url: str) -> tuple[tuple[str, Any], ...]:
-    return tuple(server_attributes(base_url, GenAI.SERVER_ADDRESS, GenAI.SERVER_PORT).items())
-
-
 def _attributes(operation: str, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    attributes: dict[str, Any] = {GenAI.PROVIDER_NAME: Provider.OLLAMA}
     base_url = getattr(getattr(client, "_client", None), "base_url", None)
-    if base_url is not None:
-        attributes.update(_server(str(base_url)))
+    attributes = endpoint(Provider.OLLAMA, None if base_url is None else str(base_url))
     return request_attributes(operation, attributes, kwargs.get("model", args[0] if args else None))
 
 
