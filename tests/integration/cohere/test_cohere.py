@@ -126,6 +126,22 @@ def test_rerank_is_traced_but_search_units_are_not_priced(
     assert GenAI.USAGE_COST_AMOUNT not in attributes
 
 
+def test_the_v2_resource_of_a_v1_client_is_traced(
+    fake_cohere: FakeHTTPServer,
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    with _instrumented(tracer_provider, meter_provider), httpx.Client() as http:
+        client = cohere.Client(api_key=KEY, base_url=fake_cohere.origin, max_retries=0, httpx_client=http)
+        client.v2.chat(model=CHAT_MODEL, messages=MESSAGES)
+
+    (span,) = span_exporter.get_finished_spans()
+    attributes = span.attributes or {}
+    assert attributes[GenAI.SERVER_ADDRESS] == "127.0.0.1"
+    assert attributes[GenAI.USAGE_INPUT_TOKENS] == SCENARIOS["default"].billed_input
+
+
 def _body(error: BaseException) -> Any:
     """An API error's body (its message quotes the response's ``date`` header), else the message."""
     return getattr(error, "body", str(error))

@@ -52,7 +52,10 @@ _REQUEST_NUMBERS = (
 
 
 def _endpoint(client: Any) -> dict[str, Any]:
+    # ClientV2 holds the wrapper itself; the v2 resource of a v1 client (``Client().v2``) in its raw client.
     wrapper = getattr(client, "_client_wrapper", None)
+    if wrapper is None:
+        wrapper = getattr(getattr(client, "_raw_client", None), "_client_wrapper", None)
     return endpoint(Provider.COHERE, wrapper.get_base_url() if wrapper is not None else None)
 
 
