@@ -20,7 +20,7 @@ from genai_cost.config import get_settings
 from genai_cost.metrics import Instruments
 from genai_cost.pricing.calculate import calculate
 from genai_cost.pricing.normalize import MAX_MODEL_NAME_LENGTH
-from genai_cost.semconv import CostSource, GenAI, Ours, PricingModelSource, PricingStatus
+from genai_cost.semconv import CostSource, GenAI, Ours, PricingModelSource, PricingStatus, Provider
 from genai_cost.usage import Usage, cost_amount
 
 if TYPE_CHECKING:
@@ -96,6 +96,14 @@ class Cost:
 _NO_USAGE = Cost(PricingStatus.NO_USAGE)
 _UNKNOWN_MODEL = Cost(PricingStatus.UNKNOWN_MODEL)
 _PRICING_FAILED = Cost(PricingStatus.ERROR)
+# A model Ollama runs on the user's machine costs nothing per token (the tokens still count);
+# an entry of the user's table for it wins. Ollama's cloud models (``gpt-oss:120b-cloud``) are
+# billed by ollama.com and stay unpriced without one.
+_OLLAMA_LOCAL = Cost(PricingStatus.PRICED, Decimal(0), source=CostSource.LOCAL, entry_id="ollama:local")
+
+
+def _is_ollama_cloud(model: str | None) -> bool:
+    return model is not None and (model.endswith("-cloud") or model.endswith(":cloud"))
 
 
 def _datetime(epoch_ns: int | None) -> datetime | None:
@@ -198,6 +206,8 @@ class Costing:
             self._log_failure()
             return _PRICING_FAILED
         version = None if table is self._initial else table.version
+        if breakdown is None and provider == Provider.OLLAMA and not _is_ollama_cloud(model):
+            return _OLLAMA_LOCAL if version is None else replace(_OLLAMA_LOCAL, version=version)
         if breakdown is None:
             self._warn_unknown(provider, model or "")
             return _UNKNOWN_MODEL if version is None else replace(_UNKNOWN_MODEL, version=version)

@@ -7,6 +7,7 @@ one rule the processor and ``track_usage`` also apply.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from genai_cost.usage import token_count as count
 
 __all__ = [
     "count",
+    "endpoint",
     "given",
     "number",
     "numbers",
@@ -80,6 +82,20 @@ def server_attributes(url: Any, address_key: str, port_key: str) -> dict[str, An
         attributes[port_key] = port
     elif parts.scheme in ("http", "https"):
         attributes[port_key] = 443 if parts.scheme == "https" else 80
+    return attributes
+
+
+@lru_cache(maxsize=64)
+def _cached_server(base_url: str) -> tuple[tuple[str, Any], ...]:
+    return tuple(server_attributes(base_url, GenAI.SERVER_ADDRESS, GenAI.SERVER_PORT).items())
+
+
+def endpoint(provider: str, base_url: Any) -> dict[str, Any]:
+    """``gen_ai.provider.name`` and, for a URL string, ``server.address``/``server.port``
+    (cached per URL: a client's base URL rarely changes)."""
+    attributes: dict[str, Any] = {GenAI.PROVIDER_NAME: provider}
+    if isinstance(base_url, str):
+        attributes.update(_cached_server(base_url))
     return attributes
 
 

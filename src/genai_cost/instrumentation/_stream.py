@@ -19,7 +19,7 @@ import wrapt
 
 from genai_cost.instrumentation._core import Invocation, Response, Unfinished, log_failure, safe
 
-__all__ = ["Accumulator", "AsyncStreamProxy", "CallProxy", "SyncStreamProxy"]
+__all__ = ["Accumulator", "AsyncStreamProxy", "CallProxy", "SyncStreamProxy", "proxy_stream"]
 
 
 class Accumulator(Protocol):
@@ -208,3 +208,9 @@ class AsyncStreamProxy(_StreamProxy):
             return await self.__wrapped__.__aexit__(exc_type, exc, tb)
         finally:
             self._self_exit(exc)
+
+
+def proxy_stream(stream: Any, invocation: Invocation, accumulator: Accumulator) -> Any:
+    """The sync or async proxy of ``stream``, by whether it is an async iterable."""
+    proxy_type = AsyncStreamProxy if hasattr(stream, "__aiter__") else SyncStreamProxy
+    return proxy_type(stream, invocation, accumulator)
