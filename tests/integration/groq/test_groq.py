@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -155,3 +156,19 @@ def test_uninstrument_restores_the_sdk(
         groq.resources.embeddings.AsyncEmbeddings.create,
     ) == originals
     assert len(span_exporter.get_finished_spans()) == 1
+
+
+def test_entry_point_and_extra_name_this_instrumentor() -> None:
+    # Read from pyproject.toml: the shared environment's install of genai-cost is not this checkout.
+    from pathlib import Path
+
+    from opentelemetry.util._importlib_metadata import EntryPoint
+
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    project = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())["project"]
+    value = project["entry-points"]["opentelemetry_instrumentor"]["genai_cost_groq"]
+    assert (
+        EntryPoint(name="genai_cost_groq", value=value, group="opentelemetry_instrumentor").load() is GroqInstrumentor
+    )
+    assert tuple(project["optional-dependencies"]["groq"]) == GroqInstrumentor().instrumentation_dependencies()
+    assert set(project["optional-dependencies"]["groq"]) <= set(project["optional-dependencies"]["instruments-any"])
