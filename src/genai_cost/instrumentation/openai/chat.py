@@ -35,6 +35,8 @@ __all__ = [
     "read_completion_response",
     "read_parse_error",
     "reported_cost",
+    "sampling_attributes",
+    "stream_options",
     "undeclared",
     "usage_from_openai",
 ]
@@ -50,7 +52,7 @@ _REQUEST_NUMBERS = (
 )
 
 
-def _sampling_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
+def sampling_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
     attributes: dict[str, Any] = numbers(kwargs, _REQUEST_NUMBERS)
     if "max_completion_tokens" in kwargs or "max_tokens" in kwargs:
         max_tokens = number(given(kwargs.get("max_completion_tokens"))) or number(given(kwargs.get("max_tokens")))
@@ -90,7 +92,7 @@ def _reads_raw_body(kwargs: dict[str, Any]) -> bool:
     )
 
 
-def _stream_options(telemetry: Telemetry, kwargs: dict[str, Any], ask: bool) -> tuple[dict[str, Any], bool]:
+def stream_options(telemetry: Telemetry, kwargs: dict[str, Any], ask: bool) -> tuple[dict[str, Any], bool]:
     """Ask for the final usage chunk when configured to and the app did not, where the app
     cannot see it; True if we asked."""
     if not ask or not telemetry.settings.openai_stream_usage or kwargs.get("stream") is not True:
@@ -114,8 +116,8 @@ def _request(
     ask_stream_usage: bool = True,
 ) -> Request:
     attributes = request_attributes(operation, (endpoint or endpoint_attributes)(instance), kwargs.get("model"))
-    attributes.update(_sampling_attributes(kwargs))
-    kwargs, hide_usage_chunk = _stream_options(telemetry, kwargs, ask_stream_usage)
+    attributes.update(sampling_attributes(kwargs))
+    kwargs, hide_usage_chunk = stream_options(telemetry, kwargs, ask_stream_usage)
     return Request(attributes, kwargs, options=hide_usage_chunk)
 
 
