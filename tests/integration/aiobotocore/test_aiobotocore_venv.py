@@ -9,7 +9,7 @@ installs this checkout, so its entry points are the ones checked.
 from __future__ import annotations
 
 import pytest
-from tests.support.venvs import REPO, cached_venv, run, run_pytest
+from tests.support.venvs import assert_entry_point_loads, assert_tests_pass_in_venv, cached_venv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -19,22 +19,9 @@ PROBE = "import aiobotocore.session"
 
 def test_aiobotocore_tests_pass_in_a_venv_with_aiobotocore() -> None:
     python = cached_venv("aiobotocore", REQUIREMENTS, PROBE)
-    result = run_pytest(python, "tests/integration/aiobotocore/test_aiobotocore.py")
-    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert " passed" in summary and "skipped" not in summary, result.stdout
-    print(f"aiobotocore: {summary}")
+    print("aiobotocore:", assert_tests_pass_in_venv(python, "tests/integration/aiobotocore/test_aiobotocore.py"))
 
 
 def test_entry_point_loads_the_instrumentor() -> None:
     python = cached_venv("aiobotocore", REQUIREMENTS, PROBE)
-    # The cached venv may hold an older install of this checkout: its entry points are static.
-    reinstall = run(python, "-m", "pip", "install", "-q", "--no-deps", "-e", REPO, timeout=300)
-    assert reinstall.returncode == 0, reinstall.stderr
-    probe = (
-        "from genai_cost.instrumentors import _available\n"
-        "found = _available()\n"
-        "assert type(found['genai_cost_aiobotocore']).__name__ == 'AioBedrockInstrumentor', found\n"
-    )
-    result = run(python, "-c", probe, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert_entry_point_loads(python, "genai_cost_aiobotocore", "AioBedrockInstrumentor")

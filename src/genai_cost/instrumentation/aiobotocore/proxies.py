@@ -117,18 +117,7 @@ class AsyncStreamingBodyProxy(StreamingBodyProxy):
         finally:
             self._self_end()
 
-    async def aclose(self) -> None:
-        try:
-            await self.__wrapped__.aclose()
-        finally:
-            self._self_end()
-
-    async def __aenter__(self) -> AsyncStreamingBodyProxy:
-        await self.__wrapped__.__aenter__()
-        return self
-
-    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Any:
-        try:
-            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
-        finally:
-            self._self_exit(exc)
+    # The async context manager and aclose() are an async stream's (the body's own, then the end).
+    aclose = AsyncStreamProxy.aclose
+    __aenter__ = AsyncStreamProxy.__aenter__
+    __aexit__ = AsyncStreamProxy.__aexit__
