@@ -30,6 +30,7 @@ class ENV:
     PRICING_REFRESH = "GENAI_COST_PRICING_REFRESH"
     MODEL_ALIASES = "GENAI_COST_MODEL_ALIASES"
     OPENAI_STREAM_USAGE = "GENAI_COST_OPENAI_STREAM_USAGE"
+    TRUST_LITELLM_COST = "GENAI_COST_TRUST_LITELLM_COST"
     STRICT = "GENAI_COST_STRICT"
     ROLLUP_MAX_TRACES = "GENAI_COST_ROLLUP_MAX_TRACES"
     METRIC_MODEL_LIMIT = "GENAI_COST_METRIC_MODEL_LIMIT"
@@ -64,6 +65,8 @@ class Settings:
     """Deployment or alias name -> model name used for pricing (e.g. Azure deployments)."""
     openai_stream_usage: bool = False
     """Ask OpenAI streams for a final usage chunk when the app did not, and hide it from the app."""
+    trust_litellm_cost: bool = False
+    """Record LiteLLM's own ``response_cost`` (``source=provider``) instead of pricing LiteLLM calls locally."""
     strict: bool = False
     """Fail at startup on bad pricing configuration instead of falling back to the bundled table."""
     rollup_max_traces: int = 10_000
@@ -206,6 +209,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         pricing_refresh=_positive_seconds(env, ENV.PRICING_REFRESH, Settings.pricing_refresh),
         model_aliases=_aliases(env, ENV.MODEL_ALIASES),
         openai_stream_usage=_bool(env, ENV.OPENAI_STREAM_USAGE, False),
+        trust_litellm_cost=_bool(env, ENV.TRUST_LITELLM_COST, False),
         strict=_bool(env, ENV.STRICT, False),
         rollup_max_traces=_positive_int(env, ENV.ROLLUP_MAX_TRACES, Settings.rollup_max_traces),
         metric_model_limit=_positive_int(env, ENV.METRIC_MODEL_LIMIT, Settings.metric_model_limit),

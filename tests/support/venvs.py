@@ -93,3 +93,28 @@ def cached_venv(name: str, requirements: Sequence[str], probe: str) -> Path:
         assert done.returncode == 0, f"{step}: {done.stdout}\n{done.stderr}"
     assert _ready(python, probe), f"{home} was built but fails: {probe}"
     return python
+
+
+def assert_tests_pass_in_venv(python: Path, *selection: str) -> str:
+    """Run pytest on ``selection`` (options, paths) in the venv; every test must pass, none skip.
+    Returns pytest's summary line."""
+    result = run_pytest(python, *selection)
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in summary and "skipped" not in summary, result.stdout
+    return summary
+
+
+def assert_entry_point_loads(python: Path, entry_point: str, class_name: str, setup: str = "") -> None:
+    """This checkout's ``entry_point`` loads ``class_name`` in the venv (reinstalled first: a
+    cached venv may hold an older install, whose entry points are static)."""
+    reinstall = run(python, "-m", "pip", "install", "-q", "--no-deps", "-e", REPO, timeout=300)
+    assert reinstall.returncode == 0, reinstall.stderr
+    probe = (
+        f"{setup}\n"
+        "from genai_cost.instrumentors import _available\n"
+        "found = _available()\n"
+        f"assert type(found[{entry_point!r}]).__name__ == {class_name!r}, found\n"
+    )
+    result = run(python, "-c", probe, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

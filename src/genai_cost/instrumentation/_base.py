@@ -156,7 +156,9 @@ def unwrap_ours(owner: type, name: str) -> None:
 
 
 def _warn_wrapped_by_another(owner: type, name: str) -> None:
-    target = f"{owner.__module__}.{owner.__qualname__}.{name}"
+    # ``owner`` may be a module (litellm's functions are module attributes).
+    prefix = f"{owner.__module__}.{owner.__qualname__}" if isinstance(owner, type) else owner.__name__
+    target = f"{prefix}.{name}"
     logger.warning(
         "genai-cost: %s is already wrapped by another instrumentation; both will create spans. "
         "Disable one (OTEL_PYTHON_DISABLED_INSTRUMENTATIONS) or keep it and add only "

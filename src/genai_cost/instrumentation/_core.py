@@ -39,6 +39,7 @@ from genai_cost.semconv import GenAI, Ours
 from genai_cost.usage import Usage
 
 __all__ = [
+    "INSIDE_COVERING_CALL",
     "Invocation",
     "Operation",
     "Request",
@@ -87,6 +88,9 @@ class Request:
     """The keyword arguments to send (a provider may add options, e.g. stream usage)."""
     options: Any = None
     """Provider state handed on to its stream accumulator."""
+    covers_inner_calls: bool = False
+    """This call is the logical call (LiteLLM's ``completion``): SDK calls made inside it, which
+    our SDK instrumentors would trace too, are not traced again (:data:`INSIDE_COVERING_CALL`)."""
     price_by_request_model: bool = False
     """Price by ``gen_ai.request.model`` even when the response names a model: a cloud-hosted
     model whose response reports the vendor's short name (``claude-haiku-4-5-20251001``) while the
@@ -151,14 +155,23 @@ class Telemetry:
         return Invocation(self, operation, request, trackers, attributed)
 
 
+INSIDE_COVERING_CALL = otel_context.create_key("genai-cost-inside-covering-call")
+"""Set in the context of a call whose request ``covers_inner_calls``: a wrapper that starts
+inside it traces nothing. A context key rather than a flag of ours, so it follows the call
+into threads and tasks as OpenTelemetry's context does (LiteLLM copies it into its executor)."""
+
+
 class _Current:
     """``with``: the span is current inside. A plain attach/detach, a few times cheaper than
     ``trace.use_span`` (a generator context manager) on every call."""
 
     __slots__ = ("_context", "_token")
 
-    def __init__(self, span: trace.Span) -> None:
-        self._context = trace.set_span_in_context(span)
+    def __init__(self, span: trace.Span, covers_inner_calls: bool = False) -> None:
+        context = trace.set_span_in_context(span)
+        if covers_inner_calls:
+            context = otel_context.set_value(INSIDE_COVERING_CALL, True, context)
+        self._context = context
 
     def __enter__(self) -> None:
         self._token = otel_context.attach(self._context)
@@ -208,7 +221,7 @@ class Invocation:
 
     def activated(self) -> AbstractContextManager[Any]:
         """Make the span current around the SDK call only."""
-        return _Current(self.span)
+        return _Current(self.span, self.request.covers_inner_calls)
 
     @property
     def done(self) -> bool:
@@ -410,7 +423,8 @@ def _begin(
 ) -> Invocation | None:
     if _abandoned:
         finish_abandoned()
-    if not is_instrumentation_enabled():
+    # The second check is one context lookup: cheap when no covering call is running.
+    if not is_instrumentation_enabled() or otel_context.get_value(INSIDE_COVERING_CALL) is True:
         return None
     trackers = tracking.active_trackers()
     tracking.check_budgets(trackers)

@@ -7,12 +7,13 @@ created after ``instrument()`` (see :mod:`.clients` for how and why).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
 from genai_cost.instrumentation._base import GenAIInstrumentor, unwrap_ours, wrap_once
-from genai_cost.instrumentation._core import Operation, sync_wrapper
+from genai_cost.instrumentation._core import Invocation, Operation, Request, sync_wrapper
+from genai_cost.instrumentation._stream import Accumulator, SyncStreamProxy
 from genai_cost.instrumentation.bedrock.clients import BedrockClients
 from genai_cost.instrumentation.bedrock.converse import (
     ConverseEventAccumulator,
@@ -32,8 +33,14 @@ from genai_cost.semconv import Provider
 __all__ = ["BedrockInstrumentor"]
 
 
-def _operations(*, capture_content: bool) -> dict[str, Operation]:
-    """Client method -> how to read its request and result."""
+def _operations(
+    *,
+    capture_content: bool,
+    stream_proxy: Callable[[Any, Invocation, Accumulator], Any] = SyncStreamProxy,
+    watch: Callable[[Any, Invocation, Request], Any] = watch_body,
+) -> dict[str, Operation]:
+    """Client method -> how to read its request and result (aiobotocore passes its async
+    event stream proxy and body watcher)."""
 
     def converse_events(result: Mapping[str, Any]) -> ConverseEventAccumulator:
         return ConverseEventAccumulator(result, capture_content=capture_content)
@@ -42,11 +49,13 @@ def _operations(*, capture_content: bool) -> dict[str, Operation]:
     return {
         "converse": Operation(read_converse_request, read_converse),
         "converse_stream": Operation(
-            read_converse_request, read_converse, event_stream_wrapper("stream", converse_events)
+            read_converse_request, read_converse, event_stream_wrapper("stream", converse_events, stream_proxy)
         ),
-        "invoke_model": Operation(read_invoke_request, read_invoke_headers, watch_body),
+        "invoke_model": Operation(read_invoke_request, read_invoke_headers, watch),
         "invoke_model_with_response_stream": Operation(
-            read_invoke_request, read_invoke_headers, event_stream_wrapper("body", InvokeChunkAccumulator)
+            read_invoke_request,
+            read_invoke_headers,
+            event_stream_wrapper("body", InvokeChunkAccumulator, stream_proxy),
         ),
     }
 

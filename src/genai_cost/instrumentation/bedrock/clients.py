@@ -63,6 +63,15 @@ class BedrockClients:
         safe(self._wrap, client)
         return client
 
+    async def create_client_async(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """A wrapt wrapper for aiobotocore's ``AioSession._create_client`` (awaited by its
+        ``create_client()`` context manager)."""
+        client = await wrapped(*args, **kwargs)
+        safe(self._wrap, client)
+        return client
+
     def _wrap(self, client: Any) -> None:
         if client.meta.service_model.service_name != _SERVICE_NAME:
             return

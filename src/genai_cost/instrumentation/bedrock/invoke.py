@@ -74,16 +74,21 @@ def read_invoke_headers(result: Any) -> Response:
     return _response(None, usage_from_headers(_headers(result)), metadata_attributes(result))
 
 
-def watch_body(result: Any, invocation: Invocation, request: Request) -> Any:
-    """Give the app its own ``StreamingBody`` behind a proxy that finishes the call."""
-    from botocore.response import StreamingBody
+def watch_body(
+    result: Any, invocation: Invocation, request: Request, body_type: Any = None, proxy_type: Any = None
+) -> Any:
+    """Give the app its own ``StreamingBody`` behind a proxy that finishes the call
+    (aiobotocore gives its own body class and proxy, else botocore's and :mod:`.body_proxy`'s)."""
+    if body_type is None or proxy_type is None:
+        from botocore.response import StreamingBody
 
-    from genai_cost.instrumentation.bedrock.body_proxy import StreamingBodyProxy
+        from genai_cost.instrumentation.bedrock.body_proxy import StreamingBodyProxy
 
+        body_type, proxy_type = StreamingBody, StreamingBodyProxy
     body = result.get("body") if isinstance(result, dict) else None
-    if not isinstance(body, StreamingBody):
+    if not isinstance(body, body_type):
         return None
-    result["body"] = StreamingBodyProxy(body, invocation, InvokeBodyAccumulator(result))
+    result["body"] = proxy_type(body, invocation, InvokeBodyAccumulator(result))
     return result
 
 

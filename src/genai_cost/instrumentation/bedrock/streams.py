@@ -20,9 +20,12 @@ def metadata_attributes(result: Any) -> dict[str, Any]:
 
 
 def event_stream_wrapper(
-    key: str, make_accumulator: Callable[[Mapping[str, Any]], Accumulator]
+    key: str,
+    make_accumulator: Callable[[Mapping[str, Any]], Accumulator],
+    proxy_type: Callable[[Any, Invocation, Accumulator], Any] = SyncStreamProxy,
 ) -> Callable[[Any, Invocation, Request], Any]:
-    """A ``wrap_result`` that puts a proxy in place of the ``EventStream`` at ``result[key]``.
+    """A ``wrap_result`` that puts a proxy in place of the ``EventStream`` at ``result[key]``
+    (``proxy_type``: aiobotocore's async ``AioEventStream`` has its own).
 
     The app gets the same dict (same keys, same ``ResponseMetadata``); the proxy iterates the
     same events and ends the span when the stream ends, is closed, fails or is dropped.
@@ -32,7 +35,7 @@ def event_stream_wrapper(
         stream = result.get(key) if isinstance(result, dict) else None
         if stream is None:
             return None
-        result[key] = SyncStreamProxy(stream, invocation, make_accumulator(result))
+        result[key] = proxy_type(stream, invocation, make_accumulator(result))
         return result
 
     return wrap

@@ -7,7 +7,7 @@ accumulator serve both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from genai_cost.costing import pricing_context
@@ -29,11 +29,14 @@ from genai_cost.usage import Usage
 
 __all__ = [
     "ChunkAccumulator",
+    "Endpoint",
     "read_chat_request",
     "read_completion_request",
     "read_completion_response",
     "read_parse_error",
     "reported_cost",
+    "sampling_attributes",
+    "stream_options",
     "undeclared",
     "usage_from_openai",
 ]
@@ -49,7 +52,7 @@ _REQUEST_NUMBERS = (
 )
 
 
-def _sampling_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
+def sampling_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
     attributes: dict[str, Any] = numbers(kwargs, _REQUEST_NUMBERS)
     if "max_completion_tokens" in kwargs or "max_tokens" in kwargs:
         max_tokens = number(given(kwargs.get("max_completion_tokens"))) or number(given(kwargs.get("max_tokens")))
@@ -89,10 +92,10 @@ def _reads_raw_body(kwargs: dict[str, Any]) -> bool:
     )
 
 
-def _stream_options(telemetry: Telemetry, kwargs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+def stream_options(telemetry: Telemetry, kwargs: dict[str, Any], ask: bool) -> tuple[dict[str, Any], bool]:
     """Ask for the final usage chunk when configured to and the app did not, where the app
     cannot see it; True if we asked."""
-    if not telemetry.settings.openai_stream_usage or kwargs.get("stream") is not True:
+    if not ask or not telemetry.settings.openai_stream_usage or kwargs.get("stream") is not True:
         return kwargs, False
     options = given(kwargs.get("stream_options"))
     if (isinstance(options, dict) and "include_usage" in options) or _reads_raw_body(kwargs):
@@ -100,15 +103,36 @@ def _stream_options(telemetry: Telemetry, kwargs: dict[str, Any]) -> tuple[dict[
     return {**kwargs, "stream_options": {**(options or {}), "include_usage": True}}, True
 
 
-def _request(operation: str, instance: Any, telemetry: Telemetry, kwargs: dict[str, Any]) -> Request:
-    attributes = request_attributes(operation, endpoint_attributes(instance), kwargs.get("model"))
-    attributes.update(_sampling_attributes(kwargs))
-    kwargs, hide_usage_chunk = _stream_options(telemetry, kwargs)
+Endpoint = Callable[[Any], dict[str, Any]]
+"""SDK resource -> provider and server attributes (another Stainless SDK, e.g. groq, has its own)."""
+
+
+def _request(
+    operation: str,
+    instance: Any,
+    telemetry: Telemetry,
+    kwargs: dict[str, Any],
+    endpoint: Endpoint | None = None,
+    ask_stream_usage: bool = True,
+) -> Request:
+    attributes = request_attributes(operation, (endpoint or endpoint_attributes)(instance), kwargs.get("model"))
+    attributes.update(sampling_attributes(kwargs))
+    kwargs, hide_usage_chunk = stream_options(telemetry, kwargs, ask_stream_usage)
     return Request(attributes, kwargs, options=hide_usage_chunk)
 
 
-def read_chat_request(instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
-    request = _request(Operation.CHAT, instance, telemetry, kwargs)
+def read_chat_request(
+    instance: Any,
+    telemetry: Telemetry,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    endpoint: Endpoint | None = None,
+    ask_stream_usage: bool = True,
+) -> Request:
+    """``endpoint`` and ``ask_stream_usage`` (an SDK without ``stream_options`` cannot be
+    asked for the usage chunk) let another OpenAI-shaped SDK reuse this reader."""
+    request = _request(Operation.CHAT, instance, telemetry, kwargs, endpoint, ask_stream_usage)
     output_type = _output_type(kwargs.get("response_format"))
     if output_type is not None:
         request.attributes[GenAI.OUTPUT_TYPE] = output_type
@@ -201,10 +225,24 @@ def read_completion_response(result: Any, *, capture_content: bool = False) -> R
 class ChunkAccumulator:
     """Folds ``ChatCompletionChunk``/``Completion`` stream chunks into one :class:`Response`."""
 
-    __slots__ = ("_finish_reasons", "_hide_usage_chunk", "_id", "_model", "_texts", "_tier", "_usage")
+    __slots__ = (
+        "_finish_reasons",
+        "_hide_usage_chunk",
+        "_id",
+        "_model",
+        "_texts",
+        "_tier",
+        "_usage",
+        "_usage_extension",
+    )
 
-    def __init__(self, hide_usage_chunk: bool, *, capture_content: bool = False) -> None:
+    def __init__(
+        self, hide_usage_chunk: bool, *, capture_content: bool = False, usage_extension: str | None = None
+    ) -> None:
+        """``usage_extension``: a chunk field whose ``usage`` also reports the stream's usage
+        (Groq's ``x_groq``, sent on the last chunk whether or not ``include_usage`` was asked)."""
         self._hide_usage_chunk = hide_usage_chunk
+        self._usage_extension = usage_extension
         self._texts: dict[int, list[str]] | None = {} if capture_content else None
         self._id: Any = None
         self._model: Any = None
@@ -232,6 +270,8 @@ class ChunkAccumulator:
                     self._finish_reasons[index if isinstance(index, int) else len(self._finish_reasons)] = reason
                 if self._texts is not None:
                     self._collect_text(choice)
+        if usage is None and self._usage_extension is not None:
+            usage = read(read(chunk, self._usage_extension), "usage")
         if usage is not None:
             self._usage = usage
             # The usage-only chunk we asked for: the app did not, so it never sees it.

@@ -6,7 +6,7 @@ from typing import Any
 
 from genai_cost.instrumentation._attributes import count, given, number, read, request_attributes
 from genai_cost.instrumentation._core import Request, Response, Telemetry
-from genai_cost.instrumentation.openai.chat import reported_cost
+from genai_cost.instrumentation.openai.chat import Endpoint, reported_cost
 from genai_cost.instrumentation.openai.endpoint import endpoint_attributes
 from genai_cost.semconv import GenAI, Operation
 from genai_cost.usage import Usage
@@ -15,9 +15,16 @@ __all__ = ["read_embeddings_request", "read_embeddings_response"]
 
 
 def read_embeddings_request(
-    instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
+    instance: Any,
+    telemetry: Telemetry,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    endpoint: Endpoint | None = None,
 ) -> Request:
-    attributes = request_attributes(Operation.EMBEDDINGS, endpoint_attributes(instance), kwargs.get("model"))
+    attributes = request_attributes(
+        Operation.EMBEDDINGS, (endpoint or endpoint_attributes)(instance), kwargs.get("model")
+    )
     encoding = given(kwargs.get("encoding_format"))
     if isinstance(encoding, str):
         attributes[GenAI.REQUEST_ENCODING_FORMATS] = [encoding]

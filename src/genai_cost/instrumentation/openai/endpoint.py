@@ -41,11 +41,11 @@ def _is_azure(client: Any) -> bool:
     return any(cls.__name__ in ("AzureOpenAI", "AsyncAzureOpenAI") for cls in type(client).__mro__)
 
 
-def _read(client: Any) -> dict[str, Any]:
+def _read(client: Any, provider: str | None = None) -> dict[str, Any]:
     attributes = server_attributes(getattr(client, "base_url", None), GenAI.SERVER_ADDRESS, GenAI.SERVER_PORT)
-    if _is_azure(client):
+    if provider is None and _is_azure(client):
         provider = Provider.AZURE_OPENAI
-    else:
+    elif provider is None:
         host = attributes.get(GenAI.SERVER_ADDRESS)
         port = attributes.get(GenAI.SERVER_PORT)
         provider = provider_for_host(host, port, _path(getattr(client, "base_url", None))) if host else Provider.OPENAI
@@ -53,18 +53,19 @@ def _read(client: Any) -> dict[str, Any]:
     return attributes
 
 
-def endpoint_attributes(resource: Any) -> dict[str, Any]:
+def endpoint_attributes(resource: Any, provider: str | None = None) -> dict[str, Any]:
     """``gen_ai.provider.name``, ``server.address`` and ``server.port`` of an SDK resource's client.
 
+    ``provider``: the one an SDK's clients always talk to (groq's), else told by class and host.
     Read once per client (a client's ``base_url`` is fixed in practice) and cached weakly.
     """
     client = getattr(resource, "_client", None)
     if client is None:
-        return {GenAI.PROVIDER_NAME: Provider.OPENAI}
+        return {GenAI.PROVIDER_NAME: provider or Provider.OPENAI}
     try:
         cached = _cache.get(client)
     except TypeError:
-        return _read(client)
+        return _read(client, provider)
     if cached is None:
-        cached = _cache[client] = _read(client)
+        cached = _cache[client] = _read(client, provider)
     return cached
