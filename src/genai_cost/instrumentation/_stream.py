@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator, Iterator
+from types import TracebackType
 from typing import Any, Protocol
 
 import wrapt
@@ -203,11 +204,14 @@ class AsyncStreamProxy(_StreamProxy):
         await self.__wrapped__.__aenter__()
         return self
 
-    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Any:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_value: BaseException | None, traceback: TracebackType | None
+    ) -> bool | None:
         try:
-            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+            exited: bool | None = await self.__wrapped__.__aexit__(exc_type, exc_value, traceback)
+            return exited
         finally:
-            self._self_exit(exc)
+            self._self_exit(exc_value)
 
 
 def proxy_stream(stream: Any, invocation: Invocation, accumulator: Accumulator) -> Any:

@@ -345,6 +345,7 @@ class PriceEntry:
     _tier_rates: tuple[tuple[int, Rates], ...] = field(init=False, repr=False, compare=False)
     _resolved: dict[tuple[int, ...], PriceEntry] = field(default_factory=dict, init=False, repr=False, compare=False)
     _windows: tuple[PriceEntry, ...] = field(init=False, repr=False, compare=False)
+    _outside_windows: PriceEntry = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -359,6 +360,8 @@ class PriceEntry:
             for w in self.time_of_day
         )
         object.__setattr__(self, "_windows", windows)
+        outside = replace(self, time_of_day=()) if self.time_of_day else self
+        object.__setattr__(self, "_outside_windows", outside)
 
     def __hash__(self) -> int:
         return hash(self.id)
@@ -373,8 +376,9 @@ class PriceEntry:
     def for_call(self, context: PricingContext | None, at: float) -> PriceEntry:
         """This entry as it prices a call in ``context`` starting at ``at`` (seconds since the
         epoch): the time-of-day window containing ``at`` replaces its prices, then the variants
-        that apply to ``context`` replace the prices they set. Itself when neither applies."""
-        entry = self
+        that apply to ``context`` replace the prices they set. The result has no windows left,
+        so pricing it later (at another instant) keeps the prices of ``at``."""
+        entry = self._outside_windows
         for window, window_entry in zip(self.time_of_day, self._windows, strict=True):
             if window.contains(at):
                 entry = window_entry

@@ -218,3 +218,17 @@ def test_bundled_deepseek_costs_less_off_peak() -> None:
     off_peak = table.cost(USAGE, "deepseek-chat", "deepseek", datetime(2026, 11, 1, 20, tzinfo=timezone.utc))
     assert peak is not None and off_peak is not None
     assert off_peak.total * 2 == peak.total
+
+
+@pytest.mark.parametrize("clock", ["12:00", "23:00"], ids=["peak", "off-peak"])
+def test_an_entry_matched_for_an_instant_keeps_its_prices_whenever_it_is_priced(make_table: Any, clock: str) -> None:
+    """``match(at=...)`` resolves the window: pricing the entry later (``calculate`` defaults to
+    now; instrumentors price when a call ends) must not look at the clock again. The CLI's
+    ``cost --at`` and every call straddling a window's edge depend on it."""
+    table = make_table(_entry(provider="openai", time_of_day=[OFF_PEAK]))
+    at = datetime.fromisoformat(f"2026-11-01T{clock}:00+00:00")
+    entry = table.match("m", "openai", at)
+    assert entry is not None
+    expected = calculate(USAGE, entry, at=at).total
+    for later in ("12:00", "23:00"):  # whatever the hour it is priced at
+        assert calculate(USAGE, entry, at=datetime.fromisoformat(f"2026-11-02T{later}:00+00:00")).total == expected
