@@ -124,20 +124,34 @@ def test_background_response_is_priced_once_when_a_retrieve_first_sees_its_usage
     assert float(totals.total_cost) == pytest.approx(2 * oracle(span), rel=1e-9)
 
 
+async def resume(sdk: Any, response_id: str, after: int, *, helper: bool) -> list[str]:
+    """The event types of a streamed continuation: ``retrieve(stream=True)`` or ``responses.stream(response_id=)``."""
+    if not helper:
+        continuation = await _settle(sdk.responses.retrieve(response_id, stream=True, starting_after=after))
+        return [event.type for event in await _events(continuation)]
+    manager = sdk.responses.stream(response_id=response_id, starting_after=after)
+    if hasattr(manager, "__aenter__"):
+        async with manager as stream:
+            return [event.type for event in await _events(stream)]
+    with manager as stream:
+        return [event.type for event in await _events(stream)]
+
+
+@pytest.mark.parametrize("helper", [False, True], ids=["retrieve-stream", "stream-helper"])
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_streamed_background_response_is_priced_once_from_its_completed_event(
-    bundled: OpenAIInstrumentor, span_exporter: InMemorySpanExporter, fake_openai: FakeOpenAIServer, is_async: bool
+    bundled: OpenAIInstrumentor,
+    span_exporter: InMemorySpanExporter,
+    fake_openai: FakeOpenAIServer,
+    is_async: bool,
+    helper: bool,
 ) -> None:
     async def resumed(sdk: Any) -> tuple[str, list[str]]:
         """Read the background stream's first event, drop the connection, resume after it."""
         stream = await _settle(create(sdk, background=True, stream=True))
         first = await anext(stream) if hasattr(stream, "__anext__") else next(stream)
         await _settle(stream.close())
-        continuation = await _settle(
-            sdk.responses.retrieve(first.response.id, stream=True, starting_after=first.sequence_number)
-        )
-        kinds = [event.type for event in await _events(continuation)]
-        return first.response.id, kinds
+        return first.response.id, await resume(sdk, first.response.id, first.sequence_number, helper=helper)
 
     async def script(sdk: Any) -> tuple[str, list[str], str, list[str]]:
         resumed_id, kinds = await resumed(sdk)
