@@ -6,6 +6,11 @@ suite and by the benchmarks. It binds to 127.0.0.1 only.
 Each request picks a *scenario* with the ``x-fake-scenario`` header (default: the server's
 ``default_scenario``), e.g. ``cached``, ``reasoning``, ``no_usage``, ``provider_cost``,
 ``error_429``, ``reset_mid_stream``; and a chunk count for streams with ``x-fake-chunks``.
+
+Responses are stored: ``GET /v1/responses/{id}`` retrieves one (``?stream=true&starting_after=N``
+replays its events after N). A ``background: true`` create answers ``queued`` without usage,
+and the scenario's ``pending_retrieves`` retrieves answer ``in_progress`` before the finished
+response, as OpenAI's background mode does.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 __all__ = ["SCENARIOS", "FakeOpenAIServer", "Scenario", "response_bodies"]
 
@@ -57,6 +63,9 @@ class Scenario:
     final_output: bool = True
     """False: a Responses stream's ``response.completed`` carries ``output: []`` after streaming
     the items (as some servers send it)."""
+    pending_retrieves: int = 0
+    """Retrieves of a non-streamed background create that answer ``in_progress`` before the
+    finished response (a streamed one has finished when its stream has)."""
 
 
 # Items of real Responses API answers (pydantic-ai's recorded cassettes,
@@ -120,6 +129,8 @@ SCENARIOS: dict[str, Scenario] = {
     "web_search_final_output_empty": replace(_WEB_SEARCH, final_output=False),
     "web_search_billed": replace(_WEB_SEARCH, tool_usage=_TOOL_USAGE),
     "file_search": Scenario(prompt_tokens=1178, completion_tokens=45, tool_calls=_FILE_SEARCH_CALLS),
+    # A long reasoning call in background mode, polled twice while in progress.
+    "background": Scenario(prompt_tokens=1850, completion_tokens=6400, reasoning_tokens=5888, pending_retrieves=2),
     # A real chat completion with audio input (pydantic-ai's recorded cassette
     # tests/models/cassettes/test_openai/test_audio_as_binary_content_input.yaml, gpt-4o-audio-preview):
     # the prompt's 64 tokens split by modality, the text answer's 9 tokens too.
@@ -257,13 +268,16 @@ def _text_chunks(model: str, scenario: Scenario, chunks: int, include_usage: boo
         yield {**base, "choices": [], "usage": usage}
 
 
-def _response(model: str, scenario: Scenario, chunks: int, status: str = "completed") -> dict[str, Any]:
+def _response(
+    model: str, scenario: Scenario, chunks: int, status: str = "completed", background: bool = False
+) -> dict[str, Any]:
     response_id = f"resp_{uuid.uuid4().hex}"
     body: dict[str, Any] = {
         "id": response_id,
         "object": "response",
         "created_at": int(time.time()),
         "status": status,
+        "background": background,
         "error": None,
         "incomplete_details": None,
         "instructions": None,
@@ -310,8 +324,7 @@ def _tool_call_events(items: tuple[dict[str, Any], ...]) -> Iterator[dict[str, A
         yield {"type": "response.output_item.done", "output_index": index, "item": item}
 
 
-def _response_events(model: str, scenario: Scenario, chunks: int) -> Iterator[dict[str, Any]]:
-    final = _response(model, scenario, chunks)
+def _response_events(model: str, scenario: Scenario, chunks: int, final: dict[str, Any]) -> Iterator[dict[str, Any]]:
     pending = {**final, "status": "in_progress", "output": [], "usage": None}
     index = len(scenario.tool_calls)
     message = final["output"][index]
@@ -359,9 +372,10 @@ def response_bodies(path: str, request: dict[str, Any], scenario: Scenario, chun
             return True, _chat_chunks(model, scenario, chunks, include_usage)
         return False, _chat_completion(model, scenario, chunks)
     if path.endswith("/responses"):
+        final = _response(model, scenario, chunks, background=request.get("background") is True)
         if stream:
-            return True, _response_events(model, scenario, chunks)
-        return False, _response(model, scenario, chunks)
+            return True, _response_events(model, scenario, chunks, final)
+        return False, final
     if path.endswith("/embeddings"):
         raw = request.get("input")
         return False, _embeddings(model, scenario, len(raw) if isinstance(raw, list) else 1)
@@ -370,6 +384,30 @@ def response_bodies(path: str, request: dict[str, Any], scenario: Scenario, chun
             return True, _text_chunks(model, scenario, chunks, include_usage)
         return False, _text_completion(model, scenario, chunks)
     raise LookupError(path)
+
+
+@dataclass
+class _Stored:
+    """A Responses answer kept for ``GET /v1/responses/{id}``."""
+
+    final: dict[str, Any]
+    events: list[dict[str, Any]] | None
+    """Its stream's events, when it was created streaming (only those can be streamed again)."""
+    pending: int
+
+    def retrieved(self) -> dict[str, Any]:
+        """What a retrieve answers now: a background response still pending, then the final one."""
+        if self.pending > 0:
+            self.pending -= 1
+            return _unfinished(self.final, "in_progress")
+        return self.final
+
+
+def _unfinished(final: dict[str, Any], status: str) -> dict[str, Any]:
+    # The shape of a queued background response: OpenAI's background mode guide
+    # (https://developers.openai.com/api/docs/guides/background) and the queued answer quoted in
+    # prism-php/prism issue 590: the same response object, "background": true, no output, no usage.
+    return {**final, "status": status, "output": [], "usage": None}
 
 
 @dataclass
@@ -415,12 +453,45 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, LookupError) as exc:
             self._json(404, {"error": {"message": str(exc), "type": "invalid_request_error"}})
             return
+        if self.path.split("?")[0].endswith("/responses"):
+            body = self._store_response(scenario, is_stream, body)
         if scenario.malformed and not is_stream:
             self._send(200, b'{"id": "chatcmpl-broken", "choices": [', "application/json")
         elif is_stream:
             self._stream(body, scenario)
         else:
             self._json(200, body)
+
+    def _store_response(self, scenario: Scenario, is_stream: bool, body: Any) -> Any:
+        """Keep a Responses answer for retrieves; a non-streamed background create answers ``queued``."""
+        events = list(body) if is_stream else None
+        final = events[-1]["response"] if events else body
+        with self.server.fake.lock:
+            pending = scenario.pending_retrieves if final["background"] and events is None else 0
+            self.server.fake.stored[final["id"]] = _Stored(final, events, pending)
+        if events is not None:
+            return iter(events)
+        return _unfinished(final, "queued") if final["background"] else final
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        params = parse_qs(query)
+        fake = self.server.fake
+        fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": b""})
+        stored = fake.stored.get(path.rsplit("/", 1)[-1]) if path.startswith("/v1/responses/") else None
+        if stored is None:
+            self._json(404, {"error": {"message": f"No response found at {path}", "type": "invalid_request_error"}})
+        elif params.get("stream") != ["true"]:
+            with fake.lock:
+                answer = stored.retrieved()
+            self._json(200, answer)
+        elif stored.events is None:
+            message = "Response was not created with stream=true"
+            self._json(400, {"error": {"message": message, "type": "invalid_request_error"}})
+        else:
+            after = int(params.get("starting_after", ["-1"])[0])
+            events = [event for event in stored.events if event["sequence_number"] > after]
+            self._stream(iter(events), SCENARIOS["default"])
 
     def _error(self, scenario: Scenario) -> None:
         auth = self.headers.get("authorization") or self.headers.get("api-key") or ""
@@ -485,6 +556,8 @@ class FakeOpenAIServer:
         self.default_scenario = default_scenario
         self.requests: list[dict[str, Any]] = []
         self.runs = _RunCounter()
+        self.stored: dict[str, _Stored] = {}
+        self.lock = threading.Lock()
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.fake = self
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openai", daemon=True)

@@ -49,6 +49,7 @@ __all__ = [
     "async_wrapper",
     "finish_abandoned",
     "log_failure",
+    "record_now",
     "safe",
     "sync_wrapper",
 ]
@@ -127,6 +128,10 @@ class Operation:
     """For a method that only builds a context manager which sends the request when entered
     (Anthropic's ``messages.stream()``): wraps that manager, given how to start the call then.
     Nothing is recorded for a manager never entered."""
+    observe: Callable[[Telemetry, Any, Any], Any] | None = None
+    """For a method traced only when its result says so (a retrieve that first sees a
+    background response's usage): no span around the call; (telemetry, SDK resource instance,
+    result) -> what the app gets (the result or a proxy of it), recording with :func:`record_now`."""
 
 
 class Telemetry:
@@ -434,10 +439,34 @@ def _begin(
     return safe(telemetry.start, operation, instance, args, kwargs, trackers, attributed)
 
 
+def record_now(
+    telemetry: Telemetry, operation: Operation, instance: Any, kwargs: dict[str, Any], response: Response
+) -> None:
+    """Record a call whose billed result became known only after the SDK returned (a retrieved
+    background response): one span, started and ended now. No budget check: the money is spent."""
+    if not is_instrumentation_enabled() or otel_context.get_value(INSIDE_COVERING_CALL) is True:
+        return
+    trackers = tracking.active_trackers()
+    attributed = attribution.current(telemetry.settings.attribution_baggage)
+    telemetry.start(operation, instance, (), kwargs, trackers, attributed).finish(response)
+
+
+def _observed(telemetry: Telemetry, observe: Callable[[Telemetry, Any, Any], Any], instance: Any, result: Any) -> Any:
+    observed = safe(observe, telemetry, instance, result)
+    return result if observed is None else observed
+
+
 def sync_wrapper(telemetry: Telemetry, operation: Operation) -> Wrapper:
     """A wrapt wrapper for a synchronous SDK method."""
     if operation.wrap_manager is not None:
         return _manager_wrapper(telemetry, operation, operation.wrap_manager)
+    observe = operation.observe
+    if observe is not None:
+
+        def observing(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            return _observed(telemetry, observe, instance, wrapped(*args, **kwargs))
+
+        return observing
 
     def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         invocation = _begin(telemetry, operation, instance, args, kwargs)
@@ -471,6 +500,15 @@ def _manager_wrapper(
 
 def async_wrapper(telemetry: Telemetry, operation: Operation) -> Wrapper:
     """A wrapt wrapper for an asynchronous SDK method; same lifecycle, awaited."""
+    observe = operation.observe
+    if observe is not None:
+
+        async def observing(
+            wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> Any:
+            return _observed(telemetry, observe, instance, await wrapped(*args, **kwargs))
+
+        return observing
 
     async def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         invocation = _begin(telemetry, operation, instance, args, kwargs)

@@ -242,7 +242,7 @@ WRAPPED = [
 
 
 def test_every_row_resolves() -> None:
-    assert len(WRAPPED) == 14
+    assert len(WRAPPED) == 16
     assert all(callable(cls.__dict__[method]) for cls, method in WRAPPED)
 
 

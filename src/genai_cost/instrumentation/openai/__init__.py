@@ -1,7 +1,8 @@
 """``OpenAIInstrumentor``: spans, token usage, cost and metrics for every OpenAI SDK call.
 
 Covers chat completions (``create``, ``parse``, ``stream()``), the Responses API (``create``,
-``parse``, ``stream()``, ``compact``), embeddings and legacy completions, sync and async, including
+``parse``, ``stream()``, ``compact``, and ``retrieve`` of a background response, priced once),
+embeddings and legacy completions, sync and async, including
 ``with_raw_response``/``with_streaming_response``, Azure OpenAI and OpenAI-compatible servers.
 """
 
@@ -14,6 +15,7 @@ from genai_cost.config import get_settings
 from genai_cost.instrumentation._base import GenAIInstrumentor, Wrap
 from genai_cost.instrumentation._core import Operation, Request
 from genai_cost.instrumentation._stainless import result_wrapper
+from genai_cost.instrumentation.openai.background import retrieve_operation
 from genai_cost.instrumentation.openai.chat import (
     ChunkAccumulator,
     read_chat_request,
@@ -62,6 +64,7 @@ def _table(*, capture_content: bool) -> tuple[Wrap, ...]:
         Wrap(_RESPONSES_MODULE, "Responses", "create", responses),
         Wrap(_RESPONSES_MODULE, "Responses", "parse", responses),
         Wrap(_RESPONSES_MODULE, "Responses", "compact", compact),
+        Wrap(_RESPONSES_MODULE, "Responses", "retrieve", retrieve_operation(capture_content=capture_content)),
         Wrap("openai.resources.embeddings", "Embeddings", "create", embeddings),
         Wrap("openai.resources.completions", "Completions", "create", text_completion),
     )

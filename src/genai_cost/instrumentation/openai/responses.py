@@ -4,14 +4,20 @@ Besides tokens, the bill counts hosted tool calls: web searches (``web_search_ca
 items whose action searched) and file searches (``file_search_call`` items, priced as storage
 searches). Both are read from the response's ``output``, or in a stream from the items each
 ``response.output_item.done`` event finishes.
+
+A background response (``background: true`` on the wire) is read many times: queued at its
+create, then by each ``responses.retrieve`` poll or streamed continuation. Its usage is reported
+by the first reading of it that has usage and never again in this process (:data:`PRICED`).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from genai_cost._fork import fork_safe_lock
 from genai_cost.costing import pricing_context
 from genai_cost.instrumentation._attributes import count, given, numbers, read, request_attributes, response_attributes
 from genai_cost.instrumentation._core import Request, Response, Telemetry
@@ -21,9 +27,16 @@ from genai_cost.instrumentation.openai.endpoint import endpoint_attributes
 from genai_cost.semconv import GenAI, Operation
 from genai_cost.usage import Usage
 
-__all__ = ["ResponseEventAccumulator", "read_responses_request", "read_responses_response"]
+__all__ = [
+    "FINAL_EVENTS",
+    "PRICED",
+    "ResponseEventAccumulator",
+    "is_background",
+    "read_responses_request",
+    "read_responses_response",
+]
 
-_FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _ITEM_DONE = "response.output_item.done"
 _UNBILLED_WEB_ACTIONS = frozenset({"open_page", "find_in_page"})
 """``web_search_call`` actions that did not search: OpenAI's web search guide says "Search
@@ -34,6 +47,46 @@ _REQUEST_NUMBERS = (
     ("top_p", GenAI.REQUEST_TOP_P),
     ("max_output_tokens", GenAI.REQUEST_MAX_TOKENS),
 )
+
+
+class PricedIds:
+    """The ids of the background responses whose usage this process has reported, the ``size``
+    most recently seen; thread-safe. A bound, not a log: an id forgotten after ``size`` newer
+    ones is priced again if retrieved finished again."""
+
+    def __init__(self, size: int) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = fork_safe_lock(self)
+
+    def claim(self, response_id: str) -> bool:
+        """True the first time ``response_id`` is claimed (it is remembered from now on)."""
+        with self._lock:
+            if response_id in self._ids:
+                self._ids.move_to_end(response_id)
+                return False
+            self._ids[response_id] = None
+            if len(self._ids) > self._size:
+                self._ids.popitem(last=False)
+            return True
+
+
+PRICED = PricedIds(10_000)
+"""10,000 ids of ~40 characters: about 1.5 MB at most."""
+
+
+def is_background(result: Any) -> bool:
+    return read(result, "background") is True
+
+
+def _reported_once(result: Any, response: Response) -> Response:
+    """``response`` read from ``result``; a background response's usage only at its first reading."""
+    if response.usage is None or not is_background(result):
+        return response
+    response_id = read(result, "id")
+    if isinstance(response_id, str) and PRICED.claim(response_id):
+        return response
+    return replace(response, usage=None, provider_cost=None)
 
 
 def read_responses_request(
@@ -118,12 +171,13 @@ def read_responses_response(
         attributes[GenAI.RESPONSE_SERVICE_TIER] = tier
     usage = read(result, "usage")
     context = pricing_context(service_tier=tier)
-    return Response(
+    response = Response(
         _with_tool_calls(_usage(usage), result, output, streamed_tool_calls),
         attributes,
         provider_cost=reported_cost(usage),
         pricing_context=context,
     )
+    return _reported_once(result, response)
 
 
 def _with_tool_calls(
@@ -154,7 +208,7 @@ class ResponseEventAccumulator:
         kind = read(event, "type")
         if kind == _ITEM_DONE:
             _count_tool_call(self._tool_calls, read(event, "item"))
-        elif kind in _FINAL_EVENTS:
+        elif kind in FINAL_EVENTS:
             self._final = read(event, "response")
         return True
 
