@@ -154,9 +154,9 @@ def test_each_agent_call_priced_once_and_rolled_up_to_the_agent_span(
 ) -> None:
     helper = agent(fake, pipeline)
     options = {"tracer_provider": pipeline.tracer_provider, "meter_provider": pipeline.meter_provider}
-    with instrumented(OpenAIInstrumentor(), **options, pricing=PricingTable.default()) if ours else nullcontext():
-        with track_usage() as usage:
-            outputs = run(helper)
+    sdk_layer = instrumented(OpenAIInstrumentor(), **options, pricing=PricingTable.default()) if ours else nullcontext()
+    with sdk_layer, track_usage() as usage:
+        outputs = run(helper)
 
     # The fake server's answer (a stream of it stops a word or two short, chunks being counted).
     assert outputs == [outputs[0]] * RUNS and outputs[0] and PANGRAM.startswith(outputs[0])
@@ -167,4 +167,5 @@ def test_each_agent_call_priced_once_and_rolled_up_to_the_agent_span(
     assert len(chat_spans) == RUNS
     # Exactly one span per call holds the cost: ours when it is there, else pydantic-ai's.
     priced = [s for s in pipeline.exporter.get_finished_spans() if GenAI.USAGE_COST_AMOUNT in (s.attributes or {})]
-    assert [s.instrumentation_scope.name for s in priced] == [(sdk_spans or chat_spans)[0].instrumentation_scope.name] * RUNS
+    pricing_scope = (sdk_spans or chat_spans)[0].instrumentation_scope.name
+    assert [s.instrumentation_scope.name for s in priced] == [pricing_scope] * RUNS
