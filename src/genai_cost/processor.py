@@ -16,7 +16,13 @@ processor: ``CostSpanProcessor(BatchSpanProcessor(exporter))``. In ``on_end`` it
 One call is counted once: a span with usage is neither priced nor rolled up when a span
 below it already was (a framework span around an SDK span of the same call) or when it runs
 inside one of genai-cost's own LLM spans (the SDK's native span, or another
-instrumentation's, of a call genai-cost already priced).
+instrumentation's, of a call genai-cost already priced). A framework may also start its span
+of a call in another trace than the SDK span under it (OpenInference's LangChain tracer does
+not make its spans current): a foreign span with usage is then counted elsewhere when one of
+genai-cost's own call spans with the same input and output token counts ran within its
+lifetime (started no earlier, ended no later) and is not matched yet. Each own span matches
+one foreign span at most; the last ``_RECENT_OWN_CALLS`` own spans are kept for this. The
+foreign span is then not priced again, but its ancestors get the call's cost.
 
 Values read from another instrumentation's span pass the rule every reader shares
 (:func:`genai_cost.usage.token_count`, :func:`genai_cost.usage.cost_amount`): a token count
@@ -33,6 +39,7 @@ ancestor: its own cost still reaches the tracked spans above it, the cost below 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -63,6 +70,8 @@ DEFAULT_MAX_SPANS_PER_TRACE = 1_000
 
 _OUR_SCOPE = "genai_cost.instrumentation."
 """Instrumentation scope (tracer name) prefix of genai-cost's provider instrumentors' spans."""
+_RECENT_OWN_CALLS = 256
+"""Own call spans remembered for a foreign span of the same call in another trace to match."""
 _USAGE_KEYS = frozenset(
     {
         GenAI.USAGE_INPUT_TOKENS,
@@ -125,6 +134,24 @@ class _Call:
     @classmethod
     def of(cls, usage: Usage, cost: Decimal | None = None) -> _Call:
         return cls(usage.input_tokens or 0, usage.output_tokens or 0, cost or Decimal(0))
+
+
+class _OwnCall:
+    """One of genai-cost's own priced call spans, as a foreign span of the same call matches it."""
+
+    __slots__ = ("call", "end", "start", "tokens")
+
+    def __init__(self, span: ReadableSpan, tokens: tuple[int, int], call: _Call) -> None:
+        self.start = span.start_time or 0
+        self.end = span.end_time or 0
+        self.tokens = tokens
+        self.call = call
+
+    def within(self, span: ReadableSpan, tokens: tuple[int, int]) -> bool:
+        start, end = span.start_time, span.end_time
+        return (
+            tokens == self.tokens and start is not None and end is not None and start <= self.start <= self.end <= end
+        )
 
 
 class _Trace:
@@ -242,6 +269,7 @@ class CostSpanProcessor(SpanProcessor):
         self._max_traces = max_traces if max_traces is not None else settings.rollup_max_traces
         self._max_spans_per_trace = max_spans_per_trace
         self._traces: dict[int, _Trace] = {}
+        self._own_calls: deque[_OwnCall] = deque(maxlen=_RECENT_OWN_CALLS)
         self._lock = fork_safe_lock(self)
         self.evicted_traces = 0
         """Traces dropped from the rollup because ``max_traces`` were open at once."""
@@ -276,11 +304,19 @@ class CostSpanProcessor(SpanProcessor):
         trace, parent, subtree, counted_elsewhere, agent = self._close(span)
         annotated: dict[str, Any] | None = None
         if not counted_elsewhere and not watched.isdisjoint(_USAGE_KEYS):
-            priced = safe(self._price, span, attributes, watched, agent)
-            if priced is not None:
-                call, annotated = priced
-                if trace is not None:
-                    self._credit(trace, parent, call)
+            scope = span.instrumentation_scope
+            ours = scope is not None and scope.name.startswith(_OUR_SCOPE)
+            tokens = _count(attributes, _INPUT_KEYS), _count(attributes, _OUTPUT_KEYS)
+            call = None if ours else self._match_own_call(span, tokens)
+            if call is None:
+                priced = safe(self._price, span, attributes, watched, agent)
+                if priced is not None:
+                    call, annotated = priced
+                    if ours:
+                        with self._lock:
+                            self._own_calls.append(_OwnCall(span, tokens, call))
+            if call is not None and trace is not None:
+                self._credit(trace, parent, call)
         if subtree is not None:
             annotated = dict(attributes) if annotated is None else annotated
             annotated.update(subtree.attributes())
@@ -346,6 +382,17 @@ class CostSpanProcessor(SpanProcessor):
         if attributed:
             values.update(attribution.span_attributes(attributed))
         return _Call.of(usage, cost.amount), values
+
+    def _match_own_call(self, span: ReadableSpan, tokens: tuple[int, int]) -> _Call | None:
+        """The call of an unmatched own span of the same tokens that ran within ``span`` (taken)."""
+        if not self._own_calls:
+            return None
+        with self._lock:
+            for own in self._own_calls:
+                if own.within(span, tokens):
+                    self._own_calls.remove(own)
+                    return own.call
+        return None
 
     def _attributed(self, agent: str | None) -> Mapping[str, str] | None:
         """The attribution in force now, with the ancestor ``agent`` unless it names one itself."""
