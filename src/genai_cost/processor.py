@@ -22,7 +22,8 @@ not make its spans current): a foreign span with usage is then counted elsewhere
 genai-cost's own call spans with the same input and output token counts ran within its
 lifetime (started no earlier, ended no later) and is not matched yet. Each own span matches
 one foreign span at most; the last ``_RECENT_OWN_CALLS`` own spans are kept for this. The
-foreign span is then not priced again, but its ancestors get the call's cost.
+foreign span is then not priced again, but its ancestors get the call's cost, up to the first
+one that the own span's call reached already (an app span above both).
 
 Values read from another instrumentation's span pass the rule every reader shares
 (:func:`genai_cost.usage.token_count`, :func:`genai_cost.usage.cost_amount`): a token count
@@ -137,15 +138,18 @@ class _Call:
 
 
 class _OwnCall:
-    """One of genai-cost's own priced call spans, as a foreign span of the same call matches it."""
+    """One of genai-cost's own priced call spans, as a foreign span of the same call matches it,
+    and the open spans (of its trace) it credited already."""
 
-    __slots__ = ("call", "end", "start", "tokens")
+    __slots__ = ("call", "credited", "end", "start", "tokens", "trace_id")
 
-    def __init__(self, span: ReadableSpan, tokens: tuple[int, int], call: _Call) -> None:
+    def __init__(self, span: ReadableSpan, tokens: tuple[int, int], call: _Call, credited: frozenset[int]) -> None:
         self.start = span.start_time or 0
         self.end = span.end_time or 0
         self.tokens = tokens
         self.call = call
+        self.trace_id = span.context.trace_id if span.context is not None else None
+        self.credited = credited
 
     def within(self, span: ReadableSpan, tokens: tuple[int, int]) -> bool:
         start, end = span.start_time, span.end_time
@@ -307,16 +311,19 @@ class CostSpanProcessor(SpanProcessor):
             scope = span.instrumentation_scope
             ours = scope is not None and scope.name.startswith(_OUR_SCOPE)
             tokens = _count(attributes, _INPUT_KEYS), _count(attributes, _OUTPUT_KEYS)
-            call = None if ours else self._match_own_call(span, tokens)
-            if call is None:
+            own = None if ours else self._match_own_call(span, tokens)
+            if own is not None:
+                if trace is not None:  # up to the spans that the own span's call reached already
+                    same_trace = span.context is not None and own.trace_id == span.context.trace_id
+                    self._credit(trace, parent, own.call, own.credited if same_trace else frozenset())
+            else:
                 priced = safe(self._price, span, attributes, watched, agent)
                 if priced is not None:
                     call, annotated = priced
+                    credited = self._credit(trace, parent, call) if trace is not None else frozenset()
                     if ours:
                         with self._lock:
-                            self._own_calls.append(_OwnCall(span, tokens, call))
-            if call is not None and trace is not None:
-                self._credit(trace, parent, call)
+                            self._own_calls.append(_OwnCall(span, tokens, call, credited))
         if subtree is not None:
             annotated = dict(attributes) if annotated is None else annotated
             annotated.update(subtree.attributes())
@@ -383,15 +390,15 @@ class CostSpanProcessor(SpanProcessor):
             values.update(attribution.span_attributes(attributed))
         return _Call.of(usage, cost.amount), values
 
-    def _match_own_call(self, span: ReadableSpan, tokens: tuple[int, int]) -> _Call | None:
-        """The call of an unmatched own span of the same tokens that ran within ``span`` (taken)."""
+    def _match_own_call(self, span: ReadableSpan, tokens: tuple[int, int]) -> _OwnCall | None:
+        """An unmatched own span of the same tokens that ran within ``span`` (taken)."""
         if not self._own_calls:
             return None
         with self._lock:
             for own in self._own_calls:
                 if own.within(span, tokens):
                     self._own_calls.remove(own)
-                    return own.call
+                    return own
         return None
 
     def _attributed(self, agent: str | None) -> Mapping[str, str] | None:
@@ -460,15 +467,23 @@ class CostSpanProcessor(SpanProcessor):
                 del self._traces[trace_id]
         return trace, parent, subtree, subtree is not None or inside_ours, agent
 
-    def _credit(self, trace: _Trace, parent: int | None, call: _Call) -> None:
-        """Add a call's cost and tokens to every ancestor still open, from ``parent`` up.
+    def _credit(
+        self, trace: _Trace, parent: int | None, call: _Call, counted: frozenset[int] = frozenset()
+    ) -> frozenset[int]:
+        """Add a call's cost and tokens to every ancestor still open, from ``parent`` up to the
+        first one in ``counted`` (which has the call already, as have those above it); returns
+        the ancestors credited.
 
         ``trace`` may have been dropped meanwhile (its last span ended, or evicted): then
         nothing is open in it, or nobody reads it again.
         """
         saturated = False
+        credited: list[int] = []
         with self._lock:
             for ancestor in trace.ancestors(parent):
+                if ancestor in counted:
+                    break
+                credited.append(ancestor)
                 totals = trace.subtrees.get(ancestor)
                 if totals is None:
                     totals = trace.subtrees[ancestor] = _Subtree()
@@ -479,3 +494,4 @@ class CostSpanProcessor(SpanProcessor):
                 "genai-cost: a subtree token sum reached the int64 limit (%d); it is reported at that limit",
                 MAX_COUNT,
             )
+        return frozenset(credited)

@@ -487,3 +487,22 @@ def test_our_span_matches_one_foreign_span_that_it_ran_within(pipeline: Pipeline
     assert GenAI.USAGE_COST_AMOUNT not in pipeline.span("inner llm").attributes  # ends first: the match
     assert GenAI.USAGE_COST_AMOUNT in pipeline.span("outer llm").attributes
     assert sum(point.count for point in pipeline.cost_points()) == 2
+
+
+def test_an_ancestor_of_both_spans_of_the_call_counts_it_once(pipeline: Pipeline) -> None:
+    # The app's request span is current around the chain: LangChain's spans and genai-cost's span
+    # of the call (a sibling of the chain, not its child) are both below it.
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    ours = provider.get_tracer("genai_cost.instrumentation.openai")
+    with pipeline.tracer.start_as_current_span("request"):
+        chain = pipeline.tracer.start_span("chain")
+        framework = pipeline.tracer.start_span("framework llm", set_span_in_context(chain), attributes=OPENINFERENCE)
+        ours.start_span("chat model-a", attributes={**SEMCONV, GenAI.USAGE_COST_AMOUNT: 0.25}).end()
+        framework.end()
+        chain.end()
+
+    assert GenAI.USAGE_COST_AMOUNT not in pipeline.span("framework llm").attributes
+    for name in ("chain", "request"):
+        rollup = pipeline.span(name).attributes
+        assert (rollup[Ours.SUBTREE_CALLS], rollup[Ours.SUBTREE_COST_AMOUNT]) == (1, 0.25), name

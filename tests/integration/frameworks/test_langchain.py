@@ -121,7 +121,8 @@ RUNNERS = [pytest.param(invoke, id="invoke"), pytest.param(ainvoke, id="ainvoke"
 def test_each_chain_call_priced_once_and_rolled_up_to_the_chain_span(
     fake_openai: FakeOpenAIServer, pipeline: Pipeline, langchain_spans: bool, run: Callable[[Any], list[str]]
 ) -> None:
-    with track_usage() as usage:
+    app = pipeline.tracer_provider.get_tracer("app")
+    with track_usage() as usage, app.start_as_current_span("request"):
         outputs = run(chain(fake_openai))
 
     assert outputs == [outputs[0]] * CALLS and outputs[0], "the app's answers"
@@ -145,6 +146,10 @@ def test_each_chain_call_priced_once_and_rolled_up_to_the_chain_span(
     # Exactly one span per call holds the cost: our SDK span.
     priced = [s for s in pipeline.exporter.get_finished_spans() if GenAI.USAGE_COST_AMOUNT in (s.attributes or {})]
     assert [s.instrumentation_scope.name for s in priced] == [OUR_SCOPE] * CALLS
+    # The app's span around it all: each call once, though our span and LangChain's are both below it.
+    (request,) = pipeline.spans("app", "request")
+    assert (request.attributes or {})[Ours.SUBTREE_CALLS] == CALLS
+    assert (request.attributes or {})[Ours.SUBTREE_COST_AMOUNT] == pytest.approx(CALLS * cost, rel=1e-9)
     if not langchain_spans:
         return
     chains = pipeline.spans(LANGCHAIN_SCOPE, "RunnableSequence")
