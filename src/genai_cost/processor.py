@@ -16,7 +16,14 @@ processor: ``CostSpanProcessor(BatchSpanProcessor(exporter))``. In ``on_end`` it
 One call is counted once: a span with usage is neither priced nor rolled up when a span
 below it already was (a framework span around an SDK span of the same call) or when it runs
 inside one of genai-cost's own LLM spans (the SDK's native span, or another
-instrumentation's, of a call genai-cost already priced).
+instrumentation's, of a call genai-cost already priced). A framework may also start its span
+of a call in another trace than the SDK span under it (OpenInference's LangChain tracer does
+not make its spans current): a foreign span with usage is then counted elsewhere when one of
+genai-cost's own call spans with the same input and output token counts ran within its
+lifetime (started no earlier, ended no later) and is not matched yet. Each own span matches
+one foreign span at most; the last ``_RECENT_OWN_CALLS`` own spans are kept for this. The
+foreign span is then not priced again, but its ancestors get the call's cost, up to the first
+one that the own span's call reached already (an app span above both).
 
 Values read from another instrumentation's span pass the rule every reader shares
 (:func:`genai_cost.usage.token_count`, :func:`genai_cost.usage.cost_amount`): a token count
@@ -33,6 +40,7 @@ ancestor: its own cost still reaches the tracked spans above it, the cost below 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -63,6 +71,8 @@ DEFAULT_MAX_SPANS_PER_TRACE = 1_000
 
 _OUR_SCOPE = "genai_cost.instrumentation."
 """Instrumentation scope (tracer name) prefix of genai-cost's provider instrumentors' spans."""
+_RECENT_OWN_CALLS = 256
+"""Own call spans remembered for a foreign span of the same call in another trace to match."""
 _USAGE_KEYS = frozenset(
     {
         GenAI.USAGE_INPUT_TOKENS,
@@ -125,6 +135,27 @@ class _Call:
     @classmethod
     def of(cls, usage: Usage, cost: Decimal | None = None) -> _Call:
         return cls(usage.input_tokens or 0, usage.output_tokens or 0, cost or Decimal(0))
+
+
+class _OwnCall:
+    """One of genai-cost's own priced call spans, as a foreign span of the same call matches it,
+    and the open spans (of its trace) it credited already."""
+
+    __slots__ = ("call", "credited", "end", "start", "tokens", "trace_id")
+
+    def __init__(self, span: ReadableSpan, tokens: tuple[int, int], call: _Call, credited: frozenset[int]) -> None:
+        self.start = span.start_time or 0
+        self.end = span.end_time or 0
+        self.tokens = tokens
+        self.call = call
+        self.trace_id = span.context.trace_id if span.context is not None else None
+        self.credited = credited
+
+    def within(self, span: ReadableSpan, tokens: tuple[int, int]) -> bool:
+        start, end = span.start_time, span.end_time
+        return (
+            tokens == self.tokens and start is not None and end is not None and start <= self.start <= self.end <= end
+        )
 
 
 class _Trace:
@@ -242,6 +273,7 @@ class CostSpanProcessor(SpanProcessor):
         self._max_traces = max_traces if max_traces is not None else settings.rollup_max_traces
         self._max_spans_per_trace = max_spans_per_trace
         self._traces: dict[int, _Trace] = {}
+        self._own_calls: deque[_OwnCall] = deque(maxlen=_RECENT_OWN_CALLS)
         self._lock = fork_safe_lock(self)
         self.evicted_traces = 0
         """Traces dropped from the rollup because ``max_traces`` were open at once."""
@@ -276,11 +308,22 @@ class CostSpanProcessor(SpanProcessor):
         trace, parent, subtree, counted_elsewhere, agent = self._close(span)
         annotated: dict[str, Any] | None = None
         if not counted_elsewhere and not watched.isdisjoint(_USAGE_KEYS):
-            priced = safe(self._price, span, attributes, watched, agent)
-            if priced is not None:
-                call, annotated = priced
-                if trace is not None:
-                    self._credit(trace, parent, call)
+            scope = span.instrumentation_scope
+            ours = scope is not None and scope.name.startswith(_OUR_SCOPE)
+            tokens = _count(attributes, _INPUT_KEYS), _count(attributes, _OUTPUT_KEYS)
+            own = None if ours else self._match_own_call(span, tokens)
+            if own is not None:
+                if trace is not None:  # up to the spans that the own span's call reached already
+                    same_trace = span.context is not None and own.trace_id == span.context.trace_id
+                    self._credit(trace, parent, own.call, own.credited if same_trace else frozenset())
+            else:
+                priced = safe(self._price, span, attributes, watched, agent)
+                if priced is not None:
+                    call, annotated = priced
+                    credited = self._credit(trace, parent, call) if trace is not None else frozenset()
+                    if ours:
+                        with self._lock:
+                            self._own_calls.append(_OwnCall(span, tokens, call, credited))
         if subtree is not None:
             annotated = dict(attributes) if annotated is None else annotated
             annotated.update(subtree.attributes())
@@ -346,6 +389,17 @@ class CostSpanProcessor(SpanProcessor):
         if attributed:
             values.update(attribution.span_attributes(attributed))
         return _Call.of(usage, cost.amount), values
+
+    def _match_own_call(self, span: ReadableSpan, tokens: tuple[int, int]) -> _OwnCall | None:
+        """An unmatched own span of the same tokens that ran within ``span`` (taken)."""
+        if not self._own_calls:
+            return None
+        with self._lock:
+            for own in self._own_calls:
+                if own.within(span, tokens):
+                    self._own_calls.remove(own)
+                    return own
+        return None
 
     def _attributed(self, agent: str | None) -> Mapping[str, str] | None:
         """The attribution in force now, with the ancestor ``agent`` unless it names one itself."""
@@ -413,15 +467,23 @@ class CostSpanProcessor(SpanProcessor):
                 del self._traces[trace_id]
         return trace, parent, subtree, subtree is not None or inside_ours, agent
 
-    def _credit(self, trace: _Trace, parent: int | None, call: _Call) -> None:
-        """Add a call's cost and tokens to every ancestor still open, from ``parent`` up.
+    def _credit(
+        self, trace: _Trace, parent: int | None, call: _Call, counted: frozenset[int] = frozenset()
+    ) -> frozenset[int]:
+        """Add a call's cost and tokens to every ancestor still open, from ``parent`` up to the
+        first one in ``counted`` (which has the call already, as have those above it); returns
+        the ancestors credited.
 
         ``trace`` may have been dropped meanwhile (its last span ended, or evicted): then
         nothing is open in it, or nobody reads it again.
         """
         saturated = False
+        credited: list[int] = []
         with self._lock:
             for ancestor in trace.ancestors(parent):
+                if ancestor in counted:
+                    break
+                credited.append(ancestor)
                 totals = trace.subtrees.get(ancestor)
                 if totals is None:
                     totals = trace.subtrees[ancestor] = _Subtree()
@@ -432,3 +494,4 @@ class CostSpanProcessor(SpanProcessor):
                 "genai-cost: a subtree token sum reached the int64 limit (%d); it is reported at that limit",
                 MAX_COUNT,
             )
+        return frozenset(credited)

@@ -18,10 +18,12 @@ PEER_MODULES = (
     "openinference.instrumentation.openai",
     "langchain_openai",
     "langchain_community.callbacks.manager",
+    "openinference.instrumentation.langchain",
 )
 PEER_TESTS = (
     "tests/integration/processor/test_processor_with_peer_instrumentors.py",
     "tests/integration/tracking/test_langchain_parity.py",
+    "tests/integration/frameworks/test_langchain.py",
     "tests/reliability/test_wrapping.py",
     "tests/reliability/test_foreign_values.py::test_hostile_usage_through_openai_v2_spans",
 )

@@ -40,6 +40,9 @@ OTHER_SPAN = "other instrumentation's chat span"
 class Pipeline:
     spans: InMemorySpanExporter
     tracer_provider: TracerProvider
+    other_tracer_provider: TracerProvider
+    """Another instrumentation's, priced by a processor of its own: in the instrumentor's
+    pipeline its span of the same call would be known as that call and not priced again."""
     valid_from: datetime
 
 
@@ -56,9 +59,11 @@ def pipeline() -> Iterator[Pipeline]:
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()], shutdown_on_exit=False)
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(CostSpanProcessor(SimpleSpanProcessor(spans), table, meter_provider))
+    other_tracer_provider = TracerProvider()
+    other_tracer_provider.add_span_processor(CostSpanProcessor(SimpleSpanProcessor(spans), table, meter_provider))
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, pricing=table)
-    yield Pipeline(spans, tracer_provider, valid_from)
+    yield Pipeline(spans, tracer_provider, other_tracer_provider, valid_from)
     instrumentor.uninstrument()
 
 
@@ -85,7 +90,7 @@ def _entry_in_force(span: ReadableSpan, valid_from: datetime) -> str:
 
 def test_instrumentor_and_processor_price_a_straddling_stream_alike(pipeline: Pipeline, faults: FaultServer) -> None:
     # Another instrumentation's span of the same call: started with it, priced by the processor.
-    other = pipeline.tracer_provider.get_tracer("other-instrumentation").start_span(
+    other = pipeline.other_tracer_provider.get_tracer("other-instrumentation").start_span(
         OTHER_SPAN,
         kind=SpanKind.CLIENT,
         attributes={GenAI.PROVIDER_NAME: "openai", GenAI.REQUEST_MODEL: "gpt-4o-mini"},

@@ -437,3 +437,72 @@ def test_app_spans_from_a_genai_cost_tracer_are_not_mistaken_for_llm_spans(pipel
 
     assert pipeline.span("demo request").attributes[Ours.SUBTREE_CALLS] == 1
     assert len(pipeline.cost_points()) == 1
+
+
+def test_a_foreign_span_in_another_trace_around_our_span_of_the_call_is_not_priced_again(pipeline: Pipeline) -> None:
+    # OpenInference's LangChain tracer does not make its spans current: the SDK span of the same
+    # call starts a trace of its own, inside the framework span's lifetime.
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    ours = provider.get_tracer("genai_cost.instrumentation.openai")
+    with (
+        track_usage() as usage,
+        pipeline.tracer.start_as_current_span("chain"),
+        pipeline.tracer.start_as_current_span("framework llm", attributes=OPENINFERENCE),
+        ours.start_as_current_span(
+            "chat model-a", context=Context(), attributes={**SEMCONV, GenAI.USAGE_COST_AMOUNT: 0.25}
+        ),
+    ):
+        pass
+
+    assert dict(pipeline.span("framework llm").attributes) == OPENINFERENCE
+    assert pipeline.cost_points() == []  # our instrumentor records its own call's metrics
+    assert usage.successful_requests == 0
+    chain = pipeline.span("chain").attributes
+    assert (chain[Ours.SUBTREE_CALLS], chain[Ours.SUBTREE_COST_AMOUNT], chain[Ours.SUBTREE_INPUT_TOKENS]) == (
+        1,
+        0.25,
+        20,
+    )
+
+
+def test_our_span_matches_one_foreign_span_that_it_ran_within(pipeline: Pipeline) -> None:
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    ours = provider.get_tracer("genai_cost.instrumentation.openai")
+    priced_by_us = {**SEMCONV, GenAI.USAGE_COST_AMOUNT: 0.25}
+    with ours.start_as_current_span("earlier call", attributes=priced_by_us):
+        pass
+    # Same tokens, but the call ended before this span started: another call, priced here.
+    with pipeline.tracer.start_as_current_span("later llm", attributes=OPENINFERENCE):
+        pass
+    with (
+        pipeline.tracer.start_as_current_span("outer llm", attributes=OPENINFERENCE),
+        pipeline.tracer.start_as_current_span("inner llm", context=Context(), attributes=OPENINFERENCE),
+        ours.start_as_current_span("chat model-a", context=Context(), attributes=priced_by_us),
+    ):
+        pass
+
+    assert GenAI.USAGE_COST_AMOUNT in pipeline.span("later llm").attributes
+    assert GenAI.USAGE_COST_AMOUNT not in pipeline.span("inner llm").attributes  # ends first: the match
+    assert GenAI.USAGE_COST_AMOUNT in pipeline.span("outer llm").attributes
+    assert sum(point.count for point in pipeline.cost_points()) == 2
+
+
+def test_an_ancestor_of_both_spans_of_the_call_counts_it_once(pipeline: Pipeline) -> None:
+    # The app's request span is current around the chain: LangChain's spans and genai-cost's span
+    # of the call (a sibling of the chain, not its child) are both below it.
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    ours = provider.get_tracer("genai_cost.instrumentation.openai")
+    with pipeline.tracer.start_as_current_span("request"):
+        chain = pipeline.tracer.start_span("chain")
+        framework = pipeline.tracer.start_span("framework llm", set_span_in_context(chain), attributes=OPENINFERENCE)
+        ours.start_span("chat model-a", attributes={**SEMCONV, GenAI.USAGE_COST_AMOUNT: 0.25}).end()
+        framework.end()
+        chain.end()
+
+    assert GenAI.USAGE_COST_AMOUNT not in pipeline.span("framework llm").attributes
+    for name in ("chain", "request"):
+        rollup = pipeline.span(name).attributes
+        assert (rollup[Ours.SUBTREE_CALLS], rollup[Ours.SUBTREE_COST_AMOUNT]) == (1, 0.25), name
