@@ -159,11 +159,15 @@ def test_a_missing_provider_sdk_does_not_disable_the_others(fake: FakeOpenAIServ
 
 
 def test_without_openai_the_other_instrumentors_still_load(fake: FakeOpenAIServer, receiver: OtlpHttpReceiver) -> None:
-    code, stdout, stderr = run_hiding("openai", HERE / "probe.py", app_env(fake, receiver))
+    def states(hidden: str) -> dict[str, str]:
+        code, stdout, stderr = run_hiding(hidden, HERE / "probe.py", app_env(fake, receiver))
+        assert code == 0, stderr
+        assert our_lines(stderr) == []
+        instrumented = dict(line.split() for line in stdout.splitlines())
+        return {name: state for name, state in instrumented.items() if name != "genai_cost_openai"}
 
-    assert code == 0, stderr
-    instrumented = dict(line.split() for line in stdout.splitlines())
-    others = {name: state for name, state in instrumented.items() if name != "genai_cost_openai"}
-    assert others
-    assert set(others.values()) == {"True"}
-    assert our_lines(stderr) == []
+    # Instrumentors whose SDK this environment lacks (those tested in venvs of their own) are off
+    # either way: hiding openai must change none of the others.
+    others = states("openai")
+    assert "True" in others.values()
+    assert others == states("genai_cost_no_such_module")

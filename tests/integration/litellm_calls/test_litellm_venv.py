@@ -27,7 +27,7 @@ def test_litellm_tests_pass_in_a_venv_with_litellm() -> None:
         "-W",
         "ignore::pytest.PytestUnraisableExceptionWarning",
     )
-    print("litellm:", assert_tests_pass_in_venv(python, *ignore, "tests/integration/litellm/test_litellm.py"))
+    print("litellm:", assert_tests_pass_in_venv(python, *ignore, "tests/integration/litellm_calls/test_litellm.py"))
 
 
 def test_entry_point_loads_the_instrumentor() -> None:

@@ -19,7 +19,7 @@ PROBE = "import aiobotocore.session"
 
 def test_aiobotocore_tests_pass_in_a_venv_with_aiobotocore() -> None:
     python = cached_venv("aiobotocore", REQUIREMENTS, PROBE)
-    print("aiobotocore:", assert_tests_pass_in_venv(python, "tests/integration/aiobotocore/test_aiobotocore.py"))
+    print("aiobotocore:", assert_tests_pass_in_venv(python, "tests/integration/aiobotocore_calls/test_aiobotocore.py"))
 
 
 def test_entry_point_loads_the_instrumentor() -> None:
