@@ -184,8 +184,7 @@ def _rate_rows(rates: Rates) -> list[tuple[str, Decimal, str]]:
     for unit in UNITS:
         price = rates.price_of(unit)
         if price is not None:
-            path = f"{unit.section}.{unit.price_key}" if unit.price_key else unit.section
-            rows.append((path, price, unit.per_label))
+            rows.append((unit.path, price, unit.per_label))
     return rows
 
 

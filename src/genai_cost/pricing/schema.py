@@ -553,13 +553,9 @@ def _check_overlaps(entry: PriceEntry) -> None:
     if missing:
         a, b, join = missing[0]
         raise PricingError(
-            f"{_path(a)} and {_path(b)} are priced, so {_path(join)} must be too (what a token in both costs)",
-            field=_path(join),
+            f"{a.path} and {b.path} are priced, so {join.path} must be too (what a token in both costs)",
+            field=join.path,
         )
-
-
-def _path(unit: Unit) -> str:
-    return f"{unit.section}.{unit.price_key}" if unit.price_key else unit.section
 
 
 def _objects(

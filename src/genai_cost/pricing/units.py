@@ -42,6 +42,11 @@ class Unit(NamedTuple):
     """What the price is per, for people."""
 
     @property
+    def path(self) -> str:
+        """Where its price sits in an entry, as errors and listings name it (``input_breakdown.audio``)."""
+        return f"{self.section}.{self.price_key}" if self.price_key else self.section
+
+    @property
     def side(self) -> str | None:
         """``"input"`` or ``"output"``: the subtotal its cost belongs to (``None``: neither)."""
         return self.dimensions.get("direction")
@@ -205,19 +210,21 @@ def is_part_of(part: Unit, whole: Unit) -> bool:
     return part is not whole and whole.dimensions.items() <= part.dimensions.items()
 
 
+_BY_DIMENSIONS = {frozenset(unit.dimensions.items()): unit for unit in UNITS}
+
+
 def joins(priced: list[Unit]) -> list[tuple[Unit, Unit, Unit]]:
     """(a, b, join) for each pair of priced units that overlap without one containing the other
     (cached input and audio input) and whose overlap is a unit (cached audio) that is not priced.
 
     Such a price set cannot tell what an overlapping token costs; genai-prices refuses it too.
     """
-    by_dimensions = {frozenset(unit.dimensions.items()): unit for unit in UNITS}
     missing = []
     for i, a in enumerate(priced):
         for b in priced[i + 1 :]:
             if is_part_of(a, b) or is_part_of(b, a) or not _compatible(a, b):
                 continue
-            join = by_dimensions.get(frozenset(a.dimensions.items() | b.dimensions.items()))
+            join = _BY_DIMENSIONS.get(frozenset(a.dimensions.items() | b.dimensions.items()))
             if join is not None and join not in priced:
                 missing.append((a, b, join))
     return missing
