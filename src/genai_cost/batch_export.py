@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from opentelemetry import trace
@@ -26,6 +26,7 @@ from genai_cost.compat import Compat, compat_for
 from genai_cost.config import get_settings
 from genai_cost.costing import Costing
 from genai_cost.metrics import Instruments
+from genai_cost.pricing.calculate import as_utc
 from genai_cost.pricing.table import PricingTable
 from genai_cost.semconv import GenAI
 from genai_cost.version import __version__
@@ -118,6 +119,5 @@ def _record(
 
 
 def _epoch_ns(at: datetime) -> int:
-    if at.tzinfo is None:  # naive: UTC, as everywhere in genai-cost
-        at = at.replace(tzinfo=timezone.utc)
-    return int(at.timestamp()) * 1_000_000_000 + at.microsecond * 1_000
+    """Exact nanoseconds since the epoch (a float of seconds would round the microseconds)."""
+    return int(as_utc(at).timestamp()) * 1_000_000_000 + at.microsecond * 1_000

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # annotations only: importing costing (at instrument time) do
     from genai_cost.pricing.schema import PriceEntry, PricingContext
     from genai_cost.usage import Usage
 
-__all__ = ["CostBreakdown", "calculate", "epoch_seconds"]
+__all__ = ["CostBreakdown", "as_utc", "calculate", "epoch_seconds"]
 
 _ZERO = Decimal(0)
 
@@ -136,13 +136,14 @@ def calculate(
     )
 
 
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC datetime; a naive one is taken as UTC, as everywhere in genai-cost."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
 def epoch_seconds(at: datetime | None) -> float:
     """Seconds since the epoch of ``at`` (naive: UTC); now when ``None``."""
-    if at is None:
-        return time.time()
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return at.timestamp()
+    return time.time() if at is None else as_utc(at).timestamp()
 
 
 def _count(usage: Usage, name: str) -> int | None:

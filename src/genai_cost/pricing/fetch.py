@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import IO
 
+from genai_cost.pricing.calculate import as_utc
 from genai_cost.semconv import RefreshFailure
 from genai_cost.version import __version__
 
@@ -165,4 +166,4 @@ def _http_date(value: str | None) -> datetime | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return as_utc(moment)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from genai_cost.pricing.calculate import as_utc
 from genai_cost.pricing.loader import header_of
 
 __all__ = [
@@ -85,7 +86,7 @@ def parse_timestamp(value: object) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return as_utc(moment)
 
 
 def header_provenance(

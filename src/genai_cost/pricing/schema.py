@@ -33,11 +33,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, NamedTuple, TypeAlias
 
+from genai_cost.pricing.calculate import as_utc
 from genai_cost.pricing.errors import PricingError
 from genai_cost.pricing.match import Clause, parse_match
 from genai_cost.pricing.providers import KNOWN_PROVIDERS, PROVIDER_ALIASES
@@ -735,9 +736,7 @@ def _parse_valid_from(value: object, where: str) -> datetime | None:
             raise PricingError(f"expected an ISO date or datetime, got {value!r}", field=where) from None
     else:
         raise PricingError("expected an ISO date or datetime string", field=where)
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    return as_utc(parsed)
 
 
 def _parse_currency(value: object) -> str:
