@@ -54,6 +54,7 @@ SCENARIOS: dict[str, Scenario] = {
     "cache_write": Scenario(
         input_tokens=20, output_tokens=120, cache_read=500, cache_creation=3000, cache_5m=1000, cache_1h=2000
     ),
+    "cached_write": Scenario(input_tokens=20, output_tokens=120, cache_read=500, cache_creation=3000),
     "thinking": Scenario(input_tokens=40, output_tokens=500, thinking_tokens=320),
     "delta_input": Scenario(
         input_tokens=30,

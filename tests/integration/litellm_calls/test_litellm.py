@@ -17,6 +17,8 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from tests.support.fake_anthropic import SCENARIOS as ANTHROPIC_SCENARIOS
+from tests.support.fake_anthropic import fake_anthropic_server
 from tests.support.instrumenting import assert_failed, instrumented
 from tests.support.price_oracle import oracle_cost
 from tests.support.telemetry import metric_points
@@ -40,6 +42,7 @@ pytestmark = [
 MODEL = "gpt-4o-mini"
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 CACHED = SCENARIOS["cached"]
+CLAUDE = "claude-sonnet-4-5"
 LITELLM_SCOPE = "genai_cost.instrumentation.litellm"
 
 
@@ -224,3 +227,45 @@ def test_uninstrument_restores_litellm(fake: FakeOpenAIServer, tracer_provider: 
     with instrumented(LiteLLMInstrumentor(), tracer_provider=tracer_provider):
         assert litellm.completion is not originals[0]
     assert (litellm.completion, litellm.acompletion, litellm.embedding, litellm.aembedding) == originals
+
+
+@pytest.fixture(scope="module")
+def fake_anthropic() -> Iterator[Any]:
+    with fake_anthropic_server() as server:
+        yield server
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_anthropic_through_litellm_is_priced_with_its_cache_reads_and_writes(
+    fake_anthropic: Any, both: None, span_exporter: InMemorySpanExporter, is_async: bool, stream: bool
+) -> None:
+    # LiteLLM calls Anthropic with its own HTTP client (no SDK of ours underneath) and reports
+    # Anthropic's cache writes as ``cache_creation_input_tokens`` beside OpenAI's shape.
+    scenario = ANTHROPIC_SCENARIOS["cached_write"]
+    options = {"model": f"anthropic/{CLAUDE}", "messages": MESSAGES, "api_base": fake_anthropic.origin,
+               "api_key": "sk-ant-test", "extra_headers": {"x-fake-scenario": "cached_write"}, "stream": stream,
+               "max_tokens": 200}  # fmt: skip
+    if stream:  # LiteLLM sends a stream's usage only when asked, whatever the provider sent
+        options["stream_options"] = {"include_usage": True}
+
+    async def run_async() -> None:
+        result = await litellm.acompletion(**options)
+        if stream:
+            [chunk async for chunk in result]
+
+    if is_async:
+        asyncio.run(run_async())
+    else:
+        result = litellm.completion(**options)
+        if stream:
+            list(result)
+
+    attributes = _only_litellm_span(span_exporter).attributes or {}
+    assert attributes[GenAI.PROVIDER_NAME] == "anthropic"
+    total_input = scenario.input_tokens + scenario.cache_read + scenario.cache_creation
+    usage = {"input_tokens": total_input, "output_tokens": scenario.output_tokens,
+             "cache_read_tokens": scenario.cache_read, "cache_write_tokens": scenario.cache_creation}  # fmt: skip
+    assert attributes[GenAI.USAGE_INPUT_TOKENS] == total_input
+    assert attributes[GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS] == scenario.cache_creation
+    assert attributes[GenAI.USAGE_COST_AMOUNT] == pytest.approx(oracle_cost(CLAUDE, "anthropic", **usage), rel=1e-9)

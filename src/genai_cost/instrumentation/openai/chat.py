@@ -174,6 +174,13 @@ def reported_cost(usage: Any) -> Any:
     return undeclared(usage, "cost")
 
 
+def _cache_writes(usage: Any, prompt_details: Any) -> Any:
+    """``prompt_tokens_details.cache_write_tokens``, else the top-level ``cache_creation_input_tokens``
+    that LiteLLM's proxy (before 1.7x) reports Anthropic's cache writes as."""
+    written = read(prompt_details, "cache_write_tokens")
+    return undeclared(usage, "cache_creation_input_tokens") if written is None else written
+
+
 def usage_from_openai(usage: Any) -> Usage | None:
     """Usage of a chat or completion response: ``prompt_tokens`` include the cached tokens and
     every modality (``prompt_tokens_details`` splits them), ``completion_tokens`` the reasoning
@@ -190,7 +197,7 @@ def usage_from_openai(usage: Any) -> Usage | None:
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cache_read_tokens=count(read(prompt_details, "cached_tokens")),
-        cache_creation_tokens=count(read(prompt_details, "cache_write_tokens")),
+        cache_creation_tokens=count(_cache_writes(usage, prompt_details)),
         input_audio_tokens=count(read(prompt_details, "audio_tokens")),
         input_image_tokens=count(read(prompt_details, "image_tokens")),
         input_text_tokens=count(read(prompt_details, "text_tokens")),
