@@ -21,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
+from contextlib import suppress
 from itertools import count
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 __all__ = ["TURNS", "FakeRealtimeServer"]
 
@@ -74,7 +75,6 @@ class FakeRealtimeServer:
         self._ready = threading.Event()
         self._stop: asyncio.Future[None] | None = None
         self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._serve(),), daemon=True)
-        self._ids = count(1)
         self.port = 0
         self.received: list[dict[str, Any]] = []
         """Every client event, in order."""
@@ -95,6 +95,7 @@ class FakeRealtimeServer:
     def __exit__(self, *exc: object) -> None:
         self._loop.call_soon_threadsafe(self._finish)
         self._thread.join(10)
+        self._loop.close()
 
     def _finish(self) -> None:
         if self._stop is not None and not self._stop.done():
@@ -107,50 +108,66 @@ class FakeRealtimeServer:
             self._ready.set()
             await self._stop
 
+    async def _session(self, connection: ServerConnection) -> None:
+        await _Session(connection, self.received).run()
+
+
+class _Session:
+    """One connection; its ids count from 1, so the same script gets the same events every run."""
+
+    def __init__(self, connection: ServerConnection, received: list[dict[str, Any]]) -> None:
+        self._connection = connection
+        self._received = received
+        self._ids = count(1)
+        self._turns = iter(TURNS * 8)
+
     def _id(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids)}"
 
-    async def _session(self, connection: ServerConnection) -> None:
-        request = connection.request
+    async def run(self) -> None:
+        with suppress(ConnectionClosed):  # a client that walks away mid-response
+            await self._converse()
+
+    async def _converse(self) -> None:
+        request = self._connection.request
         query = parse_qs(urlsplit(request.path if request is not None else "").query)
         model = (query.get("model") or ["gpt-realtime"])[0]
         session = {"type": "realtime", "object": "realtime.session", "id": self._id("sess"), "model": model}
-        await self._send(connection, {"type": "session.created", "session": session})
-        turns = iter(TURNS * 8)
-        async for message in connection:
+        await self._send({"type": "session.created", "session": session})
+        async for message in self._connection:
             event = json.loads(message)
-            self.received.append(event)
+            self._received.append(event)
             if event.get("type") == "response.create":
-                await self._respond(connection, event.get("response") or {}, turns)
+                await self._respond(event.get("response") or {})
 
-    async def _send(self, connection: ServerConnection, event: dict[str, Any]) -> None:
-        await connection.send(json.dumps({"event_id": self._id("event"), **event}))
+    async def _send(self, event: dict[str, Any]) -> None:
+        await self._connection.send(json.dumps({"event_id": self._id("event"), **event}))
 
-    async def _respond(self, connection: ServerConnection, options: dict[str, Any], turns: Iterator[Any]) -> None:
+    async def _respond(self, options: dict[str, Any]) -> None:
         scenario = (options.get("metadata") or {}).get("scenario", "completed")
         response = {"object": "realtime.response", "id": self._id("resp"), "status": "in_progress",
                     "status_details": None, "output": [], "usage": None}  # fmt: skip
-        await self._send(connection, {"type": "response.created", "response": response})
+        await self._send({"type": "response.created", "response": response})
         if scenario in ("cancelled", "failed"):
             details = {"type": scenario, "reason": "client_cancelled"} if scenario == "cancelled" else {
                 "type": "failed", "error": {"type": "server_error", "code": "internal_error"}}  # fmt: skip
-            done = {**response, "status": scenario, "status_details": details}
-            await self._send(connection, {"type": "response.done", "response": done})
+            await self._send(
+                {"type": "response.done", "response": {**response, "status": scenario, "status_details": details}}
+            )
             return
-        await self._deltas(connection, response["id"])
+        await self._deltas(response["id"])
         if scenario == "hang":
             return
         if scenario == "drop":
-            await connection.close(1011, "server error")
+            await self._connection.close(1011, "server error")
             return
+        content = [{"type": "output_audio", "transcript": _QUOTING_TRANSCRIPT}]
         item = {"id": self._id("item"), "object": "realtime.item", "type": "message", "role": "assistant",
-                "status": "completed", "content": [{"type": "output_audio", "transcript": _QUOTING_TRANSCRIPT}]}  # fmt: skip
-        done = {**response, "status": "completed", "output": [item], "usage": next(turns)}
-        await self._send(connection, {"type": "response.done", "response": done})
+                "status": "completed", "content": content}  # fmt: skip
+        done = {**response, "status": "completed", "output": [item], "usage": next(self._turns)}
+        await self._send({"type": "response.done", "response": done})
 
-    async def _deltas(self, connection: ServerConnection, response_id: str) -> None:
+    async def _deltas(self, response_id: str) -> None:
         where = {"response_id": response_id, "item_id": "item_audio", "output_index": 0, "content_index": 0}
-        await self._send(connection, {"type": "response.output_audio.delta", **where, "delta": "AAAA" * 256})
-        await self._send(
-            connection, {"type": "response.output_audio_transcript.delta", **where, "delta": _QUOTING_TRANSCRIPT}
-        )
+        await self._send({"type": "response.output_audio.delta", **where, "delta": "AAAA" * 256})
+        await self._send({"type": "response.output_audio_transcript.delta", **where, "delta": _QUOTING_TRANSCRIPT})

@@ -72,7 +72,7 @@ _PENDING_LIMIT = 64
 
 class _Connection:
     """What one connection's events said so far: the session's model and when the responses
-    still running started."""
+    still running started. Folds lifecycle events into the responses to record; no telemetry."""
 
     __slots__ = ("model", "started")
 
@@ -80,15 +80,33 @@ class _Connection:
         self.model: str | None = None
         self.started: OrderedDict[str, Started] = OrderedDict()
 
-    def created(self, response_id: Any) -> None:
+    def see(self, event: dict[str, Any]) -> tuple[Response, Started | None] | None:
+        """The response ``event`` finished with usage, and when it started, if it did."""
+        kind = event.get("type")
+        if kind in _SESSION_EVENTS:
+            model = read(event.get("session"), "model")
+            self.model = model if isinstance(model, str) else self.model
+        elif kind == _CREATED:
+            self._created(read(event.get("response"), "id"))
+        elif kind == _DONE:
+            response = event.get("response")
+            started = self._done(read(response, "id"))
+            finished = _read_response(response, self.model)
+            return None if finished.usage is None else (finished, started)
+        return None
+
+    def _created(self, response_id: Any) -> None:
         if not isinstance(response_id, str):
             return
         self.started[response_id] = (time.time_ns(), time.perf_counter())
         if len(self.started) > _PENDING_LIMIT:
             self.started.popitem(last=False)
 
-    def done(self, response_id: Any) -> Started | None:
+    def _done(self, response_id: Any) -> Started | None:
         return self.started.pop(response_id, None) if isinstance(response_id, str) else None
+
+
+_Connections = WeakKeyDictionary[Any, _Connection]
 
 
 def read_realtime_usage(usage: Any) -> Usage | None:
@@ -130,19 +148,30 @@ def _handshake(connection: Any) -> tuple[str, str]:
     return (host if isinstance(host, str) else "", path if isinstance(path, str) else "")
 
 
-def _read_request(instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
-    host, path = _handshake(instance)
-    url = urlsplit(f"//{host}{path}")
+def _endpoint(host: str, path: str) -> dict[str, Any]:
     endpoint = server_attributes(f"//{host}", GenAI.SERVER_ADDRESS, GenAI.SERVER_PORT) if host else {}
     address = endpoint.get(GenAI.SERVER_ADDRESS)
     port = endpoint.get(GenAI.SERVER_PORT)
-    endpoint[GenAI.PROVIDER_NAME] = provider_for_host(address, port, url.path) if address else Provider.OPENAI
+    endpoint[GenAI.PROVIDER_NAME] = provider_for_host(address, port, path) if address else Provider.OPENAI
+    return endpoint
+
+
+def _read_request(instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
+    """The connection URL's ``model`` (Azure: ``deployment``) is the requested model."""
+    host, path = _handshake(instance)
+    url = urlsplit(path)
     query = parse_qs(url.query)
-    requested = (query.get("model") or query.get("deployment") or [None])[0]
-    return Request(request_attributes(OperationName.CHAT, endpoint, requested), kwargs)
+    requested = query.get("model") or query.get("deployment")
+    return Request(
+        request_attributes(OperationName.CHAT, _endpoint(host, url.path), requested and requested[0]), kwargs
+    )
 
 
-_RECORDED = Operation(_read_request, lambda result: result)
+def _as_read(response: Response) -> Response:
+    return response
+
+
+_RECORDED = Operation(_read_request, _as_read)
 """What :func:`record_now` starts a response's span with (its ``Response`` is read already)."""
 
 
@@ -151,32 +180,27 @@ def _event(message: Any) -> dict[str, Any] | None:
     data = message.encode() if isinstance(message, str) else message
     if not isinstance(data, (bytes, bytearray)) or _LIFECYCLE.search(data) is None:
         return None
-    event = json.loads(data)
+    try:
+        event = json.loads(data)
+    except ValueError:  # not JSON: the app's parse_event says so, if it parses it
+        return None
     return event if isinstance(event, dict) else None
 
 
-def _see(connections: WeakKeyDictionary[Any, _Connection], telemetry: Telemetry, instance: Any, message: Any) -> None:
+def _see(connections: _Connections, telemetry: Telemetry, instance: Any, message: Any) -> None:
     event = _event(message)
     if event is None:
         return
-    kind = event.get("type")
     state = connections.get(instance)
     if state is None:
         state = connections.setdefault(instance, _Connection())
-    if kind in _SESSION_EVENTS:
-        model = read(event.get("session"), "model")
-        state.model = model if isinstance(model, str) else state.model
-    elif kind == _CREATED:
-        state.created(read(event.get("response"), "id"))
-    elif kind == _DONE:
-        response = event.get("response")
-        started = state.done(read(response, "id"))
-        read_response = _read_response(response, state.model)
-        if read_response.usage is not None:
-            record_now(telemetry, _RECORDED, instance, {}, read_response, started)
+    finished = state.see(event)
+    if finished is not None:
+        response, started = finished
+        record_now(telemetry, _RECORDED, instance, {}, response, started)
 
 
-def _observe(connections: WeakKeyDictionary[Any, _Connection], telemetry: Telemetry, instance: Any, message: Any) -> Any:
+def _observe(connections: _Connections, telemetry: Telemetry, instance: Any, message: Any) -> Any:
     _see(connections, telemetry, instance, message)
     return message
 
@@ -184,5 +208,5 @@ def _observe(connections: WeakKeyDictionary[Any, _Connection], telemetry: Teleme
 def realtime_operation() -> Operation:
     """The ``Operation`` of a Realtime connection's ``recv_bytes``; each one keeps its own
     per-connection state, dropped with the connection."""
-    connections: WeakKeyDictionary[Any, _Connection] = WeakKeyDictionary()
-    return Operation(_read_request, _RECORDED.read_response, observe=partial(_observe, connections))
+    connections: _Connections = WeakKeyDictionary()
+    return Operation(_read_request, _as_read, observe=partial(_observe, connections))
