@@ -14,8 +14,9 @@ import gc
 import inspect
 import time
 import weakref
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
+from typing import Any, TypeVar
 
 import genai_prices
 import openai
@@ -34,6 +35,7 @@ from genai_cost.semconv import GenAI, Ours, PricingStatus
 from genai_cost.usage import Usage
 
 API_KEY = "sk-test-realtime"
+T = TypeVar("T")
 
 # The SDK's sync client opens its websocket the way websockets 17.1 deprecated (not our code).
 pytestmark = pytest.mark.filterwarnings(r"ignore:connect\(\) must be used as a context manager:DeprecationWarning")
@@ -94,19 +96,31 @@ async def _converse(connection: Any, script: tuple[str, ...]) -> list[Any]:
     return seen
 
 
-def run_session(server: FakeRealtimeServer, *, is_async: bool, beta: bool, model: str) -> list[Any]:
-    """One connection running :data:`SCRIPT`; the events the app received."""
+def on_connection(
+    server: FakeRealtimeServer,
+    app: Callable[[Any], Awaitable[T]],
+    *,
+    is_async: bool,
+    beta: bool = False,
+    model: str = "gpt-realtime",
+) -> T:
+    """``app(connection)`` on a new connection of a sync or async client, closed after."""
 
-    async def main() -> list[Any]:
+    async def main() -> T:
         sdk = _client(server, is_async)
         connection = await _enter(_realtime(sdk, beta).connect(model=model))
         try:
-            return await _converse(connection, SCRIPT)
+            return await app(connection)
         finally:
             await _settle(connection.close())
             await _settle(sdk.close())
 
     return asyncio.run(main())
+
+
+def run_session(server: FakeRealtimeServer, *, is_async: bool, beta: bool, model: str) -> list[Any]:
+    """One connection running :data:`SCRIPT`; the events the app received."""
+    return on_connection(server, partial(_converse, script=SCRIPT), is_async=is_async, beta=beta, model=model)
 
 
 def _oracle(model: str, turn: dict[str, Any]) -> float:
@@ -185,19 +199,6 @@ async def _mid_response(connection: Any) -> None:
         assert (await _settle(connection.recv())).type == kind
 
 
-def _one_full_response(server: FakeRealtimeServer, *, is_async: bool) -> None:
-    async def main() -> None:
-        sdk = _client(server, is_async)
-        connection = await _enter(sdk.realtime.connect(model="gpt-realtime"))
-        try:
-            await _converse(connection, ("completed",))
-        finally:
-            await _settle(connection.close())
-            await _settle(sdk.close())
-
-    asyncio.run(main())
-
-
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_connection_abandoned_mid_response_leaves_no_span(
     server: FakeRealtimeServer,
@@ -226,29 +227,20 @@ def test_connection_abandoned_mid_response_leaves_no_span(
 
     asyncio.run(abandon())
     assert span_exporter.get_finished_spans() == ()
-    _one_full_response(server, is_async=is_async)
+    on_connection(server, partial(_converse, script=("completed",)), is_async=is_async)
     (span,) = span_exporter.get_finished_spans()
     _assert_priced(span, "gpt-realtime", TURNS[0])
 
 
-def _dropped(server: FakeRealtimeServer, *, is_async: bool) -> tuple[list[Any], type[BaseException], Any]:
+async def _until_dropped(connection: Any) -> tuple[list[Any], type[BaseException], Any]:
     """A completed response, then the server drops the connection mid-response: what the app saw."""
-
-    async def main() -> tuple[list[Any], type[BaseException], Any]:
-        sdk = _client(server, is_async)
-        connection = await _enter(sdk.realtime.connect(model="gpt-realtime"))
-        seen = await _converse(connection, ("completed",))
-        await _settle(connection.response.create(response={"metadata": {"scenario": "drop"}}))
-        try:
-            while True:
-                seen.append(await _settle(connection.recv()))
-        except ConnectionClosedError as error:
-            return seen, type(error), error.rcvd and error.rcvd.code
-        finally:
-            await _settle(connection.close())
-            await _settle(sdk.close())
-
-    return asyncio.run(main())
+    seen = await _converse(connection, ("completed",))
+    await _settle(connection.response.create(response={"metadata": {"scenario": "drop"}}))
+    try:
+        while True:
+            seen.append(await _settle(connection.recv()))
+    except ConnectionClosedError as error:
+        return seen, type(error), error.rcvd and error.rcvd.code
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
@@ -258,9 +250,9 @@ def test_server_dropping_the_connection_reaches_the_app_unchanged(
     span_exporter: InMemorySpanExporter,
     is_async: bool,
 ) -> None:
-    plain_events, *plain_error = _dropped(server, is_async=is_async)
+    plain_events, *plain_error = on_connection(server, _until_dropped, is_async=is_async)
     bundled()
-    events, *error = _dropped(server, is_async=is_async)
+    events, *error = on_connection(server, _until_dropped, is_async=is_async)
     assert error == plain_error == [ConnectionClosedError, 1011]
     assert _dumped(events) == _dumped(plain_events)
     (span,) = span_exporter.get_finished_spans()  # the completed response; the dropped one has no usage
