@@ -29,7 +29,7 @@ from tests.support.price_oracle import oracle_cost
 from websockets.exceptions import ConnectionClosedError
 
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
-from genai_cost.instrumentation.openai.realtime import read_realtime_usage
+from genai_cost.instrumentation.openai.realtime import _Connection, read_realtime_usage
 from genai_cost.pricing import PricingTable
 from genai_cost.semconv import GenAI, Ours, PricingStatus
 from genai_cost.usage import Usage
@@ -297,3 +297,15 @@ BETA_USAGE = {  # the beta shape: no image tokens, no cached split
 )  # fmt: skip
 def test_read_realtime_usage(usage: Any, expected: Usage | None) -> None:
     assert read_realtime_usage(usage) == expected
+
+
+def test_responses_never_done_are_remembered_within_a_bound() -> None:
+    """A connection that starts responses it never finishes keeps the start times of the latest 64."""
+    state = _Connection()
+    for number in range(1_000):
+        assert state.see({"type": "response.created", "response": {"id": f"resp_{number}"}}) is None
+    assert list(state.started) == [f"resp_{number}" for number in range(936, 1_000)]
+    done = {"type": "response.done", "response": {"id": "resp_999", "status": "completed", "usage": GA_USAGE}}
+    finished = state.see(done)
+    assert finished is not None and finished[1] is not None
+    assert "resp_999" not in state.started
