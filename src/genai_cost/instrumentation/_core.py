@@ -44,6 +44,7 @@ __all__ = [
     "Operation",
     "Request",
     "Response",
+    "Started",
     "Telemetry",
     "Unfinished",
     "async_wrapper",
@@ -134,6 +135,10 @@ class Operation:
     result) -> what the app gets (the result or a proxy of it), recording with :func:`record_now`."""
 
 
+Started = tuple[int, float]
+"""When a call started, if not now: (``time.time_ns()``, ``time.perf_counter()``) then."""
+
+
 class Telemetry:
     """Everything a wrapper needs: tracer, instruments, costing and settings (and the
     ``GENAI_COST_COMPAT`` plan they ask for, ``None`` when none)."""
@@ -155,9 +160,10 @@ class Telemetry:
         kwargs: dict[str, Any],
         trackers: tuple[tracking.UsageTotals, ...],
         attributed: Mapping[str, str] | None = None,
+        started: Started | None = None,
     ) -> Invocation:
         request = operation.read_request(instance, self, args, kwargs)
-        return Invocation(self, operation, request, trackers, attributed)
+        return Invocation(self, operation, request, trackers, attributed, started)
 
 
 INSIDE_COVERING_CALL = otel_context.create_key("genai-cost-inside-covering-call")
@@ -208,6 +214,7 @@ class Invocation:
         request: Request,
         trackers: tuple[tracking.UsageTotals, ...],
         attributed: Mapping[str, str] | None = None,
+        started: Started | None = None,
     ) -> None:
         attributes = request.attributes
         if attributed:
@@ -220,9 +227,11 @@ class Invocation:
         self._done = False
         self._first_chunk: float | None = None
         name = f"{attributes.get(GenAI.OPERATION_NAME)} {attributes.get(GenAI.REQUEST_MODEL) or ''}".rstrip()
-        self.span = telemetry.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
-        self._started = time.perf_counter()
-        self._started_ns = time.time_ns()  # prices are those in force when the call started
+        # prices are those in force when the call started
+        self._started_ns, self._started = started or (time.time_ns(), time.perf_counter())
+        self.span = telemetry.tracer.start_span(
+            name, kind=SpanKind.CLIENT, attributes=attributes, start_time=None if started is None else self._started_ns
+        )
 
     def activated(self) -> AbstractContextManager[Any]:
         """Make the span current around the SDK call only."""
@@ -440,15 +449,21 @@ def _begin(
 
 
 def record_now(
-    telemetry: Telemetry, operation: Operation, instance: Any, kwargs: dict[str, Any], response: Response
+    telemetry: Telemetry,
+    operation: Operation,
+    instance: Any,
+    kwargs: dict[str, Any],
+    response: Response,
+    started: Started | None = None,
 ) -> None:
     """Record a call whose billed result became known only after the SDK returned (a retrieved
-    background response): one span, started and ended now. No budget check: the money is spent."""
+    background response, a Realtime response): one span, ended now and started then (``started``)
+    or now. No budget check: the money is spent."""
     if not is_instrumentation_enabled() or otel_context.get_value(INSIDE_COVERING_CALL) is True:
         return
     trackers = tracking.active_trackers()
     attributed = attribution.current(telemetry.settings.attribution_baggage)
-    telemetry.start(operation, instance, (), kwargs, trackers, attributed).finish(response)
+    telemetry.start(operation, instance, (), kwargs, trackers, attributed, started).finish(response)
 
 
 def _observed(telemetry: Telemetry, observe: Callable[[Telemetry, Any, Any], Any], instance: Any, result: Any) -> Any:

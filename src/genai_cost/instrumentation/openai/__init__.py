@@ -2,7 +2,8 @@
 
 Covers chat completions (``create``, ``parse``, ``stream()``), the Responses API (``create``,
 ``parse``, ``stream()``, ``compact``, and ``retrieve`` of a background response, priced once),
-embeddings and legacy completions, sync and async, including
+embeddings, legacy completions and Realtime API responses (``realtime.connect``, GA and beta),
+sync and async, including
 ``with_raw_response``/``with_streaming_response``, Azure OpenAI and OpenAI-compatible servers.
 """
 
@@ -25,6 +26,7 @@ from genai_cost.instrumentation.openai.chat import (
 )
 from genai_cost.instrumentation.openai.embeddings import read_embeddings_request, read_embeddings_response
 from genai_cost.instrumentation.openai.package import _instruments
+from genai_cost.instrumentation.openai.realtime import realtime_operation
 from genai_cost.instrumentation.openai.responses import (
     ResponseEventAccumulator,
     read_responses_request,
@@ -58,6 +60,7 @@ def _table(*, capture_content: bool) -> tuple[Wrap, ...]:
     # A compaction's output is the conversation's own messages and an opaque item, not an answer.
     compact = Operation(read_responses_request, read_responses_response, result_wrapper())
     embeddings = Operation(read_embeddings_request, read_embeddings_response, result_wrapper())
+    realtime = realtime_operation()
     return (
         Wrap(_CHAT_MODULE, "Completions", "create", chat),
         Wrap(_CHAT_MODULE, "Completions", "parse", chat),
@@ -67,6 +70,8 @@ def _table(*, capture_content: bool) -> tuple[Wrap, ...]:
         Wrap(_RESPONSES_MODULE, "Responses", "retrieve", retrieve_operation(capture_content=capture_content)),
         Wrap("openai.resources.embeddings", "Embeddings", "create", embeddings),
         Wrap("openai.resources.completions", "Completions", "create", text_completion),
+        Wrap("openai.resources.realtime.realtime", "RealtimeConnection", "recv_bytes", realtime),
+        Wrap("openai.resources.beta.realtime.realtime", "RealtimeConnection", "recv_bytes", realtime),
     )
 
 
