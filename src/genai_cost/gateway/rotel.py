@@ -55,6 +55,9 @@ def process_spans(resource_spans: Any) -> None:
 
 
 def _process(resource_spans: Any) -> None:
+    resource = resource_spans.resource
+    if resource is not None:
+        _keep_arrays(resource.attributes)
     spans: list[Any] = []
     records: list[FinishedSpan] = []
     positions: list[dict[str, int]] = []
@@ -81,9 +84,7 @@ def _read(span: Any, ours: bool) -> tuple[FinishedSpan, dict[str, int]] | None:
         for index, pair in enumerate(attributes):
             value = pair.value
             raw = None if value is None else value.value
-            if isinstance(raw, (ArrayValue, KeyValueList)):
-                # rotel 0.0.1a15 writes back every array of an attribute list a processor
-                # touched in reverse order: stored mirrored, an array leaves as it came.
+            if isinstance(raw, (ArrayValue, KeyValueList)):  # see _keep_arrays
                 attributes[index] = KeyValue(pair.key, _mirrored(value))
             elif raw is not None:
                 values.setdefault(pair.key, raw)
@@ -102,6 +103,17 @@ def _read(span: Any, ours: bool) -> tuple[FinishedSpan, dict[str, int]] | None:
         _log_failure()
         return None
     return record, index_of
+
+
+def _keep_arrays(attributes: Any) -> None:
+    """Store every array of ``attributes`` mirrored.
+
+    rotel 0.0.1a15 writes the arrays of the resource's attributes, and of any span's attributes
+    a processor reads, back in reverse order; stored mirrored, an array leaves as it came."""
+    for index, pair in enumerate(attributes):
+        value = pair.value
+        if value is not None and isinstance(value.value, (ArrayValue, KeyValueList)):
+            attributes[index] = KeyValue(pair.key, _mirrored(value))
 
 
 def _mirrored(value: Any) -> Any:
