@@ -53,8 +53,8 @@ def pricer() -> BatchPricer:
 def test_a_long_chain_is_rolled_up_whatever_the_order_of_the_batch(pricer: BatchPricer) -> None:
     depth = 3_000  # deeper than Python's recursion limit
     chain = [_span(n, n - 1 if n > 1 else None) for n in range(1, depth)] + [_span(depth, depth - 1, USAGE)]
-    updates = pricer.price(list(reversed(chain[::2])) + chain[1::2])
-    by_id = {span.span_id: update for span, update in zip(list(reversed(chain[::2])) + chain[1::2], updates)}
+    shuffled = list(reversed(chain[::2])) + chain[1::2]
+    by_id = {span.span_id: update for span, update in zip(shuffled, pricer.price(shuffled), strict=True)}
     root = by_id[(1).to_bytes(8, "big")]
     assert root is not None
     assert root[Ours.SUBTREE_CALLS] == 1
