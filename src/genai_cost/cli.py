@@ -616,7 +616,7 @@ def _add_gateway(commands: Any) -> None:
     rotel.add_argument(
         "--exporter-endpoint", default="http://localhost:4317", metavar="URL", help="where rotel exports OTLP to"
     )
-    rotel.add_argument("--exporter-protocol", choices=("grpc", "http"), default="grpc")
+    rotel.add_argument("--exporter-protocol", choices=("grpc", "http"), default="grpc", help="OTLP over gRPC or HTTP")
     rotel.add_argument("--json", action="store_true", help="print one JSON object (argv, env, processor)")
     rotel.set_defaults(handler=_run_gateway_rotel)
 
