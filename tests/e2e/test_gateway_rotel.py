@@ -6,6 +6,8 @@ usage, the other spans arrive as sent, and ancestors carry the cost of the batch
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -26,6 +28,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from tests.e2e.otlp import OtlpHttpReceiver, attributes, clean_env
 from tests.grafana.live import free_port, wait_for
 from tests.support.price_oracle import oracle_cost
+from tests.support.price_server import price_document
 
 from genai_cost.cli import main as genai_cost_cli
 
@@ -204,7 +207,7 @@ class Gateway:
         return wait_for(arrived, f"{count} spans of trace {trace_id.hex()} at the receiver", timeout=30)
 
 
-def _launch(http_port: int, grpc_port: int, exporter: str) -> dict[str, Any]:
+def _launch(http_port: int, grpc_port: int, exporter: str, settings: dict[str, str]) -> dict[str, Any]:
     """``genai-cost gateway rotel --json`` run as a user runs it (the worktree's package)."""
     result = subprocess.run(
         [
@@ -217,7 +220,7 @@ def _launch(http_port: int, grpc_port: int, exporter: str) -> dict[str, Any]:
             "--exporter-protocol=http",
             "--json",
         ],
-        env=clean_env(PYTHONPATH=str(SRC)),
+        env=clean_env(PYTHONPATH=str(SRC), **settings),
         capture_output=True,
         text=True,
         timeout=60,
@@ -227,28 +230,33 @@ def _launch(http_port: int, grpc_port: int, exporter: str) -> dict[str, Any]:
     return launch
 
 
+@contextlib.contextmanager
+def _running(tmp: Path, receiver: OtlpHttpReceiver, **settings: str) -> Iterator[Gateway]:
+    """rotel started with ``genai-cost gateway rotel``'s command, run with ``settings`` set."""
+    http_port, grpc_port = free_port(), free_port()
+    launch = _launch(http_port, grpc_port, receiver.endpoint, settings)
+    _require_rotel(launch)
+    output = tmp / "rotel.out"
+    with output.open("wb") as log:
+        process = subprocess.Popen(
+            [*launch["argv"], f"--pid-file={tmp / 'rotel.pid'}"],
+            env=clean_env(**launch["env"]),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        ready = Gateway(f"http://127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", receiver, launch)
+        _check_loaded(ready, process, output)
+        yield ready
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    tmp = tmp_path_factory.mktemp("gateway")
-    http_port, grpc_port = free_port(), free_port()
-    with OtlpHttpReceiver() as receiver:
-        launch = _launch(http_port, grpc_port, receiver.endpoint)
-        _require_rotel(launch)
-        output = tmp / "rotel.out"
-        with output.open("wb") as log:
-            process = subprocess.Popen(
-                [*launch["argv"], f"--pid-file={tmp / 'rotel.pid'}"],
-                env=clean_env(**launch["env"]),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            ready = Gateway(f"http://127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", receiver, launch)
-            _check_loaded(ready, process, output)
-            yield ready
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+    with OtlpHttpReceiver() as receiver, _running(tmp_path_factory.mktemp("gateway"), receiver) as ready:
+        yield ready
 
 
 def _require_rotel(launch: dict[str, Any]) -> None:
@@ -321,9 +329,6 @@ def through_gateway(request: pytest.FixtureRequest, gateway: Gateway) -> tuple[S
 
 def _cli_cost(model: str, provider: str, input_tokens: int, output_tokens: int, *extra: str) -> float:
     """``genai-cost cost --json`` on the same usage."""
-    import contextlib
-    import io
-
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = genai_cost_cli(
@@ -429,3 +434,46 @@ def test_resource_and_scope_arrive_as_sent(gateway: Gateway, through_gateway: tu
                     assert scope_spans.scope == expected.scope_spans[0].scope
                     return
     raise AssertionError("the batch's scope was not received")
+
+
+def _one_call(seed: int, model: str) -> Sent:
+    now = time.time_ns()
+    trace_id = seed.to_bytes(16, "big")
+    span = Span(
+        trace_id=trace_id,
+        span_id=(1).to_bytes(8, "big"),
+        name="call",
+        start_time_unix_nano=now,
+        end_time_unix_nano=now,
+        attributes=_pairs({**SDK, "gen_ai.request.model": model}),
+    )
+    request = trace_service_pb2.ExportTraceServiceRequest(
+        resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[span])])]
+    )
+    return Sent(request, trace_id, {"call": span})
+
+
+def _cost_at(gateway: Gateway, seed: int, model: str) -> float:
+    sent = _one_call(seed, model)
+    _post(gateway.http, sent.request)
+    amount: float = attributes(gateway.received(sent.trace_id, 1)["call"])["gen_ai.usage.cost.amount"]
+    return amount
+
+
+def test_the_pricing_file_and_runtime_refresh_settings_reach_the_processor(tmp_path: Path) -> None:
+    house = tmp_path / "house.json"  # GENAI_COST_PRICING_FILE: a model only this file prices
+    house.write_text(json.dumps(price_document({"house-model": (3.0, 7.0)})))
+    served = tmp_path / "served.json"  # GENAI_COST_PRICING_URL, checked every second
+    served.write_text(json.dumps(price_document({"fresh-model": (1.0, 2.0)}, generated_at="2026-12-01T00:00:00Z")))
+    settings = {"GENAI_COST_PRICING_FILE": str(house), "GENAI_COST_PRICING_URL": str(served)}
+    with OtlpHttpReceiver() as receiver, _running(tmp_path, receiver, GENAI_COST_PRICING_REFRESH="1", **settings) as gw:
+        assert _cost_at(gw, 1, "house-model") == pytest.approx(
+            _cli_cost("house-model", "openai", 100, 20, f"--pricing={house}")
+        )
+        assert _cost_at(gw, 2, "fresh-model") == pytest.approx(
+            _cli_cost("fresh-model", "openai", 100, 20, f"--pricing={served}")
+        )
+        served.write_text(json.dumps(price_document({"fresh-model": (5.0, 2.0)}, generated_at="2026-12-03T00:00:00Z")))
+        refreshed = _cli_cost("fresh-model", "openai", 100, 20, f"--pricing={served}")
+        seeds = iter(range(3, 1000))
+        wait_for(lambda: _cost_at(gw, next(seeds), "fresh-model") == pytest.approx(refreshed), "the refreshed price")
