@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_batch_cost(commands)
     _add_pricing(commands)
     _add_demo(commands)
+    _add_gateway(commands)
     return parser
 
 
@@ -599,6 +600,62 @@ def _run_demo(args: argparse.Namespace) -> int:
     except ImportError:
         raise _BadInput(f"the demo makes real openai-SDK calls: {pip_install('openai')}") from None
     return demo()
+
+
+# --- genai-cost gateway rotel ----------------------------------------------------------------
+
+
+def _add_gateway(commands: Any) -> None:
+    parser = commands.add_parser("gateway", help="price GenAI spans in a collector (for services in any language)")
+    collectors = parser.add_subparsers(dest="collector", required=True, metavar="COLLECTOR")
+    rotel = collectors.add_parser(
+        "rotel", help="print the command line that starts rotel with genai-cost's trace processor"
+    )
+    rotel.add_argument("--grpc-endpoint", default="0.0.0.0:4317", metavar="HOST:PORT", help="OTLP/gRPC receiver")
+    rotel.add_argument("--http-endpoint", default="0.0.0.0:4318", metavar="HOST:PORT", help="OTLP/HTTP receiver")
+    rotel.add_argument(
+        "--exporter-endpoint", default="http://localhost:4317", metavar="URL", help="where rotel exports OTLP to"
+    )
+    rotel.add_argument("--exporter-protocol", choices=("grpc", "http"), default="grpc", help="OTLP over gRPC or HTTP")
+    rotel.add_argument("--json", action="store_true", help="print one JSON object (argv, env, processor)")
+    rotel.set_defaults(handler=_run_gateway_rotel)
+
+
+def _run_gateway_rotel(args: argparse.Namespace) -> int:
+    import shlex
+
+    from genai_cost.gateway.launch import rotel_launch
+
+    _table(())  # a bad pricing file fails here, not when rotel starts
+    launch = rotel_launch(
+        environ=os.environ,
+        grpc_endpoint=args.grpc_endpoint,
+        http_endpoint=args.http_endpoint,
+        exporter_endpoint=args.exporter_endpoint,
+        exporter_protocol=args.exporter_protocol,
+    )
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if launch.embedded_python is not None and launch.embedded_python != here:
+        print(
+            f"genai-cost: warning: rotel runs processors on Python {launch.embedded_python}, this genai-cost is "
+            f"installed for Python {here}: install it for {launch.embedded_python} "
+            f"(pip install --target DIR genai-cost) and put DIR on PYTHONPATH",
+            file=sys.stderr,
+        )
+    if args.json:
+        _print_json(
+            {
+                "argv": list(launch.argv),
+                "env": launch.env,
+                "processor": str(launch.processor),
+                "embedded_python": launch.embedded_python,
+            }
+        )
+        return EXIT_OK
+    print(f"# rotel with genai-cost's trace processor (rotel's Python: {launch.embedded_python or 'unknown'})")
+    print(f"# processor: {launch.processor}")
+    print(shlex.join(["env", *(f"{name}={value}" for name, value in launch.env.items()), *launch.argv]))
+    return EXIT_OK
 
 
 # --- shared helpers --------------------------------------------------------------------------

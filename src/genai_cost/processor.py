@@ -42,7 +42,6 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from typing import Any
 
 from opentelemetry.context import Context
@@ -52,15 +51,14 @@ from opentelemetry.trace import SpanContext, StatusCode
 
 from genai_cost import attribution
 from genai_cost._fork import fork_safe_lock
-from genai_cost.compat import compat_for
 from genai_cost.config import get_settings
-from genai_cost.costing import Costing, pricing_context
+from genai_cost.costing import Costing
 from genai_cost.instrumentation._core import finish_abandoned, safe
 from genai_cost.metrics import Instruments
 from genai_cost.pricing import PricingTable
-from genai_cost.pricing.providers import canonical_provider
-from genai_cost.semconv import GenAI, Legacy, OpenInference, Ours
-from genai_cost.usage import MAX_AMOUNT, MAX_COUNT, Usage, cost_amount, token_count, usage_from_attributes
+from genai_cost.semconv import GenAI, Ours
+from genai_cost.span_cost import USAGE_KEYS, WATCHED_KEYS, Call, SpanCosting, Subtree, token_pair
+from genai_cost.usage import MAX_COUNT
 
 __all__ = ["DEFAULT_MAX_SPANS_PER_TRACE", "CostSpanProcessor"]
 
@@ -73,68 +71,6 @@ _OUR_SCOPE = "genai_cost.instrumentation."
 """Instrumentation scope (tracer name) prefix of genai-cost's provider instrumentors' spans."""
 _RECENT_OWN_CALLS = 256
 """Own call spans remembered for a foreign span of the same call in another trace to match."""
-_USAGE_KEYS = frozenset(
-    {
-        GenAI.USAGE_INPUT_TOKENS,
-        GenAI.USAGE_OUTPUT_TOKENS,
-        Legacy.USAGE_PROMPT_TOKENS,
-        Legacy.USAGE_COMPLETION_TOKENS,
-        OpenInference.TOKEN_COUNT_PROMPT,
-        OpenInference.TOKEN_COUNT_COMPLETION,
-    }
-)
-_WATCHED_KEYS = _USAGE_KEYS | {GenAI.USAGE_COST_AMOUNT, Ours.PRICING_STATUS}
-_INPUT_KEYS = (GenAI.USAGE_INPUT_TOKENS, Legacy.USAGE_PROMPT_TOKENS, OpenInference.TOKEN_COUNT_PROMPT)
-_OUTPUT_KEYS = (GenAI.USAGE_OUTPUT_TOKENS, Legacy.USAGE_COMPLETION_TOKENS, OpenInference.TOKEN_COUNT_COMPLETION)
-_MODEL_KEYS = (GenAI.RESPONSE_MODEL, GenAI.REQUEST_MODEL, OpenInference.MODEL_NAME, OpenInference.EMBEDDING_MODEL_NAME)
-_PROVIDER_KEYS = (GenAI.PROVIDER_NAME, Legacy.SYSTEM, OpenInference.PROVIDER, OpenInference.SYSTEM)
-
-
-class _Subtree:
-    """Running totals of the priced spans below one open span."""
-
-    __slots__ = ("calls", "cost", "input_tokens", "output_tokens")
-
-    def __init__(self) -> None:
-        self.cost = Decimal(0)
-        self.input_tokens = 0
-        self.output_tokens = 0
-        self.calls = 0
-
-    def add(self, call: _Call) -> bool:
-        """Add one call; False when a token sum reached int64 and stays there (saturated)."""
-        self.cost += call.cost
-        self.input_tokens += call.input_tokens
-        self.output_tokens += call.output_tokens
-        self.calls += 1
-        if self.input_tokens <= MAX_COUNT and self.output_tokens <= MAX_COUNT:
-            return True
-        self.input_tokens = min(self.input_tokens, MAX_COUNT)
-        self.output_tokens = min(self.output_tokens, MAX_COUNT)
-        return False
-
-    def attributes(self) -> dict[str, Any]:
-        return {
-            Ours.SUBTREE_COST_AMOUNT: float(min(self.cost, MAX_AMOUNT)),
-            Ours.SUBTREE_INPUT_TOKENS: self.input_tokens,
-            Ours.SUBTREE_OUTPUT_TOKENS: self.output_tokens,
-            Ours.SUBTREE_CALLS: self.calls,
-        }
-
-
-class _Call:
-    """What one span with usage contributes to its ancestors."""
-
-    __slots__ = ("cost", "input_tokens", "output_tokens")
-
-    def __init__(self, input_tokens: int, output_tokens: int, cost: Decimal) -> None:
-        self.cost = cost
-        self.input_tokens = input_tokens
-        self.output_tokens = output_tokens
-
-    @classmethod
-    def of(cls, usage: Usage, cost: Decimal | None = None) -> _Call:
-        return cls(usage.input_tokens or 0, usage.output_tokens or 0, cost or Decimal(0))
 
 
 class _OwnCall:
@@ -143,7 +79,7 @@ class _OwnCall:
 
     __slots__ = ("call", "credited", "end", "start", "tokens", "trace_id")
 
-    def __init__(self, span: ReadableSpan, tokens: tuple[int, int], call: _Call, credited: frozenset[int]) -> None:
+    def __init__(self, span: ReadableSpan, tokens: tuple[int, int], call: Call, credited: frozenset[int]) -> None:
         self.start = span.start_time or 0
         self.end = span.end_time or 0
         self.tokens = tokens
@@ -166,7 +102,7 @@ class _Trace:
 
     def __init__(self) -> None:
         self.parents: dict[int, int | None] = {}
-        self.subtrees: dict[int, _Subtree] = {}
+        self.subtrees: dict[int, Subtree] = {}
         self.ours: set[int] = set()
         self.agents: dict[int, str] = {}
 
@@ -212,23 +148,6 @@ class _AnnotatedSpan(ReadableSpan):
         return self._dropped[2]
 
 
-def _count(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> int:
-    """The first of ``keys`` that holds a token count (by the one rule), else 0."""
-    for key in keys:
-        value = attributes.get(key)
-        if value is not None and (tokens := token_count(value)) is not None:
-            return tokens
-    return 0
-
-
-def _first(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        value = attributes.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
 _AGENT_ATTRIBUTE = Ours.ATTRIBUTION_PREFIX + attribution.AGENT
 
 
@@ -268,8 +187,8 @@ class CostSpanProcessor(SpanProcessor):
         """Track the agent each open span runs under: the nearest span (itself included) that
         names an agent or workflow (``gen_ai.agent.name``, ``gen_ai.workflow.name``)."""
         # The span is copied anyway: naming the table on it costs a dict entry, and the scope is not ours.
-        self._costing = Costing(self._instruments, pricing, version_on_span=True)
-        self._compat = compat_for(settings.compat)
+        costing = Costing(self._instruments, pricing, version_on_span=True)
+        self._span_costing = SpanCosting(costing, self._instruments, settings)
         self._max_traces = max_traces if max_traces is not None else settings.rollup_max_traces
         self._max_spans_per_trace = max_spans_per_trace
         self._traces: dict[int, _Trace] = {}
@@ -304,13 +223,13 @@ class CostSpanProcessor(SpanProcessor):
         attributes = span.attributes or {}
         # One pass over the keys in C: a `key in` test on the SDK's BoundedAttributes runs
         # Python code and raises KeyError inside when the key is absent (~0.5 µs per key).
-        watched = _WATCHED_KEYS.intersection(attributes)
+        watched = WATCHED_KEYS.intersection(attributes)
         trace, parent, subtree, counted_elsewhere, agent = self._close(span)
         annotated: dict[str, Any] | None = None
-        if not counted_elsewhere and not watched.isdisjoint(_USAGE_KEYS):
+        if not counted_elsewhere and not watched.isdisjoint(USAGE_KEYS):
             scope = span.instrumentation_scope
             ours = scope is not None and scope.name.startswith(_OUR_SCOPE)
-            tokens = _count(attributes, _INPUT_KEYS), _count(attributes, _OUTPUT_KEYS)
+            tokens = token_pair(attributes)
             own = None if ours else self._match_own_call(span, tokens)
             if own is not None:
                 if trace is not None:  # up to the spans that the own span's call reached already
@@ -341,54 +260,20 @@ class CostSpanProcessor(SpanProcessor):
 
     def _price(
         self, span: ReadableSpan, attributes: Mapping[str, Any], watched: frozenset[str], agent: str | None = None
-    ) -> tuple[_Call, dict[str, Any] | None] | None:
+    ) -> tuple[Call, dict[str, Any] | None] | None:
         """The span's contribution to its ancestors, and its attributes with the cost and the
         attribution added (``None`` when it was priced already). ``watched``: which of
-        ``_WATCHED_KEYS`` it has; ``agent``: the agent it ran under, if tracked.
+        ``WATCHED_KEYS`` it has; ``agent``: the agent it ran under, if tracked.
 
         The attribution is the one in force where the span ends (as for ``track_usage``)."""
-        if GenAI.USAGE_COST_AMOUNT in watched:
-            # Priced already (the common case), unless the amount is no amount: then priced here.
-            amount = cost_amount(attributes[GenAI.USAGE_COST_AMOUNT])
-            if amount is not None:
-                tokens = _count(attributes, _INPUT_KEYS), _count(attributes, _OUTPUT_KEYS)
-                return _Call(*tokens, amount), None
-        if Ours.PRICING_STATUS in watched:  # priced before, without an amount (unknown model)
-            usage = usage_from_attributes(attributes)
-            return None if usage is None else (_Call.of(usage), None)
-        # Copied once (~3 µs for a dozen attributes of an SDK span): every read below is then a
-        # plain dict lookup, and the copy, with the cost added, becomes the forwarded span's.
-        values = dict(attributes)
-        usage = usage_from_attributes(values)
-        if usage is None:
-            return None
-        model = _first(values, _MODEL_KEYS)
-        provider = canonical_provider(_first(values, _PROVIDER_KEYS))
-        cost = self._costing.price(
-            usage,
-            model=model,
-            provider=provider,
+        priced_already = GenAI.USAGE_COST_AMOUNT in watched or Ours.PRICING_STATUS in watched
+        return self._span_costing.price(
+            attributes,
+            watched,
             started_ns=span.start_time or None,
-            requested_model=values.get(GenAI.REQUEST_MODEL),
-            context=pricing_context(service_tier=values.get(GenAI.RESPONSE_SERVICE_TIER)),
-        )
-        attributed = self._attributed(agent)
-        self._costing.settle(
-            cost,
-            usage,
-            provider=provider,
-            model=model,
-            metric_attributes=self._instruments.metric_attributes(values, attribution=attributed),
             succeeded=span.status.status_code is not StatusCode.ERROR,
-            attribution=attributed,
+            attributed=None if priced_already else self._attributed(agent),
         )
-        values.update({name: value for name, value in cost.attributes().items() if value is not None})
-        if self._compat is not None:
-            # The other instrumentation's own names stay as it wrote them (an OpenInference span kind).
-            values.update({k: v for k, v in self._compat.attributes(values).items() if k not in values})
-        if attributed:
-            values.update(attribution.span_attributes(attributed))
-        return _Call.of(usage, cost.amount), values
 
     def _match_own_call(self, span: ReadableSpan, tokens: tuple[int, int]) -> _OwnCall | None:
         """An unmatched own span of the same tokens that ran within ``span`` (taken)."""
@@ -440,7 +325,7 @@ class CostSpanProcessor(SpanProcessor):
                 trace.agents[span_id] = agent
         return agent
 
-    def _close(self, span: ReadableSpan) -> tuple[_Trace | None, int | None, _Subtree | None, bool, str | None]:
+    def _close(self, span: ReadableSpan) -> tuple[_Trace | None, int | None, Subtree | None, bool, str | None]:
         """Forget an ended span. Returns its trace and parent span id (``None`` when untracked),
         its subtree totals, whether its call is counted elsewhere, and the agent it ran under.
 
@@ -468,7 +353,7 @@ class CostSpanProcessor(SpanProcessor):
         return trace, parent, subtree, subtree is not None or inside_ours, agent
 
     def _credit(
-        self, trace: _Trace, parent: int | None, call: _Call, counted: frozenset[int] = frozenset()
+        self, trace: _Trace, parent: int | None, call: Call, counted: frozenset[int] = frozenset()
     ) -> frozenset[int]:
         """Add a call's cost and tokens to every ancestor still open, from ``parent`` up to the
         first one in ``counted`` (which has the call already, as have those above it); returns
@@ -486,7 +371,7 @@ class CostSpanProcessor(SpanProcessor):
                 credited.append(ancestor)
                 totals = trace.subtrees.get(ancestor)
                 if totals is None:
-                    totals = trace.subtrees[ancestor] = _Subtree()
+                    totals = trace.subtrees[ancestor] = Subtree()
                 saturated |= not totals.add(call)
         if saturated and not self._saturation_logged:
             self._saturation_logged = True

@@ -149,6 +149,7 @@ COLLECTOR_CONFIGS = [
     COLLECTOR / "otelcol.yaml",
     COLLECTOR / "two-tier" / "agent.yaml",
     COLLECTOR / "two-tier" / "gateway.yaml",
+    COLLECTOR / "two-tier-rotel" / "agent.yaml",
 ]
 
 
@@ -219,3 +220,30 @@ def test_compose_mounts_exist_and_images_are_pinned() -> None:
     rule_mount = next(v for v in compose["prometheus"]["volumes"] if "rules" in v)
     scrape_rules = _yaml(COLLECTOR / "prometheus.yaml")["rule_files"]
     assert rule_mount.split(":")[1] in scrape_rules
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if line.strip() and not line.startswith("#"))
+    return {name: value for name, value in pairs}
+
+
+def test_the_rotel_gateway_loads_the_processor_from_its_pythonpath_behind_agents_routing_by_trace() -> None:
+    from genai_cost.gateway import ROTEL_PROCESSOR
+
+    env = _env_file(COLLECTOR / "two-tier-rotel" / "gateway.env")
+    inside_package = ROTEL_PROCESSOR.relative_to(ROTEL_PROCESSOR.parents[2]).as_posix()
+    assert env["ROTEL_OTLP_WITH_TRACE_PROCESSOR"] == f"{env['PYTHONPATH']}/{inside_package}"
+    agent = _yaml(COLLECTOR / "two-tier-rotel" / "agent.yaml")
+    balancing = agent["exporters"]["loadbalancing/traces"]
+    assert balancing["routing_key"] == "traceID"
+    assert balancing["resolver"]["dns"]["port"] == _port(env["ROTEL_OTLP_GRPC_ENDPOINT"])
+    assert env["ROTEL_OTLP_EXPORTER_PROTOCOL"] == "grpc"
+
+
+def test_the_rotel_gateway_sets_only_variables_rotel_knows() -> None:
+    rotel = pytest.importorskip("rotel")
+    agent = Path(rotel.__file__).with_name("rotel-agent")
+    usage = subprocess.run([str(agent), "start", "--help"], capture_output=True, text=True, check=True).stdout
+    known = set(re.findall(r"env: (ROTEL_[A-Z0-9_]+)=", usage))
+    env = _env_file(COLLECTOR / "two-tier-rotel" / "gateway.env")
+    assert {name for name in env if name.startswith("ROTEL_")} <= known

@@ -121,7 +121,10 @@ def _subparsers(parser: object) -> list[tuple[str, object]]:
     """(command path, parser) for every subcommand, depth first."""
     found = []
     for action in parser._actions:  # type: ignore[attr-defined]
-        for name, sub in (getattr(action, "choices", None) or {}).items():
+        choices = getattr(action, "choices", None)
+        if not isinstance(choices, dict):  # an option's values (--exporter-protocol grpc|http)
+            continue
+        for name, sub in choices.items():
             if hasattr(sub, "_actions"):
                 found.append((name, sub))
                 found.extend((f"{name} {child}", p) for child, p in _subparsers(sub))
