@@ -320,6 +320,8 @@ def answer(request: Request) -> Reply:
         return Reply(404, {"error": {"code": 404, "message": f"no fake for {request.path}", "status": "NOT_FOUND"}})
     if scenario.error_status is not None:
         error = {"code": scenario.status, "message": f"fake {scenario.error_status}", "status": scenario.error_status}
+        if interactions is not None:  # the Interactions API's error has a string code (the SDK's ``Error``)
+            error = {"code": scenario.error_status, "message": error["message"]}
         return Reply(scenario.status, {"error": error})
     if interactions is not None:
         return _interaction(request.json(), scenario_name)

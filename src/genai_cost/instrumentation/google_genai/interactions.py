@@ -105,7 +105,16 @@ class InteractionEventAccumulator:
 
 
 def wrap_stream(result: Any, invocation: Invocation, request: Request) -> Any:
-    """A proxy of the SSE ``Stream``/``AsyncStream``; a non-streamed result is read as it is."""
-    if not hasattr(result, "generator"):
+    """The SSE ``Stream``/``AsyncStream`` itself, its ``generator`` proxied; a non-streamed result
+    is read as it is.
+
+    The proxy sits on the stream's ``generator`` rather than around the stream: the SDK's
+    automatic continuation iterates each hop's ``generator`` directly (after the first hop, the
+    first stream's generator yields every later hop's events), so only there does each
+    request's span see its own events, whoever iterates them. The app gets the SDK's stream.
+    """
+    generator = getattr(result, "generator", None)
+    if generator is None:
         return None
-    return proxy_stream(result, invocation, InteractionEventAccumulator())
+    result.generator = proxy_stream(generator, invocation, InteractionEventAccumulator())
+    return result
