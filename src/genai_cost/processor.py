@@ -60,6 +60,7 @@ from genai_cost.metrics import Instruments
 from genai_cost.pricing import PricingTable
 from genai_cost.pricing.providers import canonical_provider
 from genai_cost.semconv import GenAI, Legacy, OpenInference, Ours
+from genai_cost.semconv import Operation as OperationName
 from genai_cost.usage import MAX_AMOUNT, MAX_COUNT, Usage, cost_amount, token_count, usage_from_attributes
 
 __all__ = ["DEFAULT_MAX_SPANS_PER_TRACE", "CostSpanProcessor"]
@@ -292,7 +293,12 @@ class CostSpanProcessor(SpanProcessor):
         context = span.context
         if context is not None:
             scope = span.instrumentation_scope
-            ours = scope is not None and scope.name.startswith(_OUR_SCOPE)
+            # Our agent span (a Bedrock agent's) is no call: its model calls are spans below it.
+            ours = (
+                scope is not None
+                and scope.name.startswith(_OUR_SCOPE)
+                and (span.attributes or {}).get(GenAI.OPERATION_NAME) != OperationName.INVOKE_AGENT
+            )
             own_agent = attribution.agent_name(span.attributes or {}) if self._agents else None
             agent = self._open(context.trace_id, context.span_id, span.parent, ours, own_agent)
             if ours and agent is not None:

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import EventStreamError
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 from tests.support.fake_bedrock import AGENT_INVOCATIONS, TEXT, agent_client, scenario
@@ -16,6 +18,7 @@ from tests.support.fake_http import FakeHTTPServer
 from tests.support.price_oracle import oracle_cost
 
 import genai_cost
+from genai_cost import CostSpanProcessor
 from genai_cost.instrumentation.bedrock import BedrockInstrumentor
 from genai_cost.semconv import GenAI, Ours, PricingStatus
 
@@ -39,7 +42,7 @@ def _invoke(agents: Any, *, trace: bool = True) -> bytes:
 
 def _split(exporter: InMemorySpanExporter) -> tuple[ReadableSpan, list[ReadableSpan]]:
     spans = exporter.get_finished_spans()
-    agent = [span for span in spans if span.attributes and span.attributes[GenAI.OPERATION_NAME] == "invoke_agent"]
+    agent = [span for span in spans if (span.attributes or {}).get(GenAI.OPERATION_NAME) == "invoke_agent"]
     assert len(agent) == 1, [span.name for span in spans]
     return agent[0], [span for span in spans if span is not agent[0]]
 
@@ -71,6 +74,24 @@ def test_each_model_invocation_is_priced_once_under_the_agent_span(
     assert not {GenAI.USAGE_COST_AMOUNT, GenAI.USAGE_INPUT_TOKENS, Ours.PRICING_STATUS} & set(attributes)
     assert usage.successful_requests == len(AGENT_INVOCATIONS)
     assert float(usage.total_cost) == pytest.approx(sum(_oracle(AGENT_INVOCATIONS)), rel=1e-12)
+
+
+def test_the_agent_span_rolls_up_its_model_invocations(
+    instrument: Callable[..., BedrockInstrumentor], fake_bedrock: FakeHTTPServer, boto_session: Any
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(CostSpanProcessor(SimpleSpanProcessor(exporter)))
+    instrument(tracer_provider=provider, meter_provider=MeterProvider())
+    with provider.get_tracer("app").start_as_current_span("app"):
+        _invoke(agent_client(fake_bedrock.origin, boto_session))
+
+    agent, calls = _split(exporter)
+    app = next(span for span in calls if span.name == "app")
+    for span in (agent, app):
+        attributes = span.attributes or {}
+        assert attributes[Ours.SUBTREE_CALLS] == len(AGENT_INVOCATIONS)
+        assert attributes[Ours.SUBTREE_COST_AMOUNT] == pytest.approx(sum(_oracle(AGENT_INVOCATIONS)), rel=1e-12)
 
 
 def test_without_the_trace_the_agent_span_says_no_usage(agents: Any, span_exporter: InMemorySpanExporter) -> None:
