@@ -129,3 +129,29 @@ def test_a_failed_interaction_raises_the_sdk_error(
     assert span.status.status_code is StatusCode.ERROR
     assert GenAI.ERROR_TYPE in (span.attributes or {})
     assert GenAI.USAGE_COST_AMOUNT not in (span.attributes or {})
+
+
+@pytest.mark.parametrize(
+    "request_given",
+    [
+        pytest.param({"body": {"model": FLASH, "input": "Say hello"}}, id="dict"),
+        pytest.param("model", id="sdk-object"),
+    ],
+)
+def test_a_request_object_names_the_model(
+    instrumented: GoogleGenAIInstrumentor,
+    fake_google: FakeHTTPServer,
+    span_exporter: InMemorySpanExporter,
+    request_given: Any,
+) -> None:
+    if request_given == "model":
+        from google.genai._gaos.models import CreateInteractionRequest
+        from google.genai._gaos.types.interactions import CreateModelInteraction
+
+        request_given = CreateInteractionRequest(body=CreateModelInteraction(model=FLASH, input="Say hello"))
+    with httpx2.Client() as http:
+        client(fake_google.origin, "gemini", http=http).interactions.create(request=request_given)
+
+    attributes = _only_span(span_exporter).attributes or {}
+    assert attributes[GenAI.REQUEST_MODEL] == FLASH
+    assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected_cost("default", FLASH, "gcp.gemini"))
