@@ -155,3 +155,35 @@ def test_a_request_object_names_the_model(
     attributes = _only_span(span_exporter).attributes or {}
     assert attributes[GenAI.REQUEST_MODEL] == FLASH
     assert attributes[GenAI.USAGE_COST_AMOUNT] == float(expected_cost("default", FLASH, "gcp.gemini"))
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_a_stream_closed_early_ends_its_span_then(
+    instrumented: GoogleGenAIInstrumentor,
+    fake_google: FakeHTTPServer,
+    span_exporter: InMemorySpanExporter,
+    is_async: bool,
+) -> None:
+    kwargs = {"model": FLASH, "input": "Say hello", "stream": True}
+    if not is_async:
+        with httpx2.Client() as http:
+            stream = client(fake_google.origin, "gemini", http=http).interactions.create(**kwargs)
+            next(iter(stream))
+            assert not span_exporter.get_finished_spans()
+            stream.close()
+            assert len(span_exporter.get_finished_spans()) == 1
+    else:
+
+        async def main() -> None:
+            async with httpx2.AsyncClient() as http:
+                stream = await client(fake_google.origin, "gemini", async_http=http).aio.interactions.create(**kwargs)
+                async with stream:
+                    await anext(aiter(stream))
+                    assert not span_exporter.get_finished_spans()
+                assert len(span_exporter.get_finished_spans()) == 1
+
+        asyncio.run(main())
+
+    span = _only_span(span_exporter)
+    assert (span.attributes or {})[Ours.PRICING_STATUS] == PricingStatus.NO_USAGE  # closed before the usage came
+    assert span.status.status_code is StatusCode.UNSET

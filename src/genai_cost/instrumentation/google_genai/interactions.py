@@ -16,12 +16,13 @@ usage on its ``interaction.completed`` event.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from genai_cost.costing import pricing_context
 from genai_cost.instrumentation._attributes import count, read, request_attributes, response_attributes
 from genai_cost.instrumentation._core import Invocation, Request, Response, Telemetry
-from genai_cost.instrumentation._stream import proxy_stream
+from genai_cost.instrumentation._stream import AsyncStreamProxy, proxy_stream
 from genai_cost.instrumentation.google_genai.content import usage_from_gemini
 from genai_cost.instrumentation.google_genai.endpoint import endpoint_attributes, model_name
 from genai_cost.semconv import GenAI
@@ -105,8 +106,8 @@ class InteractionEventAccumulator:
 
 
 def wrap_stream(result: Any, invocation: Invocation, request: Request) -> Any:
-    """The SSE ``Stream``/``AsyncStream`` itself, its ``generator`` proxied; a non-streamed result
-    is read as it is.
+    """The SSE ``Stream``/``AsyncStream`` itself, its ``generator`` proxied and its ``close``
+    closing the proxy too; a non-streamed result is read as it is.
 
     The proxy sits on the stream's ``generator`` rather than around the stream: the SDK's
     automatic continuation iterates each hop's ``generator`` directly (after the first hop, the
@@ -116,5 +117,28 @@ def wrap_stream(result: Any, invocation: Invocation, request: Request) -> Any:
     generator = getattr(result, "generator", None)
     if generator is None:
         return None
-    result.generator = proxy_stream(generator, invocation, InteractionEventAccumulator())
+    proxy = proxy_stream(generator, invocation, InteractionEventAccumulator())
+    result.generator = proxy
+    result.close = _closing(result.close, proxy)
     return result
+
+
+def _closing(close: Callable[[], Any], proxy: Any) -> Callable[[], Any]:
+    """``close`` (the stream's), then the proxy's: a stream the app closes ends its span then."""
+    if isinstance(proxy, AsyncStreamProxy):
+
+        async def close_async() -> None:
+            try:
+                await close()
+            finally:
+                await proxy.aclose()
+
+        return close_async
+
+    def close_sync() -> None:
+        try:
+            close()
+        finally:
+            proxy.close()
+
+    return close_sync
