@@ -187,3 +187,19 @@ def test_a_stream_closed_early_ends_its_span_then(
     span = _only_span(span_exporter)
     assert (span.attributes or {})[Ours.PRICING_STATUS] == PricingStatus.NO_USAGE  # closed before the usage came
     assert span.status.status_code is StatusCode.UNSET
+
+
+def test_an_agent_interaction_is_an_invoke_agent_span(
+    instrumented: GoogleGenAIInstrumentor, fake_google: FakeHTTPServer, span_exporter: InMemorySpanExporter
+) -> None:
+    agent = "deep-research-pro-preview-12-2025"
+    with httpx2.Client() as http:
+        client(fake_google.origin, "gemini", http=http).interactions.create(agent=agent, input="Research hello")
+
+    span = _only_span(span_exporter)
+    attributes = span.attributes or {}
+    assert span.name == "invoke_agent"
+    assert attributes[GenAI.AGENT_NAME] == agent
+    assert attributes[GenAI.USAGE_INPUT_TOKENS] == expected_usage("default")["input"]
+    # The agent's answer names no model: its tokens are counted, not priced by a guess.
+    assert attributes[Ours.PRICING_STATUS] == PricingStatus.UNKNOWN_MODEL
