@@ -57,7 +57,7 @@ from genai_cost.instrumentation._core import finish_abandoned, safe
 from genai_cost.metrics import Instruments
 from genai_cost.pricing import PricingTable
 from genai_cost.semconv import GenAI, Ours
-from genai_cost.span_cost import USAGE_KEYS, WATCHED_KEYS, Call, SpanCosting, Subtree, token_pair
+from genai_cost.span_cost import USAGE_KEYS, WATCHED_KEYS, Call, SpanCosting, Subtree, is_own_call, token_pair
 from genai_cost.usage import MAX_COUNT
 
 __all__ = ["DEFAULT_MAX_SPANS_PER_TRACE", "CostSpanProcessor"]
@@ -67,7 +67,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_SPANS_PER_TRACE = 1_000
 """Open spans tracked per trace by the rollup."""
 
-_OUR_SCOPE = "genai_cost.instrumentation."
 """Instrumentation scope (tracer name) prefix of genai-cost's provider instrumentors' spans."""
 _RECENT_OWN_CALLS = 256
 """Own call spans remembered for a foreign span of the same call in another trace to match."""
@@ -210,8 +209,7 @@ class CostSpanProcessor(SpanProcessor):
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         context = span.context
         if context is not None:
-            scope = span.instrumentation_scope
-            ours = scope is not None and scope.name.startswith(_OUR_SCOPE)
+            ours = is_own_call(span.instrumentation_scope, span.attributes or {})
             own_agent = attribution.agent_name(span.attributes or {}) if self._agents else None
             agent = self._open(context.trace_id, context.span_id, span.parent, ours, own_agent)
             if ours and agent is not None:
@@ -227,8 +225,7 @@ class CostSpanProcessor(SpanProcessor):
         trace, parent, subtree, counted_elsewhere, agent = self._close(span)
         annotated: dict[str, Any] | None = None
         if not counted_elsewhere and not watched.isdisjoint(USAGE_KEYS):
-            scope = span.instrumentation_scope
-            ours = scope is not None and scope.name.startswith(_OUR_SCOPE)
+            ours = is_own_call(span.instrumentation_scope, attributes)
             tokens = token_pair(attributes)
             own = None if ours else self._match_own_call(span, tokens)
             if own is not None:

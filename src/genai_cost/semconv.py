@@ -80,6 +80,7 @@ class GenAI:
     ERROR_TYPE = "error.type"
     AWS_REQUEST_ID = "aws.request_id"
     AGENT_NAME = "gen_ai.agent.name"
+    AGENT_ID = "gen_ai.agent.id"
     WORKFLOW_NAME = "gen_ai.workflow.name"
     """Semconv v1.41's invoke_workflow span name attribute (later merged into ``gen_ai.agent.name``)."""
 
@@ -237,6 +238,7 @@ class Operation:
     TEXT_COMPLETION = "text_completion"
     EMBEDDINGS = "embeddings"
     GENERATE_CONTENT = "generate_content"
+    INVOKE_AGENT = "invoke_agent"
 
 
 class Provider:

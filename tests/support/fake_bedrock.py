@@ -10,6 +10,21 @@ Routes (model ids arrive URL-quoted, e.g. ``us.anthropic...v2%3A0`` or a quoted 
   invoke chunks carry the model's native JSON base64-encoded in ``{"bytes": ...}``, the last
   one with ``amazon-bedrock-invocationMetrics``.
 
+Agent runtime routes (a ``bedrock-agent-runtime`` client, :func:`agent_client`):
+
+- ``POST /agents/{agentId}/agentAliases/{aliasId}/sessions/{sessionId}/text`` (InvokeAgent): an
+  event stream of ``chunk`` events (``{"bytes": base64 text}``) and, when the request has
+  ``enableTrace: true``, ``trace`` events before them: for each of :data:`AGENT_INVOCATIONS` a
+  ``modelInvocationInput`` (``foundationModel``, ``traceId``) and a ``modelInvocationOutput``
+  (``metadata.usage`` ``inputTokens``/``outputTokens``, same ``traceId``) under its step
+  (``routingClassifierTrace``, ``orchestrationTrace``, ...), plus a ``rationale`` and an
+  ``observation.finalResponse`` whose ``metadata`` repeats no usage. The shapes are botocore's
+  service model (``bedrock-agent-runtime`` 2023-07-26: ``TracePart``, ``Trace``,
+  ``OrchestrationModelInvocationOutput``, ``Metadata``, ``Usage``) and AWS's trace-events guide;
+  the counts are made up, not copied from a recording;
+- ``POST /retrieveAndGenerate``: JSON ``output``, ``citations``, ``sessionId``, and no usage, as
+  the service model's ``RetrieveAndGenerateResponse`` has none.
+
 The answer depends on the model family (Anthropic Messages or text completions, Amazon Nova,
 Titan text and embeddings, Meta Llama, Mistral, Cohere) and on a scenario chosen per client
 with :func:`scenario`: ``default``, ``cached`` (prompt-cache reads and writes), ``cache_1h``
@@ -37,11 +52,13 @@ from urllib.parse import unquote
 from tests.support.fake_http import FakeHTTPServer, Reply, Request
 
 __all__ = [
+    "AGENT_INVOCATIONS",
     "CACHED",
     "CACHE_1H",
     "DEFAULT",
     "TEXT",
     "Tokens",
+    "agent_client",
     "answer",
     "client",
     "encode_event",
@@ -285,7 +302,77 @@ def answer(
     return Reply(200, frames=tuple(frames), headers=_STREAM_HEADERS, reset_after_frames=reset_after)
 
 
+SUPERVISOR = "anthropic.claude-3-haiku-20240307-v1:0"
+AGENT_MODEL = "us.anthropic.claude-3-5-sonnet-20241022-v2:0"
+AGENT_INVOCATIONS: tuple[tuple[str, str, Tokens], ...] = (
+    ("routingClassifierTrace", SUPERVISOR, Tokens(input=310, output=9)),
+    ("orchestrationTrace", AGENT_MODEL, Tokens(input=1250, output=85)),
+    ("orchestrationTrace", AGENT_MODEL, Tokens(input=1460, output=120)),
+)
+"""An agent call's model invocations: (trace step, foundation model, usage), in order."""
+_AGENT_ROUTE = re.compile(r"^/agents/(?P<agent>[^/]+)/agentAliases/(?P<alias>[^/]+)/sessions/(?P<session>[^/]+)/text$")
+_TRACE_TIME = "2025-06-02T10:15:30.123Z"
+
+
+def _trace(session: str, step: str, body: Mapping[str, Any]) -> bytes:
+    part = {"agentId": "AGENT01", "agentAliasId": "ALIAS01", "agentVersion": "1", "sessionId": session,
+            "eventTime": _TRACE_TIME, "trace": {step: body}}  # fmt: skip
+    return _event("trace", part)
+
+
+def _invocation_traces(session: str, index: int, step: str, model: str, tokens: Tokens) -> Iterator[bytes]:
+    trace_id = f"fake-trace-{index}"
+    started = {"traceId": trace_id, "foundationModel": model, "type": "ORCHESTRATION", "text": "{}",
+               "inferenceConfiguration": {"maximumLength": 2048, "temperature": 0.0}}  # fmt: skip
+    yield _trace(session, step, {"modelInvocationInput": started})
+    metadata = {"clientRequestId": f"fake-request-{index}", "startTime": _TRACE_TIME, "endTime": _TRACE_TIME,
+                "totalTimeMs": 640, "usage": {"inputTokens": tokens.input, "outputTokens": tokens.output}}  # fmt: skip
+    output = {"traceId": trace_id, "metadata": metadata, "rawResponse": {"content": "".join(TEXT)}}
+    yield _trace(session, step, {"modelInvocationOutput": output})
+    if step == "orchestrationTrace":
+        yield _trace(session, step, {"rationale": {"traceId": trace_id, "text": "Answer directly."}})
+
+
+def _invoke_agent(session: str, request: Mapping[str, Any], scenario_name: str) -> Reply:
+    frames: list[bytes] = []
+    if request.get("enableTrace") is True:
+        for index, (step, model, tokens) in enumerate(AGENT_INVOCATIONS):
+            frames += _invocation_traces(session, index, step, model, tokens)
+            if scenario_name == "stream_error" and index == 1:
+                frames.append(_exception("throttlingException", "Your request rate is too high."))
+                break
+        final = {"traceId": "fake-trace-final", "type": "FINISH",
+                 "finalResponse": {"text": "".join(TEXT), "metadata": {"operationTotalTimeMs": 2100}}}  # fmt: skip
+        frames.append(_trace(session, "orchestrationTrace", {"observation": final}))
+    frames += [_event("chunk", {"bytes": base64.b64encode(text.encode()).decode()}) for text in TEXT]
+    headers = {**_STREAM_HEADERS, "x-amzn-bedrock-agent-content-type": "text/plain",
+               "x-amz-bedrock-agent-session-id": session}  # fmt: skip
+    return Reply(200, frames=tuple(frames), headers=headers)
+
+
+def _retrieve_and_generate(request: Mapping[str, Any]) -> Reply:
+    reference = {"content": {"text": "Bedrock is a managed service."}, "location": {"type": "S3"}}
+    citation = {"generatedResponsePart": {"textResponsePart": {"text": "".join(TEXT)}},
+                "retrievedReferences": [reference]}  # fmt: skip
+    body = {"output": {"text": "".join(TEXT)}, "citations": [citation], "sessionId": "fake-session-rag"}
+    return Reply(200, body, headers=_REQUEST_ID)
+
+
+def _agent_answer(request: Request) -> Reply | None:
+    path = request.path.split("?")[0]
+    scenario_name = request.headers.get(SCENARIO_HEADER, "default")
+    if scenario_name in _ERRORS and (path == "/retrieveAndGenerate" or _AGENT_ROUTE.match(path)):
+        return _error(scenario_name)
+    if path == "/retrieveAndGenerate":
+        return _retrieve_and_generate(request.json())
+    route = _AGENT_ROUTE.match(path)
+    return None if route is None else _invoke_agent(route["session"], request.json(), scenario_name)
+
+
 def _http_answer(request: Request) -> Reply:
+    agent_reply = _agent_answer(request)
+    if agent_reply is not None:
+        return agent_reply
     route = _ROUTE.match(request.path)
     if route is None:
         return Reply(404, {"message": "UnknownOperationException"})
@@ -304,7 +391,7 @@ def wire_bytes(reply: Reply) -> bytes:
     return reply.payload() if reply.frames is None else b"".join(reply.frames)
 
 
-def client(endpoint_url: str, session: Any = None) -> Any:
+def client(endpoint_url: str, session: Any = None, service: str = "bedrock-runtime") -> Any:
     """A real boto3 ``bedrock-runtime`` client with dummy credentials and no retries.
 
     Pass one ``boto3.session.Session`` for many clients: it loads the service model once.
@@ -313,13 +400,18 @@ def client(endpoint_url: str, session: Any = None) -> Any:
     from botocore.config import Config
 
     return (session or boto3.session.Session()).client(
-        "bedrock-runtime",
+        service,
         region_name="us-east-1",
         endpoint_url=endpoint_url,
         aws_access_key_id="AKIDFAKEFAKEFAKEFAKE",
         aws_secret_access_key="fake-secret-DO-NOT-LEAK",
         config=Config(retries={"total_max_attempts": 1}),
     )
+
+
+def agent_client(endpoint_url: str, session: Any = None) -> Any:
+    """A real boto3 ``bedrock-agent-runtime`` client for the same fake server."""
+    return client(endpoint_url, session, "bedrock-agent-runtime")
 
 
 @contextmanager
@@ -329,7 +421,7 @@ def scenario(bedrock: Any, name: str) -> Iterator[None]:
     def add_header(request: Any, **kwargs: Any) -> None:
         request.headers[SCENARIO_HEADER] = name
 
-    event = "before-sign.bedrock-runtime"
+    event = f"before-sign.{bedrock.meta.service_model.service_id.hyphenize()}"
     bedrock.meta.events.register(event, add_header, unique_id=SCENARIO_HEADER)
     try:
         yield

@@ -31,6 +31,22 @@ JSON array whose elements arrive as they are generated, ``[{...}\n,\r\n{...}\n]`
 the Gemini API in simonw/llm-gemini's tests/cassettes/test_gemini/test_prompt.yaml, and from
 Vertex AI in elastic/elasticsearch's GoogleVertexAiChatCompletionResponseEntity.java).
 
+The Interactions API (``POST /{version}/interactions``, google-genai's ``client.interactions``)
+answers one ``Interaction`` (``id``, ``model``, ``status``, ``steps`` with a ``model_output``
+step, ``usage``), or with ``"stream": true`` the SSE events ``interaction.created``,
+``step.start``, ``step.delta`` (``{"type": "text", "text": ...}``), ``step.stop``,
+``interaction.completed`` (the interaction with its ``usage``, no outputs) and ``[DONE]``. Its
+``usage`` has the scenario's counts under the Interactions names (``total_input_tokens``,
+``total_cached_tokens``, ``total_output_tokens``, ``total_thought_tokens``,
+``total_tool_use_tokens``, ``total_tokens``, ``*_tokens_by_modality`` as
+``{"modality": "text", "tokens": n}``). Shapes from the SDK's generated types
+(``google.genai._gaos.types.interactions``: ``Interaction``, ``Usage``, ``ModalityTokens``,
+``InteractionSSEEvent``) and the events of its own tests (``tests/interactions/
+test_automatic_continuation.py``); the counts are the scenarios', not a recording. Scenario
+``continued``: a request without a ``continuation_token`` stops at the decode limit
+(``status: requires_continuation`` and a token), the request that passes the token back
+completes, each hop with usage of its own (:data:`CONTINUED_HOPS`).
+
 The ``x-fake-scenario`` header picks a :data:`SCENARIOS` entry, ``x-fake-chunks`` the number of
 stream chunks.
 """
@@ -44,7 +60,15 @@ from typing import Any
 
 from tests.support.fake_http import FakeHTTPServer, Reply, Request, sse_frame
 
-__all__ = ["SCENARIOS", "Scenario", "answer", "fake_google_genai_server", "generate_bodies"]
+__all__ = [
+    "CONTINUED_HOPS",
+    "SCENARIOS",
+    "Scenario",
+    "answer",
+    "fake_google_genai_server",
+    "generate_bodies",
+    "interaction_usage",
+]
 
 
 @dataclass(frozen=True)
@@ -112,6 +136,8 @@ SCENARIOS: dict[str, Scenario] = {
         web_search_queries=("", "best equity crowdfunding platforms 2026", "", "Wefunder vs Republic"),
     ),
     "no_usage": Scenario(usage=False),
+    # Interactions: two hops (CONTINUED_HOPS); elsewhere the default answer.
+    "continued": Scenario(),
     "max_tokens": Scenario(finish_reason="MAX_TOKENS"),
     "error_400": Scenario(status=400, error_status="INVALID_ARGUMENT"),
     "error_429": Scenario(status=429, error_status="RESOURCE_EXHAUSTED"),
@@ -228,15 +254,78 @@ def _embed(method: str, request: dict[str, Any]) -> Reply:
     return Reply(body={"predictions": predictions, "metadata": {"billableCharacterCount": 40}})
 
 
+CONTINUED_HOPS = (Scenario(prompt=40, candidates=8192, thoughts=300), Scenario(prompt=8532, candidates=900))
+"""The usage of the ``continued`` scenario's two hops: the second re-prefills the first's output."""
+_INTERACTIONS = re.compile(r"^/(?P<version>v1[a-z0-9]*)/interactions$")
+
+
+def interaction_usage(scenario: Scenario) -> dict[str, Any]:
+    """The scenario's counts as an Interaction's ``usage``."""
+    counts = (
+        ("total_input_tokens", scenario.prompt),
+        ("total_output_tokens", scenario.candidates),
+        ("total_cached_tokens", scenario.cached),
+        ("total_thought_tokens", scenario.thoughts),
+        ("total_tool_use_tokens", scenario.tool_use_prompt),
+    )
+    usage: dict[str, Any] = {name: value for name, value in counts if value is not None}
+    usage["total_tokens"] = sum(value for name, value in usage.items() if name != "total_cached_tokens")
+    for name, modalities in (
+        ("input_tokens_by_modality", scenario.prompt_modalities),
+        ("cached_tokens_by_modality", scenario.cache_modalities),
+        ("output_tokens_by_modality", scenario.candidate_modalities),
+        ("tool_use_tokens_by_modality", scenario.tool_use_modalities),
+    ):
+        if modalities:
+            usage[name] = [{"modality": modality.lower(), "tokens": tokens} for modality, tokens in modalities.items()]
+    return usage
+
+
+def _interaction(request: dict[str, Any], scenario_name: str) -> Reply:
+    scenario = SCENARIOS[scenario_name]
+    interaction: dict[str, Any] = {"id": "v1_fakeInteraction01", "model": request.get("model"), "status": "completed",
+                                   "created": "2026-01-12T10:00:00Z", "updated": "2026-01-12T10:00:02Z"}  # fmt: skip
+    if scenario_name == "continued":
+        hop = 1 if request.get("continuation_token") else 0
+        scenario = CONTINUED_HOPS[hop]
+        interaction["id"] = f"v1_fakeInteractionHop{hop}"
+        if hop == 0:
+            interaction |= {"status": "requires_continuation", "continuation_token": "fake-continuation-token"}
+    if scenario.usage:
+        interaction["usage"] = interaction_usage(scenario)
+    if request.get("service_tier"):
+        interaction["service_tier"] = request["service_tier"]
+    if not request.get("stream"):
+        text = "".join(_WORDS)
+        step = {"type": "model_output", "content": [{"type": "text", "text": text}]}
+        return Reply(body={**interaction, "role": "model", "steps": [step]})
+    started = {"id": interaction["id"], "model": interaction["model"], "status": "in_progress"}
+    events: list[Any] = [{"event_type": "interaction.created", "interaction": started, "event_id": "evt-0"},
+                         {"event_type": "step.start", "index": 0, "step": {"type": "model_output"}}]  # fmt: skip
+    events += [{"event_type": "step.delta", "index": 0, "delta": {"type": "text", "text": word}} for word in _WORDS]
+    events += [{"event_type": "step.stop", "index": 0},
+               {"event_type": "interaction.completed", "interaction": interaction, "event_id": "evt-1"}]  # fmt: skip
+    frames = (*(sse_frame(event) for event in events), b"data: [DONE]\n\n")
+    return Reply(frames=frames, headers={"content-type": "text/event-stream"},
+                 reset_after_frames=scenario.reset_after_frames)  # fmt: skip
+
+
 def answer(request: Request) -> Reply:
     """The fake API's reply to one request (also used by the benchmarks' mock transport)."""
-    scenario = SCENARIOS.get(request.headers.get("x-fake-scenario", "default"))
-    match = _PATH.match(request.path.split("?")[0])
-    if scenario is None or match is None:
+    scenario_name = request.headers.get("x-fake-scenario", "default")
+    scenario = SCENARIOS.get(scenario_name)
+    path = request.path.split("?")[0]
+    match, interactions = _PATH.match(path), _INTERACTIONS.match(path)
+    if scenario is None or (match is None and interactions is None):
         return Reply(404, {"error": {"code": 404, "message": f"no fake for {request.path}", "status": "NOT_FOUND"}})
     if scenario.error_status is not None:
         error = {"code": scenario.status, "message": f"fake {scenario.error_status}", "status": scenario.error_status}
+        if interactions is not None:  # the Interactions API's error has a string code (the SDK's ``Error``)
+            error = {"code": scenario.error_status, "message": error["message"]}
         return Reply(scenario.status, {"error": error})
+    if interactions is not None:
+        return _interaction(request.json(), scenario_name)
+    assert match is not None
     method, vertex = match["method"], match["vertex"] is not None
     if method in ("generateContent", "streamGenerateContent"):
         chunks = int(request.headers.get("x-fake-chunks", "4"))

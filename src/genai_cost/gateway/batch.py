@@ -24,12 +24,10 @@ from genai_cost.semconv import Ours
 from genai_cost.span_cost import USAGE_KEYS, WATCHED_KEYS, Call, SpanCosting, Subtree
 from genai_cost.usage import MAX_COUNT
 
-__all__ = ["OUR_SCOPE", "BatchPricer", "FinishedSpan"]
+__all__ = ["BatchPricer", "FinishedSpan"]
 
 logger = logging.getLogger(__name__)
 
-OUR_SCOPE = "genai_cost.instrumentation."
-"""Instrumentation scope (tracer name) prefix of genai-cost's provider instrumentors' spans."""
 _MISSING = object()
 
 
@@ -45,7 +43,7 @@ class FinishedSpan:
     started_ns: int | None
     succeeded: bool
     ours: bool
-    """Emitted by one of genai-cost's own instrumentors (its instrumentation scope says so)."""
+    """The span of one call genai-cost's own instrumentors made (:func:`genai_cost.span_cost.is_own_call`)."""
 
 
 class BatchPricer:

@@ -22,9 +22,9 @@ from rotel_sdk.open_telemetry.common.v1 import AnyValue, ArrayValue, KeyValue, K
 
 from genai_cost.config import get_settings
 from genai_cost.costing import Costing
-from genai_cost.gateway.batch import OUR_SCOPE, BatchPricer, FinishedSpan
+from genai_cost.gateway.batch import BatchPricer, FinishedSpan
 from genai_cost.metrics import Instruments
-from genai_cost.span_cost import SpanCosting
+from genai_cost.span_cost import SpanCosting, is_own_call
 
 __all__ = ["process_spans"]
 
@@ -62,10 +62,8 @@ def _process(resource_spans: Any) -> None:
     records: list[FinishedSpan] = []
     positions: list[dict[str, int]] = []
     for scope_spans in resource_spans.scope_spans:
-        scope = scope_spans.scope
-        ours = scope is not None and scope.name.startswith(OUR_SCOPE)
         for span in scope_spans.spans:
-            read = _read(span, ours)
+            read = _read(span, scope_spans.scope)
             if read is not None:
                 spans.append(span)
                 records.append(read[0])
@@ -75,7 +73,7 @@ def _process(resource_spans: Any) -> None:
             _write(span.attributes, index_of, update)
 
 
-def _read(span: Any, ours: bool) -> tuple[FinishedSpan, dict[str, int]] | None:
+def _read(span: Any, scope: Any) -> tuple[FinishedSpan, dict[str, int]] | None:
     """The span as pricing reads it and where each attribute sits; ``None`` when unreadable."""
     try:
         attributes = span.attributes
@@ -97,7 +95,7 @@ def _read(span: Any, ours: bool) -> tuple[FinishedSpan, dict[str, int]] | None:
             attributes=values,
             started_ns=span.start_time_unix_nano or None,
             succeeded=status is None or status.code != _STATUS_ERROR,
-            ours=ours,
+            ours=is_own_call(scope, values),
         )
     except Exception:
         _log_failure()

@@ -110,6 +110,9 @@ class Response:
     pricing_context: Mapping[str, str] | None = None
     """What the provider served that selects other prices (``{"service_tier": "flex"}``), from
     :func:`~genai_cost.costing.pricing_context`."""
+    billed_apart: bool = False
+    """The call's billed model calls were recorded as spans of their own, children of this one
+    (a Bedrock agent's model invocations): this span is neither priced nor counted as a call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +300,9 @@ class Invocation:
         requested = request_attributes.get(GenAI.REQUEST_MODEL)
         model = (self.request.price_by_request_model and requested) or attributes.get(GenAI.RESPONSE_MODEL) or requested
         cost = None
-        if error is None or response is not None:  # a result, or the billed response an error carried
+        billed_apart = response is not None and response.billed_apart
+        # A result, or the billed response an error carried; not one whose model calls have spans of their own.
+        if (error is None or response is not None) and not billed_apart:
             cost = telemetry.costing.price(
                 usage,
                 model=model,
@@ -335,7 +340,7 @@ class Invocation:
                 trackers=self._trackers,
                 attribution=attributed,
             )
-        else:
+        elif not billed_apart:
             tracking.record_call(
                 self._trackers,
                 provider=provider,

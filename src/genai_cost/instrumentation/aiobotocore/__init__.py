@@ -18,7 +18,7 @@ from genai_cost.instrumentation._base import GenAIInstrumentor, unwrap_ours, wra
 from genai_cost.instrumentation._core import async_wrapper
 from genai_cost.instrumentation.aiobotocore.package import _instruments
 from genai_cost.instrumentation.bedrock import _operations
-from genai_cost.instrumentation.bedrock.clients import BedrockClients
+from genai_cost.instrumentation.bedrock.clients import RUNTIME, BedrockClients
 from genai_cost.instrumentation.bedrock.invoke import watch_body
 from genai_cost.semconv import Provider
 
@@ -42,7 +42,8 @@ class AioBedrockInstrumentor(GenAIInstrumentor):
             stream_proxy=EventStreamProxy,
             watch=partial(watch_body, body_type=body_type(), proxy_type=AsyncStreamingBodyProxy),
         )
-        self._clients = BedrockClients({name: async_wrapper(telemetry, op) for name, op in operations.items()})
+        wrappers = {name: async_wrapper(telemetry, op) for name, op in operations.items()}
+        self._clients = BedrockClients({RUNTIME: wrappers})
         wrap_once(AioSession, "_create_client", self._clients.create_client_async)
 
     def _uninstrument(self, **kwargs: Any) -> None:

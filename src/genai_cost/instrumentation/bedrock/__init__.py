@@ -1,8 +1,9 @@
 """``BedrockInstrumentor``: spans, token usage, cost and metrics for Amazon Bedrock runtime calls.
 
 Covers ``converse``, ``converse_stream``, ``invoke_model`` and
-``invoke_model_with_response_stream`` of every boto3/botocore ``bedrock-runtime`` client
-created after ``instrument()`` (see :mod:`.clients` for how and why).
+``invoke_model_with_response_stream`` of every boto3/botocore ``bedrock-runtime`` client, and
+``invoke_agent`` and ``retrieve_and_generate`` of every ``bedrock-agent-runtime`` client (see
+:mod:`.agents`), created after ``instrument()`` (see :mod:`.clients` for how and why).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 from genai_cost.instrumentation._base import GenAIInstrumentor, unwrap_ours, wrap_once
 from genai_cost.instrumentation._core import Invocation, Operation, Request, sync_wrapper
 from genai_cost.instrumentation._stream import Accumulator, SyncStreamProxy
-from genai_cost.instrumentation.bedrock.clients import BedrockClients
+from genai_cost.instrumentation.bedrock.agents import agent_operations
+from genai_cost.instrumentation.bedrock.clients import AGENT_RUNTIME, RUNTIME, BedrockClients
 from genai_cost.instrumentation.bedrock.converse import (
     ConverseEventAccumulator,
     read_converse_request,
@@ -61,7 +63,7 @@ def _operations(
 
 
 class BedrockInstrumentor(GenAIInstrumentor):
-    """Instruments botocore's ``bedrock-runtime`` clients (boto3 included)."""
+    """Instruments botocore's ``bedrock-runtime`` and ``bedrock-agent-runtime`` clients (boto3 included)."""
 
     _instruments = _instruments
     _providers = (Provider.AWS_BEDROCK,)
@@ -69,8 +71,13 @@ class BedrockInstrumentor(GenAIInstrumentor):
     def _instrument(self, **kwargs: Any) -> None:
         telemetry = self._telemetry(**kwargs)
         operations = _operations(capture_content=telemetry.settings.capture_message_content)
-        wrappers = {name: sync_wrapper(telemetry, operation) for name, operation in operations.items()}
-        self._clients = BedrockClients(wrappers)
+        operations_by_service = {RUNTIME: operations, AGENT_RUNTIME: agent_operations(telemetry)}
+        self._clients = BedrockClients(
+            {
+                service: {name: sync_wrapper(telemetry, operation) for name, operation in by_method.items()}
+                for service, by_method in operations_by_service.items()
+            }
+        )
         from botocore.session import Session
 
         wrap_once(Session, "create_client", self._clients.create_client)

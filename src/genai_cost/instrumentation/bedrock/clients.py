@@ -1,10 +1,12 @@
-"""Which botocore clients are traced: every ``bedrock-runtime`` client, from its creation on.
+"""Which botocore clients are traced: every ``bedrock-runtime`` (and ``bedrock-agent-runtime``)
+client, from its creation on.
 
 botocore builds a fresh client class on every ``create_client`` call, and its operation
 methods (``client.converse(...)``) are the public API the app calls. So we wrap the public
 ``botocore.session.Session.create_client`` (boto3's ``Session.client`` and ``boto3.client``
 go through it) and, for ``bedrock-runtime`` clients only, wrap those operation methods on the
-new client. Clients of every other service are returned untouched and cost nothing per call.
+new client (the same for ``bedrock-agent-runtime`` and its own methods). Clients of every other
+service are returned untouched and cost nothing per call.
 
 Why not the alternatives: ``BaseClient._make_api_call`` is private and runs for every call of
 every AWS service; the ``before-call``/``after-call`` events would split one call across two
@@ -29,11 +31,12 @@ from genai_cost.instrumentation._attributes import server_attributes
 from genai_cost.instrumentation._core import Wrapper, safe
 from genai_cost.semconv import GenAI, Provider
 
-__all__ = ["BedrockClients", "endpoint_attributes"]
+__all__ = ["AGENT_RUNTIME", "RUNTIME", "BedrockClients", "endpoint_attributes"]
 
 logger = logging.getLogger(__name__)
 
-_SERVICE_NAME = "bedrock-runtime"
+RUNTIME = "bedrock-runtime"
+AGENT_RUNTIME = "bedrock-agent-runtime"
 
 
 @lru_cache(maxsize=64)
@@ -49,9 +52,10 @@ def endpoint_attributes(client: Any) -> dict[str, Any]:
 
 
 class BedrockClients:
-    """Wraps the operation methods of each ``bedrock-runtime`` client created while active."""
+    """Wraps the operation methods of each client of the given services created while active."""
 
-    def __init__(self, wrappers: Mapping[str, Wrapper]) -> None:
+    def __init__(self, wrappers: Mapping[str, Mapping[str, Wrapper]]) -> None:
+        """``wrappers``: service name (``bedrock-runtime``) -> client method -> its wrapper."""
         self._wrappers = wrappers
         self._clients: WeakSet[Any] = WeakSet()
 
@@ -73,9 +77,10 @@ class BedrockClients:
         return client
 
     def _wrap(self, client: Any) -> None:
-        if client.meta.service_model.service_name != _SERVICE_NAME:
+        wrappers = self._wrappers.get(client.meta.service_model.service_name)
+        if wrappers is None:
             return
-        for method, wrapper in self._wrappers.items():
+        for method, wrapper in wrappers.items():
             if hasattr(client, method):
                 wrapt.wrap_function_wrapper(client, method, wrapper)
         self._clients.add(client)
@@ -84,7 +89,7 @@ class BedrockClients:
         """Unwrap every client still alive: they behave as if never instrumented."""
         for client in list(self._clients):
             attributes = vars(client)
-            for method in self._wrappers:
+            for method in self._wrappers.get(client.meta.service_model.service_name, ()):
                 if isinstance(attributes.get(method), wrapt.FunctionWrapper):
                     del attributes[method]
         self._clients.clear()

@@ -2,7 +2,8 @@
 
 Covers ``models.generate_content``, ``generate_content_stream`` and ``embed_content`` on
 ``client.models`` and ``client.aio.models``, for the Gemini API (``gcp.gemini``) and Vertex AI
-(``gcp.vertex_ai``).
+(``gcp.vertex_ai``), and the Interactions API's ``create`` (``client.interactions`` and
+``client.aio.interactions``, streamed or not; see :mod:`.interactions`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from genai_cost.instrumentation.google_genai.content import (
     read_generate_response,
 )
 from genai_cost.instrumentation.google_genai.embeddings import read_embed_request, read_embed_response
+from genai_cost.instrumentation.google_genai.interactions import (
+    read_interaction_request,
+    read_interaction_response,
+    wrap_stream,
+)
 from genai_cost.instrumentation.google_genai.package import _instruments
 from genai_cost.semconv import Provider
 
@@ -33,6 +39,7 @@ def _stream(result: Any, invocation: Invocation, request: Request) -> Any:
 _GENERATE = Operation(read_generate_request, read_generate_response)
 _GENERATE_STREAM = Operation(read_generate_request, read_generate_response, _stream)
 _EMBED = Operation(read_embed_request, read_embed_response)
+_INTERACTION = Operation(read_interaction_request, read_interaction_response, wrap_stream)
 
 
 class GoogleGenAIInstrumentor(GenAIInstrumentor):
@@ -44,4 +51,5 @@ class GoogleGenAIInstrumentor(GenAIInstrumentor):
         Wrap("google.genai.models", "Models", "generate_content", _GENERATE),
         Wrap("google.genai.models", "Models", "generate_content_stream", _GENERATE_STREAM),
         Wrap("google.genai.models", "Models", "embed_content", _EMBED),
+        Wrap("google.genai._gaos.interactions", "Interactions", "create", _INTERACTION),
     )
