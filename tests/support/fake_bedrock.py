@@ -16,7 +16,8 @@ Agent runtime routes (a ``bedrock-agent-runtime`` client, :func:`agent_client`):
   event stream of ``chunk`` events (``{"bytes": base64 text}``) and, when the request has
   ``enableTrace: true``, ``trace`` events before them: for each of :data:`AGENT_INVOCATIONS` a
   ``modelInvocationInput`` (``foundationModel``, ``traceId``) and a ``modelInvocationOutput``
-  (``metadata.usage`` ``inputTokens``/``outputTokens``, same ``traceId``) under its step
+  (``metadata.usage`` ``inputTokens``/``outputTokens`` and ``totalTimeMs``, same ``traceId``;
+  scenario ``untimed``: no ``totalTimeMs``/``startTime``/``endTime``) under its step
   (``routingClassifierTrace``, ``orchestrationTrace``, ...), plus a ``rationale`` and an
   ``observation.finalResponse`` whose ``metadata`` repeats no usage. The shapes are botocore's
   service model (``bedrock-agent-runtime`` 2023-07-26: ``TracePart``, ``Trace``,
@@ -53,6 +54,7 @@ from tests.support.fake_http import FakeHTTPServer, Reply, Request
 
 __all__ = [
     "AGENT_INVOCATIONS",
+    "AGENT_INVOCATION_MS",
     "CACHED",
     "CACHE_1H",
     "DEFAULT",
@@ -310,6 +312,8 @@ AGENT_INVOCATIONS: tuple[tuple[str, str, Tokens], ...] = (
     ("orchestrationTrace", AGENT_MODEL, Tokens(input=1460, output=120)),
 )
 """An agent call's model invocations: (trace step, foundation model, usage), in order."""
+AGENT_INVOCATION_MS = (420, 1280, 1730)
+"""Their ``metadata.totalTimeMs``, the time each took (scenario ``untimed``: not reported)."""
 _AGENT_ROUTE = re.compile(r"^/agents/(?P<agent>[^/]+)/agentAliases/(?P<alias>[^/]+)/sessions/(?P<session>[^/]+)/text$")
 _TRACE_TIME = "2025-06-02T10:15:30.123Z"
 
@@ -320,13 +324,17 @@ def _trace(session: str, step: str, body: Mapping[str, Any]) -> bytes:
     return _event("trace", part)
 
 
-def _invocation_traces(session: str, index: int, step: str, model: str, tokens: Tokens) -> Iterator[bytes]:
+def _invocation_traces(
+    session: str, index: int, step: str, model: str, tokens: Tokens, timed: bool = True
+) -> Iterator[bytes]:
     trace_id = f"fake-trace-{index}"
     started = {"traceId": trace_id, "foundationModel": model, "type": "ORCHESTRATION", "text": "{}",
                "inferenceConfiguration": {"maximumLength": 2048, "temperature": 0.0}}  # fmt: skip
     yield _trace(session, step, {"modelInvocationInput": started})
-    metadata = {"clientRequestId": f"fake-request-{index}", "startTime": _TRACE_TIME, "endTime": _TRACE_TIME,
-                "totalTimeMs": 640, "usage": {"inputTokens": tokens.input, "outputTokens": tokens.output}}  # fmt: skip
+    metadata: dict[str, Any] = {"clientRequestId": f"fake-request-{index}",
+                                "usage": {"inputTokens": tokens.input, "outputTokens": tokens.output}}  # fmt: skip
+    if timed:  # startTime/endTime as an old fixture had them, equal: the time is totalTimeMs
+        metadata |= {"startTime": _TRACE_TIME, "endTime": _TRACE_TIME, "totalTimeMs": AGENT_INVOCATION_MS[index]}
     output = {"traceId": trace_id, "metadata": metadata, "rawResponse": {"content": "".join(TEXT)}}
     yield _trace(session, step, {"modelInvocationOutput": output})
     if step == "orchestrationTrace":
@@ -337,7 +345,7 @@ def _invoke_agent(session: str, request: Mapping[str, Any], scenario_name: str) 
     frames: list[bytes] = []
     if request.get("enableTrace") is True:
         for index, (step, model, tokens) in enumerate(AGENT_INVOCATIONS):
-            frames += _invocation_traces(session, index, step, model, tokens)
+            frames += _invocation_traces(session, index, step, model, tokens, scenario_name != "untimed")
             if scenario_name == "stream_error" and index == 1:
                 frames.append(_exception("throttlingException", "Your request rate is too high."))
                 break

@@ -139,7 +139,7 @@ class Operation:
 
 
 Started = tuple[int, float]
-"""When a call started, if not now: (``time.time_ns()``, ``time.perf_counter()``) then."""
+"""When a call started (or ended), if not now: (``time.time_ns()``, ``time.perf_counter()``) then."""
 
 
 class Telemetry:
@@ -262,11 +262,14 @@ class Invocation:
         read_error = self.operation.read_error
         self.finish(None if read_error is None else safe(read_error, error), error)
 
-    def finish(self, response: Response | None, error: BaseException | None = None) -> None:
+    def finish(
+        self, response: Response | None, error: BaseException | None = None, ended: Started | None = None
+    ) -> None:
+        """``ended``: when the call ended, if not now."""
         if self._done:
             return
         self._done = True
-        safe(self._finish, response, error)
+        safe(self._finish, response, error, ended)
 
     def abandon(self, read_response: Callable[[], Response] | None) -> None:
         """Hand the call, ended now, to :func:`finish_abandoned`; for finalizers.
@@ -460,15 +463,17 @@ def record_now(
     kwargs: dict[str, Any],
     response: Response,
     started: Started | None = None,
+    ended: Started | None = None,
 ) -> None:
     """Record a call whose billed result became known only after the SDK returned (a retrieved
-    background response, a Realtime response): one span, ended now and started then (``started``)
-    or now. No budget check: the money is spent."""
+    background response, a Realtime response, a Bedrock agent's model invocation): one span,
+    started then (``started``) or now, ended then (``ended``) or now. No budget check: the money
+    is spent."""
     if not is_instrumentation_enabled() or otel_context.get_value(INSIDE_COVERING_CALL) is True:
         return
     trackers = tracking.active_trackers()
     attributed = attribution.current(telemetry.settings.attribution_baggage)
-    telemetry.start(operation, instance, (), kwargs, trackers, attributed, started).finish(response)
+    telemetry.start(operation, instance, (), kwargs, trackers, attributed, started).finish(response, None, ended)
 
 
 def _observed(telemetry: Telemetry, observe: Callable[[Telemetry, Any, Any], Any], instance: Any, result: Any) -> Any:

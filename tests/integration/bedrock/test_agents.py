@@ -3,24 +3,27 @@ span under the ``invoke_agent`` span; ``retrieve_and_generate`` reports no usage
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import EventStreamError
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
-from tests.support.fake_bedrock import AGENT_INVOCATIONS, TEXT, agent_client, scenario
+from tests.support.fake_bedrock import AGENT_INVOCATION_MS, AGENT_INVOCATIONS, TEXT, agent_client, scenario
 from tests.support.fake_http import FakeHTTPServer
 from tests.support.price_oracle import oracle_cost
+from tests.support.telemetry import metric_points
 
 import genai_cost
 from genai_cost import CostSpanProcessor
 from genai_cost.instrumentation.bedrock import BedrockInstrumentor
-from genai_cost.semconv import GenAI, Ours, PricingStatus
+from genai_cost.semconv import GenAI, Metrics, Ours, PricingStatus
 
 from .helpers import only_span
 
@@ -74,6 +77,40 @@ def test_each_model_invocation_is_priced_once_under_the_agent_span(
     assert not {GenAI.USAGE_COST_AMOUNT, GenAI.USAGE_INPUT_TOKENS, Ours.PRICING_STATUS} & set(attributes)
     assert usage.successful_requests == len(AGENT_INVOCATIONS)
     assert float(usage.total_cost) == pytest.approx(sum(_oracle(AGENT_INVOCATIONS)), rel=1e-12)
+
+
+def test_each_model_invocation_lasts_its_reported_total_time(
+    agents: Any, span_exporter: InMemorySpanExporter, metric_reader: InMemoryMetricReader
+) -> None:
+    _invoke(agents)
+
+    agent, calls = _split(span_exporter)
+    assert [span.end_time - span.start_time for span in calls] == [ms * 1_000_000 for ms in AGENT_INVOCATION_MS]  # type: ignore[operator]
+    assert all(span.end_time <= agent.end_time for span in calls)  # type: ignore[operator]
+    points = metric_points(metric_reader, Metrics.OPERATION_DURATION)
+    timed = [(model, ms / 1000) for (_, model, _), ms in zip(AGENT_INVOCATIONS, AGENT_INVOCATION_MS, strict=True)]
+    for model in {model for model, _ in timed}:
+        seconds = [s for m, s in timed if m == model]
+        (point,) = [p for p in points if p.attributes.get(GenAI.REQUEST_MODEL) == model]
+        assert point.count == len(seconds)
+        assert (point.min, point.max, point.sum) == pytest.approx((min(seconds), max(seconds), sum(seconds)), rel=1e-9)
+
+
+def test_without_total_time_an_invocation_starts_when_its_input_event_arrived(
+    agents: Any, span_exporter: InMemorySpanExporter
+) -> None:
+    with scenario(agents, "untimed"):
+        result = agents.invoke_agent(agentId="AGENT01", agentAliasId="ALIAS01", sessionId="session-1",
+                                     inputText="Hello", enableTrace=True)  # fmt: skip
+    events = iter(result["completion"])
+    assert "modelInvocationInput" in next(events)["trace"]["trace"]["routingClassifierTrace"]
+    between = time.time_ns()
+    for _ in events:
+        pass
+
+    _, calls = _split(span_exporter)
+    assert calls[0].start_time is not None and calls[0].end_time is not None
+    assert calls[0].start_time <= between <= calls[0].end_time
 
 
 def test_the_agent_span_rolls_up_its_model_invocations(

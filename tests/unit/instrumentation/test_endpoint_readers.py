@@ -73,7 +73,7 @@ def test_agent_trace_records_each_model_invocation(
     events: list[dict[str, Any]], recorded: list[tuple[str | None, Usage]], response_model: str | None
 ) -> None:
     seen: list[tuple[str | None, Usage]] = []
-    accumulator = AgentTraceAccumulator({}, lambda model, usage: seen.append((model, usage)))
+    accumulator = AgentTraceAccumulator({}, lambda model, usage, started, ended: seen.append((model, usage)))
     for event in events:
         assert accumulator.add(event) is True
 

@@ -7,7 +7,13 @@ event: the model in ``<step>.modelInvocationInput.foundationModel``, its usage
 (``inputTokens``/``outputTokens``) in ``<step>.modelInvocationOutput.metadata.usage``, the two
 matched by ``traceId``. Each becomes a ``chat`` span of its own, a child of the
 ``invoke_agent`` span, priced when its usage arrives: per invocation rather than summed,
-because prompt-size tiers and models differ between invocations. The agent span then carries
+because prompt-size tiers and models differ between invocations. The span ends when the output
+event arrives and starts the invocation's ``metadata.totalTimeMs`` earlier ("how long the
+individual invocation took", the service model's ``Metadata``), so the span and the
+``gen_ai.client.operation.duration`` point show the model's time. ``metadata.startTime``/``endTime``
+are not used: the service model documents them for the agent's final response, and they come
+from AWS's clock, not ours. Without ``totalTimeMs`` the span starts when the invocation's input
+event arrived (its ``traceId`` matched), else when its output did. The agent span then carries
 no usage or cost (``CostSpanProcessor``'s rollup sums its children). Without the trace the
 service reports no usage: the agent span says ``no_usage``. Usage reported elsewhere in the
 trace (an observation's ``metadata``, a collaborator's output) repeats what a model invocation
@@ -19,12 +25,13 @@ already reported, and is not read.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from genai_cost.instrumentation._attributes import read, request_attributes
-from genai_cost.instrumentation._core import Invocation, Operation, Request, Response, Telemetry, record_now
+from genai_cost.instrumentation._attributes import count, read, request_attributes
+from genai_cost.instrumentation._core import Invocation, Operation, Request, Response, Started, Telemetry, record_now
 from genai_cost.instrumentation._stream import Accumulator, SyncStreamProxy
 from genai_cost.instrumentation.bedrock.clients import endpoint_attributes
 from genai_cost.instrumentation.bedrock.converse import usage_from_converse
@@ -66,16 +73,34 @@ def _read_metadata(result: Any) -> Response:
     return Response(None, metadata_attributes(result))
 
 
+def _now() -> Started:
+    return time.time_ns(), time.perf_counter()
+
+
+def _started(metadata: Any, ended: Started, input_seen: Started | None) -> Started:
+    """When a model invocation that ended at ``ended`` started: ``totalTimeMs`` before it, or
+    when its input event arrived, or then."""
+    total_ms = count(read(metadata, "totalTimeMs"))
+    if total_ms is None:
+        return input_seen or ended
+    end_ns, end_perf = ended
+    return end_ns - total_ms * 1_000_000, end_perf - total_ms / 1000
+
+
+ModelCall = Callable[[str | None, Usage, Started, Started], None]
+"""Records one model invocation: (model, usage, started, ended)."""
+
+
 class AgentTraceAccumulator:
     """Sees an ``invoke_agent`` event stream: hands each model invocation's model and usage to
     ``record`` as its ``trace`` event reports it, and says which models answered."""
 
     __slots__ = ("_attributes", "_calls", "_last_model", "_models", "_pending", "_record")
 
-    def __init__(self, result: Mapping[str, Any], record: Callable[[str | None, Usage], None]) -> None:
+    def __init__(self, result: Mapping[str, Any], record: ModelCall) -> None:
         self._attributes = metadata_attributes(result)
         self._record = record
-        self._pending: dict[Any, str] = {}
+        self._pending: dict[Any, tuple[str, Started]] = {}
         self._last_model: str | None = None
         self._models: set[str] = set()
         self._calls = 0
@@ -94,17 +119,19 @@ class AgentTraceAccumulator:
         if isinstance(started, Mapping) and isinstance(model := started.get("foundationModel"), str):
             if len(self._pending) >= _PENDING_LIMIT:
                 del self._pending[next(iter(self._pending))]
-            self._pending[started.get("traceId")] = model
+            self._pending[started.get("traceId")] = (model, _now())
             self._last_model = model
         output = step.get("modelInvocationOutput")
-        usage = usage_from_converse(read(read(output, "metadata"), "usage"))
+        metadata = read(output, "metadata")
+        usage = usage_from_converse(read(metadata, "usage"))
         if usage is None:
             return
-        model = self._pending.pop(read(output, "traceId"), self._last_model)
+        ended = _now()
+        model, input_seen = self._pending.pop(read(output, "traceId"), (self._last_model, None))
         if model is not None:
             self._models.add(model)
         self._calls += 1
-        self._record(model, usage)
+        self._record(model, usage, _started(metadata, ended, input_seen), ended)
 
     def result(self) -> Response:
         attributes = dict(self._attributes)
@@ -114,11 +141,17 @@ class AgentTraceAccumulator:
 
 
 def _record_model_call(
-    telemetry: Telemetry, invocation: Invocation, client: Any, model: str | None, usage: Usage
+    telemetry: Telemetry,
+    invocation: Invocation,
+    client: Any,
+    model: str | None,
+    usage: Usage,
+    started: Started,
+    ended: Started,
 ) -> None:
-    """One ``chat`` span, started and ended now, under the agent's span."""
+    """One ``chat`` span under the agent's span."""
     with invocation.activated():
-        record_now(telemetry, _MODEL_CALL, client, {"modelId": model}, Response(usage))
+        record_now(telemetry, _MODEL_CALL, client, {"modelId": model}, Response(usage), started, ended)
 
 
 def _agent_stream(
