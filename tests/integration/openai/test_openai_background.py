@@ -185,9 +185,9 @@ def test_concurrent_retrieves_price_the_response_once(
 
 
 def test_priced_ids_remember_the_most_recent_only() -> None:
-    from genai_cost.instrumentation.openai.responses import PricedIds
+    from genai_cost.instrumentation._background import RecentIds
 
-    ids = PricedIds(2)
+    ids = RecentIds(2)
     assert [ids.claim(name) for name in ("a", "b", "a", "c")] == [True, True, False, True]
     assert ids.claim("b") is True  # forgotten: "a" was seen after it, then "c" pushed it out
     assert ids.claim("c") is False

@@ -17,14 +17,12 @@ and so does a retrieve of it after 10,000 newer ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import wrapt
-
 from genai_cost.instrumentation._attributes import read, request_attributes
-from genai_cost.instrumentation._core import Operation, Request, Telemetry, record_now, safe
+from genai_cost.instrumentation._background import watch_continuation
+from genai_cost.instrumentation._core import Operation, Request, Telemetry, record_now
 from genai_cost.instrumentation.openai.endpoint import endpoint_attributes
 from genai_cost.instrumentation.openai.responses import FINAL_EVENTS, is_background, read_responses_response
 from genai_cost.semconv import Operation as OperationName
@@ -52,51 +50,16 @@ def _record(capture_content: bool, telemetry: Telemetry, instance: Any, result: 
         record_now(telemetry, _RECORDED, instance, {"model": read(result, "model")}, response)
 
 
-class _Continuation(wrapt.ObjectProxy):  # type: ignore[type-arg]
-    """A streamed retrieve: every event reaches the app; the response of the final
-    ``response.*`` event is recorded as a non-streamed retrieve's would be."""
-
-    def __init__(self, stream: Any, record: Callable[[Any], None]) -> None:
-        super().__init__(stream)
-        self._self_record = record
-
-    def _self_see(self, event: Any) -> Any:
-        if read(event, "type") in FINAL_EVENTS:
-            safe(self._self_record, read(event, "response"))
-        return event
-
-
-class _SyncContinuation(_Continuation):
-    def __enter__(self) -> Any:
-        self.__wrapped__.__enter__()
-        return self
-
-    def __iter__(self) -> Any:
-        return self
-
-    def __next__(self) -> Any:
-        return self._self_see(next(self.__wrapped__))
-
-
-class _AsyncContinuation(_Continuation):
-    async def __aenter__(self) -> Any:
-        await self.__wrapped__.__aenter__()
-        return self
-
-    def __aiter__(self) -> Any:
-        return self
-
-    async def __anext__(self) -> Any:
-        return self._self_see(await self.__wrapped__.__anext__())
+def _final_response(event: Any) -> Any:
+    """The response a stream's final ``response.*`` event carries."""
+    return read(event, "response") if read(event, "type") in FINAL_EVENTS else None
 
 
 def _observe(capture_content: bool, telemetry: Telemetry, instance: Any, result: Any) -> Any:
     record = partial(_record, capture_content, telemetry, instance)
-    kind = type(result)  # a Response (pydantic) iterates too, but has no __next__
-    if hasattr(kind, "__anext__"):  # retrieve(stream=True)
-        return _AsyncContinuation(result, record)
-    if hasattr(kind, "__next__"):
-        return _SyncContinuation(result, record)
+    continuation = watch_continuation(result, _final_response, record)  # retrieve(stream=True)
+    if continuation is not None:
+        return continuation
     record(result)
     return result
 

@@ -12,14 +12,13 @@ by the first reading of it that has usage and never again in this process (:data
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from genai_cost._fork import fork_safe_lock
 from genai_cost.costing import pricing_context
 from genai_cost.instrumentation._attributes import count, given, numbers, read, request_attributes, response_attributes
+from genai_cost.instrumentation._background import RecentIds
 from genai_cost.instrumentation._core import Request, Response, Telemetry
 from genai_cost.instrumentation.openai import content
 from genai_cost.instrumentation.openai.chat import reported_cost, undeclared
@@ -49,30 +48,9 @@ _REQUEST_NUMBERS = (
 )
 
 
-class PricedIds:
-    """The ids of the background responses whose usage this process has reported, the ``size``
-    most recently seen; thread-safe. A bound, not a log: an id forgotten after ``size`` newer
-    ones is priced again if retrieved finished again."""
-
-    def __init__(self, size: int) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-        self._lock = fork_safe_lock(self)
-
-    def claim(self, response_id: str) -> bool:
-        """True the first time ``response_id`` is claimed (it is remembered from now on)."""
-        with self._lock:
-            if response_id in self._ids:
-                self._ids.move_to_end(response_id)
-                return False
-            self._ids[response_id] = None
-            if len(self._ids) > self._size:
-                self._ids.popitem(last=False)
-            return True
-
-
-PRICED = PricedIds(10_000)
-"""10,000 ids of ~40 characters: about 1.5 MB at most."""
+PRICED = RecentIds(10_000)
+"""The background responses whose usage this process has reported: 10,000 ids of ~40 characters,
+about 1.5 MB at most."""
 
 
 def is_background(result: Any) -> bool:
