@@ -47,12 +47,20 @@ test_automatic_continuation.py``); the counts are the scenarios', not a recordin
 (``status: requires_continuation`` and a token), the request that passes the token back
 completes, each hop with usage of its own (:data:`CONTINUED_HOPS`).
 
+A create with ``"background": true`` answers the interaction ``in_progress`` without usage or
+steps (a fresh id per create, ``v1_fakeBackground<n>``); ``GET /{version}/interactions/{id}`` of
+an interaction created before answers it finished, with the scenario's usage (``?stream=true``: the SSE events a
+streamed create sends), or with the ``x-fake-status`` header's status and no usage (a poll still
+``in_progress``). An Interaction on the wire carries no ``background`` field: the SDK's
+``Interaction`` type has none, ``CreateModelInteraction.background`` is "Input only".
+
 The ``x-fake-scenario`` header picks a :data:`SCENARIOS` entry, ``x-fake-chunks`` the number of
 stream chunks.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -257,6 +265,10 @@ def _embed(method: str, request: dict[str, Any]) -> Reply:
 CONTINUED_HOPS = (Scenario(prompt=40, candidates=8192, thoughts=300), Scenario(prompt=8532, candidates=900))
 """The usage of the ``continued`` scenario's two hops: the second re-prefills the first's output."""
 _INTERACTIONS = re.compile(r"^/(?P<version>v1[a-z0-9]*)/interactions$")
+_INTERACTION_BY_ID = re.compile(r"^/(?P<version>v1[a-z0-9]*)/interactions/(?P<id>[A-Za-z0-9_-]+)$")
+_BACKGROUND_IDS = itertools.count(1)
+_CREATED: dict[str, dict[str, Any]] = {}
+"""The interactions created so far: id -> the model or agent their create named."""
 
 
 def interaction_usage(scenario: Scenario) -> dict[str, Any]:
@@ -285,6 +297,9 @@ def _interaction(request: dict[str, Any], scenario_name: str) -> Reply:
     scenario = SCENARIOS[scenario_name]
     interaction: dict[str, Any] = {"id": "v1_fakeInteraction01", "model": request.get("model"), "status": "completed",
                                    "created": "2026-01-12T10:00:00Z", "updated": "2026-01-12T10:00:02Z"}  # fmt: skip
+    if request.get("background") is True:
+        return _background_created(request)
+    _CREATED[interaction["id"]] = _named(request)
     if scenario_name == "continued":
         hop = 1 if request.get("continuation_token") else 0
         scenario = CONTINUED_HOPS[hop]
@@ -295,12 +310,18 @@ def _interaction(request: dict[str, Any], scenario_name: str) -> Reply:
         interaction["usage"] = interaction_usage(scenario)
     if request.get("service_tier"):
         interaction["service_tier"] = request["service_tier"]
-    if not request.get("stream"):
+    return _interaction_reply(interaction, scenario, stream=bool(request.get("stream")))
+
+
+def _interaction_reply(interaction: dict[str, Any], scenario: Scenario, *, stream: bool) -> Reply:
+    """A finished interaction: its JSON with the answer's step, or the SSE events that stream it."""
+    if not stream:
         text = "".join(_WORDS)
         step = {"type": "model_output", "content": [{"type": "text", "text": text}]}
         return Reply(body={**interaction, "role": "model", "steps": [step]})
-    started = {"id": interaction["id"], "model": interaction["model"], "status": "in_progress"}
-    events: list[Any] = [{"event_type": "interaction.created", "interaction": started, "event_id": "evt-0"},
+    started = {key: interaction.get(key) for key in ("id", "model", "agent") if key in interaction}
+    events: list[Any] = [{"event_type": "interaction.created", "interaction": {**started, "status": "in_progress"},
+                          "event_id": "evt-0"},
                          {"event_type": "step.start", "index": 0, "step": {"type": "model_output"}}]  # fmt: skip
     events += [{"event_type": "step.delta", "index": 0, "delta": {"type": "text", "text": word}} for word in _WORDS]
     events += [{"event_type": "step.stop", "index": 0},
@@ -310,12 +331,37 @@ def _interaction(request: dict[str, Any], scenario_name: str) -> Reply:
                  reset_after_frames=scenario.reset_after_frames)  # fmt: skip
 
 
+def _named(request: dict[str, Any]) -> dict[str, Any]:
+    return {key: request[key] for key in ("model", "agent") if isinstance(request.get(key), str)}
+
+
+def _background_created(request: dict[str, Any]) -> Reply:
+    interaction_id = f"v1_fakeBackground{next(_BACKGROUND_IDS)}"
+    _CREATED[interaction_id] = named = _named(request)
+    return Reply(body={"id": interaction_id, **named, "status": "in_progress", "created": "2026-01-12T10:00:00Z"})
+
+
+def _got(interaction_id: str, scenario: Scenario, request: Request) -> Reply:
+    named = _CREATED.get(interaction_id)
+    if named is None:
+        return Reply(404, {"error": {"code": "not_found", "message": f"no interaction {interaction_id}"}})
+    interaction: dict[str, Any] = {"id": interaction_id, **named, "created": "2026-01-12T10:00:00Z"}
+    status = request.headers.get("x-fake-status")
+    if status is not None:
+        return Reply(body={**interaction, "status": status})
+    interaction |= {"status": "completed", "updated": "2026-01-12T10:04:00Z", "usage": interaction_usage(scenario)}
+    return _interaction_reply(interaction, scenario, stream="stream=true" in request.path)
+
+
 def answer(request: Request) -> Reply:
     """The fake API's reply to one request (also used by the benchmarks' mock transport)."""
     scenario_name = request.headers.get("x-fake-scenario", "default")
     scenario = SCENARIOS.get(scenario_name)
     path = request.path.split("?")[0]
     match, interactions = _PATH.match(path), _INTERACTIONS.match(path)
+    by_id = _INTERACTION_BY_ID.match(path) if request.method == "GET" else None
+    if scenario is not None and by_id is not None:
+        return _got(by_id["id"], scenario, request)
     if scenario is None or (match is None and interactions is None):
         return Reply(404, {"error": {"code": 404, "message": f"no fake for {request.path}", "status": "NOT_FOUND"}})
     if scenario.error_status is not None:

@@ -3,7 +3,8 @@
 Covers ``models.generate_content``, ``generate_content_stream`` and ``embed_content`` on
 ``client.models`` and ``client.aio.models``, for the Gemini API (``gcp.gemini``) and Vertex AI
 (``gcp.vertex_ai``), and the Interactions API's ``create`` (``client.interactions`` and
-``client.aio.interactions``, streamed or not; see :mod:`.interactions`).
+``client.aio.interactions``, streamed or not; see :mod:`.interactions`) and ``get``, which prices
+a background interaction once it is finished (see :mod:`.background`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from genai_cost.instrumentation._base import GenAIInstrumentor, Wrap
 from genai_cost.instrumentation._core import Invocation, Operation, Request
 from genai_cost.instrumentation._stream import AsyncStreamProxy, SyncStreamProxy
+from genai_cost.instrumentation.google_genai.background import GET
 from genai_cost.instrumentation.google_genai.content import (
     ChunkAccumulator,
     read_generate_request,
@@ -20,8 +22,8 @@ from genai_cost.instrumentation.google_genai.content import (
 )
 from genai_cost.instrumentation.google_genai.embeddings import read_embed_request, read_embed_response
 from genai_cost.instrumentation.google_genai.interactions import (
+    read_created_interaction,
     read_interaction_request,
-    read_interaction_response,
     wrap_stream,
 )
 from genai_cost.instrumentation.google_genai.package import _instruments
@@ -39,7 +41,7 @@ def _stream(result: Any, invocation: Invocation, request: Request) -> Any:
 _GENERATE = Operation(read_generate_request, read_generate_response)
 _GENERATE_STREAM = Operation(read_generate_request, read_generate_response, _stream)
 _EMBED = Operation(read_embed_request, read_embed_response)
-_INTERACTION = Operation(read_interaction_request, read_interaction_response, wrap_stream)
+_INTERACTION = Operation(read_interaction_request, read_created_interaction, wrap_stream)
 
 
 class GoogleGenAIInstrumentor(GenAIInstrumentor):
@@ -52,4 +54,5 @@ class GoogleGenAIInstrumentor(GenAIInstrumentor):
         Wrap("google.genai.models", "Models", "generate_content_stream", _GENERATE_STREAM),
         Wrap("google.genai.models", "Models", "embed_content", _EMBED),
         Wrap("google.genai._gaos.interactions", "Interactions", "create", _INTERACTION),
+        Wrap("google.genai._gaos.interactions", "Interactions", "get", GET),
     )

@@ -12,6 +12,11 @@ same reader: ``total_input_tokens`` (cached tokens included), ``total_cached_tok
 thoughts), ``total_thought_tokens``, ``total_tool_use_tokens`` and the per-modality
 ``*_tokens_by_modality`` lists (``{"modality": "text", "tokens": n}``). A stream reports the
 usage on its ``interaction.completed`` event.
+
+An interaction created with ``background=True`` answers ``in_progress`` without usage: its
+create span says ``no_usage`` and the interaction is remembered as awaited (:data:`AWAITED`),
+as is one whose stream ended before its ``interaction.completed`` event; its usage is priced by
+the first ``interactions.get`` that finds it finished (:mod:`.background`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 
 from genai_cost.costing import pricing_context
 from genai_cost.instrumentation._attributes import count, read, request_attributes, response_attributes
+from genai_cost.instrumentation._background import RecentIds
 from genai_cost.instrumentation._core import Invocation, Request, Response, Telemetry
 from genai_cost.instrumentation._stream import AsyncStreamProxy, proxy_stream
 from genai_cost.instrumentation.google_genai.content import usage_from_gemini
@@ -29,7 +35,20 @@ from genai_cost.semconv import GenAI
 from genai_cost.semconv import Operation as OperationName
 from genai_cost.usage import Usage
 
-__all__ = ["InteractionEventAccumulator", "read_interaction_request", "read_interaction_response", "wrap_stream"]
+__all__ = [
+    "AWAITED",
+    "UNFINISHED",
+    "InteractionEventAccumulator",
+    "read_created_interaction",
+    "read_interaction_request",
+    "read_interaction_response",
+    "wrap_stream",
+]
+
+UNFINISHED = frozenset({"queued", "in_progress"})
+AWAITED = RecentIds(10_000)
+"""Interactions this process saw unfinished and without usage, whose usage no span has yet
+reported: 10,000 ids of ~40 characters, about 1.5 MB at most."""
 
 _COUNTS = (
     ("total_input_tokens", "prompt_token_count"),
@@ -44,6 +63,9 @@ _DETAILS = (
     ("output_tokens_by_modality", "candidates_tokens_details"),
     ("tool_use_tokens_by_modality", "tool_use_prompt_tokens_details"),
 )
+
+
+_CARRYING_THE_INTERACTION = frozenset({"interaction.created", "interaction.completed"})
 
 
 def read_interaction_request(
@@ -88,8 +110,22 @@ def read_interaction_response(result: Any) -> Response:
     )
 
 
+def read_created_interaction(result: Any) -> Response:
+    """An interaction a create answered: read, and awaited if unfinished without usage (no longer
+    once a reading has its usage)."""
+    response = read_interaction_response(result)
+    interaction_id = read(result, "id")
+    if isinstance(interaction_id, str):
+        if response.usage is not None:
+            AWAITED.take(interaction_id)
+        elif read(result, "status") in UNFINISHED:
+            AWAITED.claim(interaction_id)
+    return response
+
+
 class InteractionEventAccumulator:
-    """Keeps the interaction of the stream's ``interaction.completed`` event."""
+    """Keeps the interaction of the stream's ``interaction.completed`` event, or until then of its
+    ``interaction.created`` one (unfinished: a stream cut short leaves it awaited)."""
 
     __slots__ = ("_interaction",)
 
@@ -97,12 +133,12 @@ class InteractionEventAccumulator:
         self._interaction: Any = None
 
     def add(self, event: Any) -> bool:
-        if read(event, "event_type") == "interaction.completed":
+        if read(event, "event_type") in _CARRYING_THE_INTERACTION:
             self._interaction = read(event, "interaction")
         return True
 
     def result(self) -> Response:
-        return read_interaction_response(self._interaction)
+        return read_created_interaction(self._interaction)
 
 
 def wrap_stream(result: Any, invocation: Invocation, request: Request) -> Any:
