@@ -23,6 +23,8 @@ Agent runtime routes (a ``bedrock-agent-runtime`` client, :func:`agent_client`):
   service model (``bedrock-agent-runtime`` 2023-07-26: ``TracePart``, ``Trace``,
   ``OrchestrationModelInvocationOutput``, ``Metadata``, ``Usage``) and AWS's trace-events guide;
   the counts are made up, not copied from a recording;
+- ``POST /agents/{sessionId}`` (InvokeInlineAgent): the same stream, its trace parts without
+  ``agentId``/``agentAliasId``/``agentVersion`` (botocore's ``InlineAgentTracePart``);
 - ``POST /retrieveAndGenerate``: JSON ``output``, ``citations``, ``sessionId``, and no usage, as
   the service model's ``RetrieveAndGenerateResponse`` has none.
 
@@ -314,44 +316,48 @@ AGENT_INVOCATIONS: tuple[tuple[str, str, Tokens], ...] = (
 """An agent call's model invocations: (trace step, foundation model, usage), in order."""
 AGENT_INVOCATION_MS = (420, 1280, 1730)
 """Their ``metadata.totalTimeMs``, the time each took (scenario ``untimed``: not reported)."""
-_AGENT_ROUTE = re.compile(r"^/agents/(?P<agent>[^/]+)/agentAliases/(?P<alias>[^/]+)/sessions/(?P<session>[^/]+)/text$")
+_AGENT_ROUTE = re.compile(
+    r"^/agents/(?P<agent>[^/]+)/agentAliases/(?P<alias>[^/]+)/sessions/(?P<session>[^/]+)/text$"
+    r"|^/agents/(?P<inline_session>[^/]+)$"
+)
 _TRACE_TIME = "2025-06-02T10:15:30.123Z"
 
 
-def _trace(session: str, step: str, body: Mapping[str, Any]) -> bytes:
-    part = {"agentId": "AGENT01", "agentAliasId": "ALIAS01", "agentVersion": "1", "sessionId": session,
-            "eventTime": _TRACE_TIME, "trace": {step: body}}  # fmt: skip
+def _trace(session: str, step: str, body: Mapping[str, Any], inline: bool = False) -> bytes:
+    part: dict[str, Any] = {"sessionId": session, "eventTime": _TRACE_TIME, "trace": {step: body}}
+    if not inline:
+        part |= {"agentId": "AGENT01", "agentAliasId": "ALIAS01", "agentVersion": "1"}
     return _event("trace", part)
 
 
 def _invocation_traces(
-    session: str, index: int, step: str, model: str, tokens: Tokens, timed: bool = True
+    session: str, index: int, step: str, model: str, tokens: Tokens, timed: bool = True, inline: bool = False
 ) -> Iterator[bytes]:
     trace_id = f"fake-trace-{index}"
     started = {"traceId": trace_id, "foundationModel": model, "type": "ORCHESTRATION", "text": "{}",
                "inferenceConfiguration": {"maximumLength": 2048, "temperature": 0.0}}  # fmt: skip
-    yield _trace(session, step, {"modelInvocationInput": started})
+    yield _trace(session, step, {"modelInvocationInput": started}, inline)
     metadata: dict[str, Any] = {"clientRequestId": f"fake-request-{index}",
                                 "usage": {"inputTokens": tokens.input, "outputTokens": tokens.output}}  # fmt: skip
     if timed:  # startTime/endTime as an old fixture had them, equal: the time is totalTimeMs
         metadata |= {"startTime": _TRACE_TIME, "endTime": _TRACE_TIME, "totalTimeMs": AGENT_INVOCATION_MS[index]}
     output = {"traceId": trace_id, "metadata": metadata, "rawResponse": {"content": "".join(TEXT)}}
-    yield _trace(session, step, {"modelInvocationOutput": output})
+    yield _trace(session, step, {"modelInvocationOutput": output}, inline)
     if step == "orchestrationTrace":
-        yield _trace(session, step, {"rationale": {"traceId": trace_id, "text": "Answer directly."}})
+        yield _trace(session, step, {"rationale": {"traceId": trace_id, "text": "Answer directly."}}, inline)
 
 
-def _invoke_agent(session: str, request: Mapping[str, Any], scenario_name: str) -> Reply:
+def _invoke_agent(session: str, request: Mapping[str, Any], scenario_name: str, inline: bool = False) -> Reply:
     frames: list[bytes] = []
     if request.get("enableTrace") is True:
         for index, (step, model, tokens) in enumerate(AGENT_INVOCATIONS):
-            frames += _invocation_traces(session, index, step, model, tokens, scenario_name != "untimed")
+            frames += _invocation_traces(session, index, step, model, tokens, scenario_name != "untimed", inline)
             if scenario_name == "stream_error" and index == 1:
                 frames.append(_exception("throttlingException", "Your request rate is too high."))
                 break
         final = {"traceId": "fake-trace-final", "type": "FINISH",
                  "finalResponse": {"text": "".join(TEXT), "metadata": {"operationTotalTimeMs": 2100}}}  # fmt: skip
-        frames.append(_trace(session, "orchestrationTrace", {"observation": final}))
+        frames.append(_trace(session, "orchestrationTrace", {"observation": final}, inline))
     frames += [_event("chunk", {"bytes": base64.b64encode(text.encode()).decode()}) for text in TEXT]
     headers = {**_STREAM_HEADERS, "x-amzn-bedrock-agent-content-type": "text/plain",
                "x-amz-bedrock-agent-session-id": session}  # fmt: skip
@@ -374,7 +380,10 @@ def _agent_answer(request: Request) -> Reply | None:
     if path == "/retrieveAndGenerate":
         return _retrieve_and_generate(request.json())
     route = _AGENT_ROUTE.match(path)
-    return None if route is None else _invoke_agent(route["session"], request.json(), scenario_name)
+    if route is None:
+        return None
+    inline = route["inline_session"] is not None
+    return _invoke_agent(route["inline_session"] or route["session"], request.json(), scenario_name, inline)
 
 
 def _http_answer(request: Request) -> Reply:

@@ -113,6 +113,23 @@ def test_without_total_time_an_invocation_starts_when_its_input_event_arrived(
     assert calls[0].start_time <= between <= calls[0].end_time
 
 
+def test_an_inline_agent_prices_each_model_invocation_once(agents: Any, span_exporter: InMemorySpanExporter) -> None:
+    with genai_cost.track_usage() as usage:
+        result = agents.invoke_inline_agent(sessionId="inline-1", foundationModel=AGENT_INVOCATIONS[1][1],
+                                            instruction="You are a helpful assistant for testing.",
+                                            agentName="helper", inputText="Hello", enableTrace=True)  # fmt: skip
+        text = b"".join(event["chunk"]["bytes"] for event in result["completion"] if "chunk" in event)
+
+    assert text == "".join(TEXT).encode()
+    agent, calls = _split(span_exporter)
+    assert (agent.attributes or {})[GenAI.AGENT_NAME] == "helper"
+    assert [span.parent.span_id for span in calls if span.parent] == [agent.context.span_id] * len(AGENT_INVOCATIONS)
+    costs = [(span.attributes or {})[GenAI.USAGE_COST_AMOUNT] for span in calls]
+    assert costs == pytest.approx(_oracle(AGENT_INVOCATIONS), rel=1e-12)
+    assert usage.successful_requests == len(AGENT_INVOCATIONS)
+    assert float(usage.total_cost) == pytest.approx(sum(_oracle(AGENT_INVOCATIONS)), rel=1e-12)
+
+
 def test_the_agent_span_rolls_up_its_model_invocations(
     instrument: Callable[..., BedrockInstrumentor], fake_bedrock: FakeHTTPServer, boto_session: Any
 ) -> None:

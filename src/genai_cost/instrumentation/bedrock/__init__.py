@@ -2,8 +2,9 @@
 
 Covers ``converse``, ``converse_stream``, ``invoke_model`` and
 ``invoke_model_with_response_stream`` of every boto3/botocore ``bedrock-runtime`` client, and
-``invoke_agent`` and ``retrieve_and_generate`` of every ``bedrock-agent-runtime`` client (see
-:mod:`.agents`), created after ``instrument()`` (see :mod:`.clients` for how and why).
+``invoke_agent``, ``invoke_inline_agent`` and ``retrieve_and_generate`` of every
+``bedrock-agent-runtime`` client (see :mod:`.agents`), created after ``instrument()`` (see
+:mod:`.clients` for how and why).
 """
 
 from __future__ import annotations

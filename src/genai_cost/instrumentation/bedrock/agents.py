@@ -1,4 +1,4 @@
-"""Bedrock agent runtime: ``invoke_agent`` and ``retrieve_and_generate``.
+"""Bedrock agent runtime: ``invoke_agent``, ``invoke_inline_agent`` and ``retrieve_and_generate``.
 
 An agent call runs several model invocations inside AWS (pre-processing, each orchestration
 step, post-processing, a supervisor's routing classifier), each billed at its own model's
@@ -18,6 +18,10 @@ no usage or cost (``CostSpanProcessor``'s rollup sums its children). Without the
 service reports no usage: the agent span says ``no_usage``. Usage reported elsewhere in the
 trace (an observation's ``metadata``, a collaborator's output) repeats what a model invocation
 already reported, and is not read.
+
+``invoke_inline_agent`` (an agent defined in the request: ``foundationModel``, ``instruction``,
+``agentName``) answers the same event stream, its ``trace`` events the same ``Trace`` shape
+(botocore's ``InlineAgentTracePart``, without the agent and alias ids): read the same way.
 
 ``retrieve_and_generate`` reports no usage at all (``output``, ``citations``,
 ``guardrailAction``, ``sessionId``): its span names the generating model and says ``no_usage``.
@@ -51,6 +55,16 @@ def _read_agent_request(client: Any, telemetry: Telemetry, args: tuple[Any, ...]
     agent_id = kwargs.get("agentId")
     if isinstance(agent_id, str):
         attributes[GenAI.AGENT_ID] = agent_id
+    return Request(attributes, kwargs, options=client)
+
+
+def _read_inline_agent_request(
+    client: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Request:
+    attributes = request_attributes(OperationName.INVOKE_AGENT, endpoint_attributes(client), None)
+    agent_name = kwargs.get("agentName")
+    if isinstance(agent_name, str):
+        attributes[GenAI.AGENT_NAME] = agent_name
     return Request(attributes, kwargs, options=client)
 
 
@@ -169,7 +183,9 @@ def agent_operations(
     telemetry: Telemetry, stream_proxy: Callable[[Any, Invocation, Accumulator], Any] = SyncStreamProxy
 ) -> dict[str, Operation]:
     """``bedrock-agent-runtime`` client method -> how to read its request and result."""
+    agent_stream = _agent_stream(telemetry, stream_proxy)
     return {
-        "invoke_agent": Operation(_read_agent_request, _read_metadata, _agent_stream(telemetry, stream_proxy)),
+        "invoke_agent": Operation(_read_agent_request, _read_metadata, agent_stream),
+        "invoke_inline_agent": Operation(_read_inline_agent_request, _read_metadata, agent_stream),
         "retrieve_and_generate": Operation(_read_rag_request, _read_metadata),
     }
