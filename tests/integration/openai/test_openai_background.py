@@ -191,3 +191,4 @@ def test_priced_ids_remember_the_most_recent_only() -> None:
     assert [ids.claim(name) for name in ("a", "b", "a", "c")] == [True, True, False, True]
     assert ids.claim("b") is True  # forgotten: "a" was seen after it, then "c" pushed it out
     assert ids.claim("c") is False
+    assert [ids.take(name) for name in ("c", "c", "a")] == [True, False, False]  # taken once; "a" forgotten
