@@ -613,8 +613,9 @@ def _add_gateway(commands: Any) -> None:
     )
     rotel.add_argument("--grpc-endpoint", default="0.0.0.0:4317", metavar="HOST:PORT", help="OTLP/gRPC receiver")
     rotel.add_argument("--http-endpoint", default="0.0.0.0:4318", metavar="HOST:PORT", help="OTLP/HTTP receiver")
+    # Required: a default of localhost:4317 would export into rotel's own receiver, in a loop.
     rotel.add_argument(
-        "--exporter-endpoint", default="http://localhost:4317", metavar="URL", help="where rotel exports OTLP to"
+        "--exporter-endpoint", required=True, metavar="URL", help="where rotel exports the priced spans (OTLP)"
     )
     rotel.add_argument("--exporter-protocol", choices=("grpc", "http"), default="grpc", help="OTLP over gRPC or HTTP")
     rotel.add_argument("--json", action="store_true", help="print one JSON object (argv, env, processor)")

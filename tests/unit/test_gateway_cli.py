@@ -15,7 +15,7 @@ from genai_cost.cli import EXIT_BAD_INPUT, EXIT_OK, main
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["gateway", "rotel", *args])
+    code = main(["gateway", "rotel", "--exporter-endpoint=http://tempo:4317", *args])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -24,7 +24,7 @@ def test_json_names_the_processor_and_makes_this_genai_cost_importable(
     capsys: pytest.CaptureFixture[str], configure: Callable[..., None]
 ) -> None:
     configure()
-    code, out, _err = _run(capsys, "--exporter-endpoint=http://tempo:4317", "--json")
+    code, out, _err = _run(capsys, "--json")
     assert code == EXIT_OK
     launch = json.loads(out)
     processor = Path(launch["processor"])
@@ -60,3 +60,10 @@ def test_a_bad_pricing_file_fails_here_not_in_the_collector(
     code, out, err = _run(capsys)
     assert code == EXIT_BAD_INPUT and out == ""
     assert str(bad) in err
+
+
+def test_without_an_exporter_endpoint_it_refuses_rather_than_export_into_itself(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["gateway", "rotel"]) == EXIT_BAD_INPUT
+    assert "--exporter-endpoint" in capsys.readouterr().err

@@ -87,9 +87,9 @@ def _settings(environ: Mapping[str, str]) -> dict[str, str]:
 def rotel_launch(
     *,
     environ: Mapping[str, str],
+    exporter_endpoint: str,
     grpc_endpoint: str = "0.0.0.0:4317",
     http_endpoint: str = "0.0.0.0:4318",
-    exporter_endpoint: str = "http://localhost:4317",
     exporter_protocol: str = "grpc",
 ) -> RotelLaunch:
     """The command line that runs rotel with the processor, receiving OTLP on the given
