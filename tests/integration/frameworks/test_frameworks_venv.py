@@ -13,10 +13,12 @@ from tests.support.venvs import assert_tests_pass_in_venv, cached_venv
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 PYDANTIC_AI = ("pydantic-ai-slim[openai] >= 1.0",)
+# openai-agents pins websockets < 17 (``test`` has 17): OpenTelemetry's bridge of its traces.
+OPENAI_AGENTS = ("openai-agents >= 0.3", "opentelemetry-instrumentation-openai-agents-v2 >= 0.1")
 
-# ``Agent.run_sync`` runs on an event loop of pydantic-ai's that it leaves open, with the
-# client's connections on it (so it does without genai-cost): their ResourceWarnings, raised
-# when collected, are not the tests'.
+# pydantic-ai's ``Agent.run_sync`` and openai-agents' ``Runner.run_sync`` run on event loops of
+# their own that they leave with the client's connections open (so they do without genai-cost):
+# their ResourceWarnings, raised when collected, are not the tests'.
 IGNORE_UNCLOSED = ("-W", "ignore::ResourceWarning", "-W", "ignore::pytest.PytestUnraisableExceptionWarning")
 
 
@@ -24,3 +26,9 @@ def test_pydantic_ai_tests_pass_in_a_venv_with_pydantic_ai() -> None:
     python = cached_venv("pydantic-ai", PYDANTIC_AI, "import pydantic_ai.models.openai")
     summary = assert_tests_pass_in_venv(python, *IGNORE_UNCLOSED, "tests/integration/frameworks/test_pydantic_ai.py")
     print("pydantic-ai:", summary)
+
+
+def test_openai_agents_tests_pass_in_a_venv_with_openai_agents() -> None:
+    python = cached_venv("openai-agents", OPENAI_AGENTS, "import agents, opentelemetry.instrumentation.openai_agents")
+    summary = assert_tests_pass_in_venv(python, *IGNORE_UNCLOSED, "tests/integration/frameworks/test_openai_agents.py")
+    print("openai-agents:", summary)
