@@ -31,7 +31,10 @@ that is negative, not finite or wider than int64 is ignored, and a span whose
 pre-set cost amount is not an amount (NaN, infinite, negative) is priced here instead.
 Subtree token sums stop at the int64 limit (OTLP's integer), with one warning.
 
-Only spans that end before their ancestor count towards its subtree. Memory is bounded:
+Only spans that end before their ancestor count towards its subtree; but a span that ends
+while one of genai-cost's own call spans below it is still open (a framework's LLM span that
+ends when it has read a stream's last chunk, before the SDK's stream is closed) is counted by
+that own span: it is not priced, and the own span's call reaches the ancestors above it. Memory is bounded:
 at most ``max_traces`` traces are tracked (the oldest is dropped beyond it) with at most
 ``max_spans_per_trace`` open spans each (a span beyond that cap is not tracked as an
 ancestor: its own cost still reaches the tracked spans above it, the cost below it does not).
@@ -169,6 +172,16 @@ class _Trace:
         self.subtrees: dict[int, _Subtree] = {}
         self.ours: set[int] = set()
         self.agents: dict[int, str] = {}
+
+    def open_below(self, span_id: int) -> bool:
+        """One of the open own LLM spans runs below ``span_id``."""
+        return any(span_id in self.ancestors(self.parents.get(own)) for own in self.ours)
+
+    def adopt_children(self, span_id: int, parent: int | None) -> None:
+        """The open children of ``span_id`` (ending) now hang from its ``parent``."""
+        for child, of in self.parents.items():
+            if of == span_id:
+                self.parents[child] = parent
 
     def ancestors(self, parent: int | None) -> Iterator[int]:
         """The open ancestors, nearest first (bounded: a bogus parent cycle cannot hang us)."""
@@ -447,7 +460,8 @@ class CostSpanProcessor(SpanProcessor):
         A span's usage is counted elsewhere when a span below it already contributed (an
         aggregate, or an outer span of a doubly instrumented call) or when it runs inside one
         of genai-cost's own LLM spans (the SDK's or another instrumentation's span of the same
-        call, e.g. the Anthropic SDK's native span).
+        call, e.g. the Anthropic SDK's native span), or when one of genai-cost's own LLM spans
+        below it is still open (it will count the call).
         """
         context = span.context
         if context is None:
@@ -457,15 +471,22 @@ class CostSpanProcessor(SpanProcessor):
             trace = self._traces.get(trace_id)
             if trace is None:
                 return None, None, None, False, None
-            trace.parents.pop(context.span_id, None)
-            trace.ours.discard(context.span_id)
-            agent = trace.agents.pop(context.span_id, None) if trace.agents else None
-            subtree = trace.subtrees.pop(context.span_id, None)
-            parent = _same_trace_parent(trace_id, span.parent)
+            span_id = context.span_id
+            # An own span still open below this one (a stream read after this span ended) is
+            # the call's count: its cost goes on to this span's ancestors through its children.
+            outlived = bool(trace.ours) and trace.open_below(span_id)
+            parent = trace.parents.pop(span_id) if span_id in trace.parents else None
+            if parent is None:
+                parent = _same_trace_parent(trace_id, span.parent)
+            if outlived:
+                trace.adopt_children(span_id, parent)
+            trace.ours.discard(span_id)
+            agent = trace.agents.pop(span_id, None) if trace.agents else None
+            subtree = trace.subtrees.pop(span_id, None)
             inside_ours = any(ancestor in trace.ours for ancestor in trace.ancestors(parent)) if trace.ours else False
             if not trace.parents:
                 del self._traces[trace_id]
-        return trace, parent, subtree, subtree is not None or inside_ours, agent
+        return trace, parent, subtree, subtree is not None or inside_ours or outlived, agent
 
     def _credit(
         self, trace: _Trace, parent: int | None, call: _Call, counted: frozenset[int] = frozenset()

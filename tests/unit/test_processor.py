@@ -506,3 +506,29 @@ def test_an_ancestor_of_both_spans_of_the_call_counts_it_once(pipeline: Pipeline
     for name in ("chain", "request"):
         rollup = pipeline.span(name).attributes
         assert (rollup[Ours.SUBTREE_CALLS], rollup[Ours.SUBTREE_COST_AMOUNT]) == (1, 0.25), name
+
+
+def test_a_framework_span_that_ends_before_our_streamed_span_of_the_call_is_not_priced(pipeline: Pipeline) -> None:
+    # google-adk ends its LLM span with the stream's last chunk read; the SDK's stream, and so our
+    # span of the call below it, is closed afterwards.
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    ours = provider.get_tracer("genai_cost.instrumentation.openai")
+    with (
+        track_usage() as usage,
+        pipeline.tracer.start_as_current_span("request"),
+        pipeline.tracer.start_as_current_span("agent"),
+    ):
+        framework = pipeline.tracer.start_span("framework llm", attributes=SEMCONV)
+        call = ours.start_span("chat model-a", set_span_in_context(framework))
+        framework.end()
+        call.set_attributes({**SEMCONV, GenAI.USAGE_COST_AMOUNT: 0.25})
+        call.end()
+
+    assert dict(pipeline.span("framework llm").attributes) == SEMCONV
+    assert pipeline.cost_points() == []  # our instrumentor records its own call's metrics
+    assert usage.successful_requests == 0
+    for name in ("agent", "request"):
+        rollup = pipeline.span(name).attributes
+        assert (rollup[Ours.SUBTREE_CALLS], rollup[Ours.SUBTREE_COST_AMOUNT]) == (1, 0.25), name
+    assert pipeline.processor.tracked_traces == 0
