@@ -30,8 +30,8 @@ class Pipeline:
         self.exporter, self.reader = InMemorySpanExporter(), InMemoryMetricReader()
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
         self.tracer_provider = TracerProvider()
-        processor = CostSpanProcessor(SimpleSpanProcessor(self.exporter), meter_provider=self.meter_provider)
-        self.tracer_provider.add_span_processor(processor)
+        self.processor = CostSpanProcessor(SimpleSpanProcessor(self.exporter), meter_provider=self.meter_provider)
+        self.tracer_provider.add_span_processor(self.processor)
 
     @property
     def options(self) -> dict[str, object]:

@@ -1,8 +1,10 @@
 """The framework tests, in a cached venv that has the framework (tests/support/venvs.py).
 
 pydantic-ai cannot join the ``test`` extra: pydantic-ai-slim 1.x/2.x requires genai-prices
->= 0.2.4, and ``test`` pins 0.2.3 (the price oracle's version). The venv holds it over this
-environment (openai, OpenTelemetry and pytest come from here) and installs this checkout.
+>= 0.2.4, and ``test`` pins 0.2.3 (the price oracle's version); openai-agents and google-adk
+pin older packages (below). A venv holds the framework over this environment (openai,
+OpenTelemetry and pytest come from here, unless the framework pins others) and installs this
+checkout.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PYDANTIC_AI = ("pydantic-ai-slim[openai] >= 1.0",)
 # openai-agents pins websockets < 17 (``test`` has 17): OpenTelemetry's bridge of its traces.
 OPENAI_AGENTS = ("openai-agents >= 0.3", "opentelemetry-instrumentation-openai-agents-v2 >= 0.1")
+# google-adk pins opentelemetry-sdk <= 1.44 and google-genai < 3 (``test`` has 1.45 and 3.x).
+GOOGLE_ADK = ("google-adk >= 1.0",)
 
-# pydantic-ai's ``Agent.run_sync`` and openai-agents' ``Runner.run_sync`` run on event loops of
-# their own that they leave with the client's connections open (so they do without genai-cost):
-# their ResourceWarnings, raised when collected, are not the tests'.
+# pydantic-ai's ``Agent.run_sync``, openai-agents' ``Runner.run_sync`` and google-adk's per-loop
+# clients run on event loops of their own that they leave with the client's connections open (so
+# they do without genai-cost): their ResourceWarnings, raised when collected, are not the tests'.
 IGNORE_UNCLOSED = ("-W", "ignore::ResourceWarning", "-W", "ignore::pytest.PytestUnraisableExceptionWarning")
 
 
@@ -32,3 +36,9 @@ def test_openai_agents_tests_pass_in_a_venv_with_openai_agents() -> None:
     python = cached_venv("openai-agents", OPENAI_AGENTS, "import agents, opentelemetry.instrumentation.openai_agents")
     summary = assert_tests_pass_in_venv(python, *IGNORE_UNCLOSED, "tests/integration/frameworks/test_openai_agents.py")
     print("openai-agents:", summary)
+
+
+def test_google_adk_tests_pass_in_a_venv_with_google_adk() -> None:
+    python = cached_venv("google-adk", GOOGLE_ADK, "import google.adk.agents")
+    summary = assert_tests_pass_in_venv(python, *IGNORE_UNCLOSED, "tests/integration/frameworks/test_google_adk.py")
+    print("google-adk:", summary)
