@@ -20,7 +20,9 @@ instrumentation's, of a call genai-cost already priced). A framework may also st
 of a call in another trace than the SDK span under it (OpenInference's LangChain tracer does
 not make its spans current): a foreign span with usage is then counted elsewhere when one of
 genai-cost's own call spans with the same input and output token counts ran within its
-lifetime (started no earlier, ended no later) and is not matched yet. Each own span matches
+lifetime (started no earlier, ended no later) and is not matched yet. A count of 0 on the
+foreign span matches any: it saw part of the usage only (OpenInference's LangChain span of a
+ChatAnthropic stream reports the output tokens and 0 input, the input being on another chunk). Each own span matches
 one foreign span at most; the last ``_RECENT_OWN_CALLS`` own spans are kept for this. The
 foreign span is then not priced again, but its ancestors get the call's cost, up to the first
 one that the own span's call reached already (an app span above both).
@@ -156,9 +158,12 @@ class _OwnCall:
 
     def within(self, span: ReadableSpan, tokens: tuple[int, int]) -> bool:
         start, end = span.start_time, span.end_time
-        return (
-            tokens == self.tokens and start is not None and end is not None and start <= self.start <= self.end <= end
-        )
+        return self.counts(tokens) and start is not None and end is not None and start <= self.start <= self.end <= end
+
+    def counts(self, tokens: tuple[int, int]) -> bool:
+        """``tokens`` (input, output) are this call's, or the part of them another span saw:
+        each the same or 0 (unseen), one of them not 0."""
+        return any(tokens) and all(seen in (0, own) for seen, own in zip(tokens, self.tokens, strict=True))
 
 
 class _Trace:

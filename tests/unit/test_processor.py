@@ -532,3 +532,55 @@ def test_a_framework_span_that_ends_before_our_streamed_span_of_the_call_is_not_
         rollup = pipeline.span(name).attributes
         assert (rollup[Ours.SUBTREE_CALLS], rollup[Ours.SUBTREE_COST_AMOUNT]) == (1, 0.25), name
     assert pipeline.processor.tracked_traces == 0
+
+
+def test_a_foreign_span_that_saw_part_of_the_usage_of_our_call_is_not_priced_again(pipeline: Pipeline) -> None:
+    # OpenInference's LangChain span of a ChatAnthropic stream: the output tokens, and 0 input
+    # (LangChain's input count is on another chunk); our span of the call is in a trace of its own.
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    ours = provider.get_tracer("genai_cost.instrumentation.anthropic")
+    output_only = {
+        OpenInference.PROVIDER: "anthropic",
+        OpenInference.MODEL_NAME: "model-a",
+        OpenInference.TOKEN_COUNT_PROMPT: 0,
+        OpenInference.TOKEN_COUNT_COMPLETION: 10,
+        OpenInference.TOKEN_COUNT_TOTAL: 10,
+    }
+    with (
+        track_usage() as usage,
+        pipeline.tracer.start_as_current_span("chain"),
+        pipeline.tracer.start_as_current_span("framework llm", attributes=output_only),
+        ours.start_as_current_span(
+            "chat model-a", context=Context(), attributes={**SEMCONV, GenAI.USAGE_COST_AMOUNT: 0.25}
+        ),
+    ):
+        pass
+
+    assert GenAI.USAGE_COST_AMOUNT not in pipeline.span("framework llm").attributes
+    assert (pipeline.cost_points(), usage.successful_requests) == ([], 0)
+    chain = pipeline.span("chain").attributes
+    rollup = chain[Ours.SUBTREE_CALLS], chain[Ours.SUBTREE_COST_AMOUNT], chain[Ours.SUBTREE_INPUT_TOKENS]
+    assert rollup == (1, 0.25, 20)
+
+
+@pytest.mark.parametrize(
+    ("input_tokens", "output_tokens"),
+    [pytest.param(0, 0, id="nothing"), pytest.param(20, 9, id="other-output"), pytest.param(0, 9, id="other-part")],
+)
+def test_a_foreign_span_of_other_counts_around_our_call_is_priced(
+    pipeline: Pipeline, input_tokens: int, output_tokens: int
+) -> None:
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    ours = provider.get_tracer("genai_cost.instrumentation.anthropic")
+    counts = {OpenInference.TOKEN_COUNT_PROMPT: input_tokens, OpenInference.TOKEN_COUNT_COMPLETION: output_tokens}
+    with (
+        pipeline.tracer.start_as_current_span("framework llm", attributes={**OPENINFERENCE, **counts}),
+        ours.start_as_current_span(
+            "chat model-a", context=Context(), attributes={**SEMCONV, GenAI.USAGE_COST_AMOUNT: 0.25}
+        ),
+    ):
+        pass
+
+    assert GenAI.USAGE_COST_AMOUNT in pipeline.span("framework llm").attributes
