@@ -20,7 +20,8 @@ instrumentation's, of a call genai-cost already priced). A framework may also st
 of a call in another trace than the SDK span under it (OpenInference's LangChain tracer does
 not make its spans current): a foreign span with usage is then counted elsewhere when one of
 genai-cost's own call spans with the same input and output token counts ran within its
-lifetime (started no earlier, ended no later) and is not matched yet. A count of 0 on the
+lifetime (started no earlier, ended no later than it was ended: its end time may be earlier) and
+is not matched yet. A count of 0 on the
 foreign span matches any: it saw part of the usage only (OpenInference's LangChain span of a
 ChatAnthropic stream reports the output tokens and 0 input, the input being on another chunk). Each own span matches
 one foreign span at most; the last ``_RECENT_OWN_CALLS`` own spans are kept for this. The
@@ -48,6 +49,7 @@ import logging
 from collections import deque
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from time import time_ns
 from typing import Any
 
 from opentelemetry.context import Context
@@ -156,9 +158,14 @@ class _OwnCall:
         self.trace_id = span.context.trace_id if span.context is not None else None
         self.credited = credited
 
-    def within(self, span: ReadableSpan, tokens: tuple[int, int]) -> bool:
+    def within(self, span: ReadableSpan, tokens: tuple[int, int], ended: int) -> bool:
+        """Of ``tokens``, and ran while ``span`` was open: from its start time until it ended,
+        the later of its end time and ``ended`` (when it was ended: a span may be ended late
+        with an earlier end time, as OpenInference's llama-index span of a stream is)."""
         start, end = span.start_time, span.end_time
-        return self.counts(tokens) and start is not None and end is not None and start <= self.start <= self.end <= end
+        if not self.counts(tokens) or start is None or end is None:
+            return False
+        return start <= self.start <= self.end <= max(end, ended)
 
     def counts(self, tokens: tuple[int, int]) -> bool:
         """``tokens`` (input, output) are this call's, or the part of them another span saw:
@@ -412,9 +419,10 @@ class CostSpanProcessor(SpanProcessor):
         """An unmatched own span of the same tokens that ran within ``span`` (taken)."""
         if not self._own_calls:
             return None
+        ended = time_ns()
         with self._lock:
             for own in self._own_calls:
-                if own.within(span, tokens):
+                if own.within(span, tokens, ended):
                     self._own_calls.remove(own)
                     return own
         return None

@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -584,3 +585,22 @@ def test_a_foreign_span_of_other_counts_around_our_call_is_priced(
         pass
 
     assert GenAI.USAGE_COST_AMOUNT in pipeline.span("framework llm").attributes
+
+
+def test_a_foreign_span_ended_late_with_an_earlier_end_time_is_not_priced_again(pipeline: Pipeline) -> None:
+    # OpenInference's llama-index span of a streamed chat: its end time is when the LLM returned
+    # the stream, but it is ended once the stream is read, after our span of the call (in a
+    # trace of its own) ended.
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    ours = provider.get_tracer("genai_cost.instrumentation.openai")
+    returned = time.time_ns() - 10_000_000
+    with track_usage() as usage:
+        framework = pipeline.tracer.start_span("framework llm", attributes=OPENINFERENCE, start_time=returned - 1_000)
+        call = ours.start_span("chat model-a", context=Context(), start_time=returned + 1_000)
+        call.set_attributes({**SEMCONV, GenAI.USAGE_COST_AMOUNT: 0.25})
+        call.end(end_time=returned + 2_000)
+        framework.end(end_time=returned)
+
+    assert GenAI.USAGE_COST_AMOUNT not in pipeline.span("framework llm").attributes
+    assert (pipeline.cost_points(), usage.successful_requests) == ([], 0)
