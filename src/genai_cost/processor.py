@@ -34,10 +34,12 @@ that is negative, not finite or wider than int64 is ignored, and a span whose
 pre-set cost amount is not an amount (NaN, infinite, negative) is priced here instead.
 Subtree token sums stop at the int64 limit (OTLP's integer), with one warning.
 
-Only spans that end before their ancestor count towards its subtree; but a span that ends
-while one of genai-cost's own call spans below it is still open (a framework's LLM span that
-ends when it has read a stream's last chunk, before the SDK's stream is closed) is counted by
-that own span: it is not priced, and the own span's call reaches the ancestors above it. Memory is bounded:
+Only spans that end before their ancestor count towards its subtree; a span whose parent
+ended first (a stream read after the call that returned it ended) counts towards the ancestors
+above that parent that are still open. A span with usage that ends while one of genai-cost's
+own call spans below it is still open (a framework's LLM span that ends when it has read a
+stream's last chunk, before the SDK's stream is closed) is counted by that own span: it is not
+priced. Memory is bounded:
 at most ``max_traces`` traces are tracked (the oldest is dropped beyond it) with at most
 ``max_spans_per_trace`` open spans each (a span beyond that cap is not tracked as an
 ancestor: its own cost still reaches the tracked spans above it, the cost below it does not).
@@ -174,26 +176,45 @@ class _OwnCall:
 
 
 class _Trace:
-    """Open spans of one trace (span id -> parent span id), their subtree totals, which of them
-    are genai-cost's own LLM call spans, and the agent each one runs under (when tracked)."""
+    """Open spans of one trace (span id -> parent span id), how many open children each has,
+    their subtree totals, which of them are genai-cost's own LLM call spans, and the agent each
+    one runs under (when tracked)."""
 
-    __slots__ = ("agents", "ours", "parents", "subtrees")
+    __slots__ = ("agents", "children", "ours", "parents", "subtrees")
 
     def __init__(self) -> None:
         self.parents: dict[int, int | None] = {}
+        self.children: dict[int, int] = {}
         self.subtrees: dict[int, _Subtree] = {}
         self.ours: set[int] = set()
         self.agents: dict[int, str] = {}
 
+    def add(self, span_id: int, parent: int | None) -> None:
+        self.parents[span_id] = parent
+        if parent is not None:
+            self.children[parent] = self.children.get(parent, 0) + 1
+
+    def remove(self, span_id: int) -> int | None:
+        """Forget the open span ``span_id``; returns its parent. Its open children (it ended
+        before them: a stream read after the call returned) now hang from that parent, so that
+        their calls still reach the ancestors that are open."""
+        parent = self.parents.pop(span_id)
+        if parent is not None:
+            left = self.children.pop(parent, 1) - 1
+            if left > 0:
+                self.children[parent] = left
+        orphans = self.children.pop(span_id, 0)
+        if orphans:
+            for child, of in self.parents.items():
+                if of == span_id:
+                    self.parents[child] = parent
+            if parent is not None:
+                self.children[parent] = self.children.get(parent, 0) + orphans
+        return parent
+
     def open_below(self, span_id: int) -> bool:
         """One of the open own LLM spans runs below ``span_id``."""
         return any(span_id in self.ancestors(self.parents.get(own)) for own in self.ours)
-
-    def adopt_children(self, span_id: int, parent: int | None) -> None:
-        """The open children of ``span_id`` (ending) now hang from its ``parent``."""
-        for child, of in self.parents.items():
-            if of == span_id:
-                self.parents[child] = parent
 
     def ancestors(self, parent: int | None) -> Iterator[int]:
         """The open ancestors, nearest first (bounded: a bogus parent cycle cannot hang us)."""
@@ -459,7 +480,7 @@ class CostSpanProcessor(SpanProcessor):
             if len(trace.parents) >= self._max_spans_per_trace:
                 self.untracked_spans += 1
                 return agent
-            trace.parents[span_id] = parent_id
+            trace.add(span_id, parent_id)
             if ours:
                 trace.ours.add(span_id)
             if agent is not None:
@@ -488,11 +509,8 @@ class CostSpanProcessor(SpanProcessor):
             # An own span still open below this one (a stream read after this span ended) is
             # the call's count: its cost goes on to this span's ancestors through its children.
             outlived = bool(trace.ours) and trace.open_below(span_id)
-            parent = trace.parents.pop(span_id) if span_id in trace.parents else None
-            if parent is None:
-                parent = _same_trace_parent(trace_id, span.parent)
-            if outlived:
-                trace.adopt_children(span_id, parent)
+            tracked = span_id in trace.parents
+            parent = trace.remove(span_id) if tracked else _same_trace_parent(trace_id, span.parent)
             trace.ours.discard(span_id)
             agent = trace.agents.pop(span_id, None) if trace.agents else None
             subtree = trace.subtrees.pop(span_id, None)

@@ -20,7 +20,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode, Tracer, set_span_in_context
+from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode, Tracer, set_span_in_context, use_span
 from tests.support.telemetry import metric_points
 
 from genai_cost import track_usage
@@ -306,6 +306,23 @@ def test_a_call_ending_after_its_ancestor_is_not_rolled_up(pipeline: Pipeline) -
 
     assert Ours.SUBTREE_CALLS not in pipeline.span("request").attributes
     assert pipeline.span("child").attributes[Ours.SUBTREE_CALLS] == 1
+    assert pipeline.processor.tracked_traces == 0
+
+
+def test_a_call_whose_parent_ended_first_reaches_the_ancestors_still_open(pipeline: Pipeline) -> None:
+    # LlamaIndex's chat engine span ends when it returns a stream; the call that reads the stream
+    # runs under another span of the engine's, after that.
+    with pipeline.tracer.start_as_current_span("request"):
+        engine = pipeline.tracer.start_span("engine")
+        writer = pipeline.tracer.start_span("writer", set_span_in_context(engine))
+        engine.end()
+        with use_span(writer, end_on_exit=True):
+            llm(pipeline, "llm", 10, 1)
+
+    assert Ours.SUBTREE_CALLS not in pipeline.span("engine").attributes
+    assert pipeline.span("writer").attributes[Ours.SUBTREE_CALLS] == 1
+    request = pipeline.span("request").attributes
+    assert (request[Ours.SUBTREE_CALLS], request[Ours.SUBTREE_COST_AMOUNT]) == (1, pytest.approx(stated_cost(10, 1)))
     assert pipeline.processor.tracked_traces == 0
 
 

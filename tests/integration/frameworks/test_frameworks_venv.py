@@ -19,10 +19,13 @@ PYDANTIC_AI = ("pydantic-ai-slim[openai] >= 1.0",)
 OPENAI_AGENTS = ("openai-agents >= 0.3", "opentelemetry-instrumentation-openai-agents-v2 >= 0.1")
 # google-adk pins opentelemetry-sdk <= 1.44 and google-genai < 3 (``test`` has 1.45 and 3.x).
 GOOGLE_ADK = ("google-adk >= 1.0",)
+# llama-index-llms-openai needs openai < 3 (``test`` has 3.x); OpenInference's spans of it.
+LLAMA_INDEX = ("llama-index-llms-openai >= 0.3", "openinference-instrumentation-llama-index >= 3.0")
 
-# pydantic-ai's ``Agent.run_sync``, openai-agents' ``Runner.run_sync`` and google-adk's per-loop
-# clients run on event loops of their own that they leave with the client's connections open (so
-# they do without genai-cost): their ResourceWarnings, raised when collected, are not the tests'.
+# pydantic-ai's ``Agent.run_sync``, openai-agents' ``Runner.run_sync``, google-adk's per-loop
+# clients and llama-index's chat engines run on event loops of their own that they leave with the
+# client's connections (llama-index: a sqlite store) open, so they do without genai-cost: their
+# ResourceWarnings, raised when collected, are not the tests'.
 IGNORE_UNCLOSED = ("-W", "ignore::ResourceWarning", "-W", "ignore::pytest.PytestUnraisableExceptionWarning")
 
 
@@ -42,3 +45,10 @@ def test_google_adk_tests_pass_in_a_venv_with_google_adk() -> None:
     python = cached_venv("google-adk", GOOGLE_ADK, "import google.adk.agents")
     summary = assert_tests_pass_in_venv(python, *IGNORE_UNCLOSED, "tests/integration/frameworks/test_google_adk.py")
     print("google-adk:", summary)
+
+
+def test_llama_index_tests_pass_in_a_venv_with_llama_index() -> None:
+    probe = "import llama_index.llms.openai, openinference.instrumentation.llama_index"
+    python = cached_venv("llama-index", LLAMA_INDEX, probe)
+    summary = assert_tests_pass_in_venv(python, *IGNORE_UNCLOSED, "tests/integration/frameworks/test_llama_index.py")
+    print("llama-index:", summary)
