@@ -43,7 +43,8 @@ def test_openai_agents_tests_pass_in_a_venv_with_openai_agents() -> None:
 
 def test_google_adk_tests_pass_in_a_venv_with_google_adk() -> None:
     python = cached_venv("google-adk", GOOGLE_ADK, "import google.adk.agents")
-    summary = assert_tests_pass_in_venv(python, *IGNORE_UNCLOSED, "tests/integration/frameworks/test_google_adk.py")
+    tests = ("tests/integration/frameworks/test_google_adk.py", "tests/e2e/test_google_adk_instrument.py")
+    summary = assert_tests_pass_in_venv(python, *IGNORE_UNCLOSED, *tests)
     print("google-adk:", summary)
 
 
