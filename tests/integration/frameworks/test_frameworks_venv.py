@@ -37,7 +37,8 @@ def test_pydantic_ai_tests_pass_in_a_venv_with_pydantic_ai() -> None:
 
 def test_openai_agents_tests_pass_in_a_venv_with_openai_agents() -> None:
     python = cached_venv("openai-agents", OPENAI_AGENTS, "import agents, opentelemetry.instrumentation.openai_agents")
-    summary = assert_tests_pass_in_venv(python, *IGNORE_UNCLOSED, "tests/integration/frameworks/test_openai_agents.py")
+    tests = ("tests/integration/frameworks/test_openai_agents.py", "tests/e2e/test_openai_agents_instrument.py")
+    summary = assert_tests_pass_in_venv(python, *IGNORE_UNCLOSED, *tests)
     print("openai-agents:", summary)
 
 
