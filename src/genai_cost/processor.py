@@ -20,13 +20,13 @@ instrumentation's, of a call genai-cost already priced). A framework may also st
 of a call in another trace than the SDK span under it (OpenInference's LangChain tracer does
 not make its spans current): a foreign span with usage is then counted elsewhere when one of
 genai-cost's own call spans with the same input and output token counts ran within its
-lifetime (started no earlier, ended no later than it was ended: its end time may be earlier) and
-is not matched yet. A count of 0 on the
-foreign span matches any: it saw part of the usage only (OpenInference's LangChain span of a
-ChatAnthropic stream reports the output tokens and 0 input, the input being on another chunk). Each own span matches
-one foreign span at most; the last ``_RECENT_OWN_CALLS`` own spans are kept for this. The
-foreign span is then not priced again, but its ancestors get the call's cost, up to the first
-one that the own span's call reached already (an app span above both).
+lifetime (started no earlier, ended no later than the span was ended, whatever end time it was
+given: OpenInference's llama-index span of a stream) and is not matched yet. A count of 0 on
+the foreign span matches any: it saw part of the usage only (OpenInference's LangChain span of
+a ChatAnthropic stream reports the output tokens and 0 input). Each own span matches one
+foreign span at most; the last ``_RECENT_OWN_CALLS`` own spans are kept for this. The foreign
+span is then not priced again, but its ancestors get the call's cost, up to the first one that
+the own span's call reached already (an app span above both).
 
 Values read from another instrumentation's span pass the rule every reader shares
 (:func:`genai_cost.usage.token_count`, :func:`genai_cost.usage.cost_amount`): a token count
@@ -39,10 +39,10 @@ ended first (a stream read after the call that returned it ended) counts towards
 above that parent that are still open. A span with usage that ends while one of genai-cost's
 own call spans below it is still open (a framework's LLM span that ends when it has read a
 stream's last chunk, before the SDK's stream is closed) is counted by that own span: it is not
-priced. Memory is bounded:
-at most ``max_traces`` traces are tracked (the oldest is dropped beyond it) with at most
-``max_spans_per_trace`` open spans each (a span beyond that cap is not tracked as an
-ancestor: its own cost still reaches the tracked spans above it, the cost below it does not).
+priced. Memory is bounded: at most ``max_traces`` traces are tracked (the oldest is dropped
+beyond it) with at most ``max_spans_per_trace`` open spans each (a span beyond that cap is not
+tracked as an ancestor: its own cost still reaches the tracked spans above it, the cost below
+it does not).
 """
 
 from __future__ import annotations
