@@ -20,10 +20,13 @@ instrumentation's, of a call genai-cost already priced). A framework may also st
 of a call in another trace than the SDK span under it (OpenInference's LangChain tracer does
 not make its spans current): a foreign span with usage is then counted elsewhere when one of
 genai-cost's own call spans with the same input and output token counts ran within its
-lifetime (started no earlier, ended no later) and is not matched yet. Each own span matches
-one foreign span at most; the last ``_RECENT_OWN_CALLS`` own spans are kept for this. The
-foreign span is then not priced again, but its ancestors get the call's cost, up to the first
-one that the own span's call reached already (an app span above both).
+lifetime (started no earlier, ended no later than the span was ended, whatever end time it was
+given: OpenInference's llama-index span of a stream) and is not matched yet. A count of 0 on
+the foreign span matches any: it saw part of the usage only (OpenInference's LangChain span of
+a ChatAnthropic stream reports the output tokens and 0 input). Each own span matches one
+foreign span at most; the last ``_RECENT_OWN_CALLS`` own spans are kept for this. The foreign
+span is then not priced again, but its ancestors get the call's cost, up to the first one that
+the own span's call reached already (an app span above both).
 
 Values read from another instrumentation's span pass the rule every reader shares
 (:func:`genai_cost.usage.token_count`, :func:`genai_cost.usage.cost_amount`): a token count
@@ -31,10 +34,15 @@ that is negative, not finite or wider than int64 is ignored, and a span whose
 pre-set cost amount is not an amount (NaN, infinite, negative) is priced here instead.
 Subtree token sums stop at the int64 limit (OTLP's integer), with one warning.
 
-Only spans that end before their ancestor count towards its subtree. Memory is bounded:
-at most ``max_traces`` traces are tracked (the oldest is dropped beyond it) with at most
-``max_spans_per_trace`` open spans each (a span beyond that cap is not tracked as an
-ancestor: its own cost still reaches the tracked spans above it, the cost below it does not).
+Only spans that end before their ancestor count towards its subtree; a span whose parent
+ended first (a stream read after the call that returned it ended) counts towards the ancestors
+above that parent that are still open. A span with usage that ends while one of genai-cost's
+own call spans below it is still open (a framework's LLM span that ends when it has read a
+stream's last chunk, before the SDK's stream is closed) is counted by that own span: it is not
+priced. Memory is bounded: at most ``max_traces`` traces are tracked (the oldest is dropped
+beyond it) with at most ``max_spans_per_trace`` open spans each (a span beyond that cap is not
+tracked as an ancestor: its own cost still reaches the tracked spans above it, the cost below
+it does not).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Iterator, Mapping
+from time import time_ns
 from typing import Any
 
 from opentelemetry.context import Context
@@ -86,24 +95,61 @@ class _OwnCall:
         self.trace_id = span.context.trace_id if span.context is not None else None
         self.credited = credited
 
-    def within(self, span: ReadableSpan, tokens: tuple[int, int]) -> bool:
+    def within(self, span: ReadableSpan, tokens: tuple[int, int], ended: int) -> bool:
+        """Of ``tokens``, and ran while ``span`` was open: from its start time until it ended,
+        the later of its end time and ``ended`` (when it was ended: a span may be ended late
+        with an earlier end time, as OpenInference's llama-index span of a stream is)."""
         start, end = span.start_time, span.end_time
-        return (
-            tokens == self.tokens and start is not None and end is not None and start <= self.start <= self.end <= end
-        )
+        if not self.counts(tokens) or start is None or end is None:
+            return False
+        return start <= self.start <= self.end <= max(end, ended)
+
+    def counts(self, tokens: tuple[int, int]) -> bool:
+        """``tokens`` (input, output) are this call's, or the part of them another span saw:
+        each the same or 0 (unseen), one of them not 0."""
+        return any(tokens) and all(seen in (0, own) for seen, own in zip(tokens, self.tokens, strict=True))
 
 
 class _Trace:
-    """Open spans of one trace (span id -> parent span id), their subtree totals, which of them
-    are genai-cost's own LLM call spans, and the agent each one runs under (when tracked)."""
+    """Open spans of one trace (span id -> parent span id), how many open children each has,
+    their subtree totals, which of them are genai-cost's own LLM call spans, and the agent each
+    one runs under (when tracked)."""
 
-    __slots__ = ("agents", "ours", "parents", "subtrees")
+    __slots__ = ("agents", "children", "ours", "parents", "subtrees")
 
     def __init__(self) -> None:
         self.parents: dict[int, int | None] = {}
+        self.children: dict[int, int] = {}
         self.subtrees: dict[int, Subtree] = {}
         self.ours: set[int] = set()
         self.agents: dict[int, str] = {}
+
+    def add(self, span_id: int, parent: int | None) -> None:
+        self.parents[span_id] = parent
+        if parent is not None:
+            self.children[parent] = self.children.get(parent, 0) + 1
+
+    def remove(self, span_id: int) -> int | None:
+        """Forget the open span ``span_id``; returns its parent. Its open children (it ended
+        before them: a stream read after the call returned) now hang from that parent, so that
+        their calls still reach the ancestors that are open."""
+        parent = self.parents.pop(span_id)
+        if parent is not None:
+            left = self.children.pop(parent, 1) - 1
+            if left > 0:
+                self.children[parent] = left
+        orphans = self.children.pop(span_id, 0)
+        if orphans:
+            for child, of in self.parents.items():
+                if of == span_id:
+                    self.parents[child] = parent
+            if parent is not None:
+                self.children[parent] = self.children.get(parent, 0) + orphans
+        return parent
+
+    def open_below(self, span_id: int) -> bool:
+        """One of the open own LLM spans runs below ``span_id``."""
+        return any(span_id in self.ancestors(self.parents.get(own)) for own in self.ours)
 
     def ancestors(self, parent: int | None) -> Iterator[int]:
         """The open ancestors, nearest first (bounded: a bogus parent cycle cannot hang us)."""
@@ -276,9 +322,10 @@ class CostSpanProcessor(SpanProcessor):
         """An unmatched own span of the same tokens that ran within ``span`` (taken)."""
         if not self._own_calls:
             return None
+        ended = time_ns()
         with self._lock:
             for own in self._own_calls:
-                if own.within(span, tokens):
+                if own.within(span, tokens, ended):
                     self._own_calls.remove(own)
                     return own
         return None
@@ -315,7 +362,7 @@ class CostSpanProcessor(SpanProcessor):
             if len(trace.parents) >= self._max_spans_per_trace:
                 self.untracked_spans += 1
                 return agent
-            trace.parents[span_id] = parent_id
+            trace.add(span_id, parent_id)
             if ours:
                 trace.ours.add(span_id)
             if agent is not None:
@@ -329,7 +376,8 @@ class CostSpanProcessor(SpanProcessor):
         A span's usage is counted elsewhere when a span below it already contributed (an
         aggregate, or an outer span of a doubly instrumented call) or when it runs inside one
         of genai-cost's own LLM spans (the SDK's or another instrumentation's span of the same
-        call, e.g. the Anthropic SDK's native span).
+        call, e.g. the Anthropic SDK's native span), or when one of genai-cost's own LLM spans
+        below it is still open (it will count the call).
         """
         context = span.context
         if context is None:
@@ -339,15 +387,19 @@ class CostSpanProcessor(SpanProcessor):
             trace = self._traces.get(trace_id)
             if trace is None:
                 return None, None, None, False, None
-            trace.parents.pop(context.span_id, None)
-            trace.ours.discard(context.span_id)
-            agent = trace.agents.pop(context.span_id, None) if trace.agents else None
-            subtree = trace.subtrees.pop(context.span_id, None)
-            parent = _same_trace_parent(trace_id, span.parent)
+            span_id = context.span_id
+            # An own span still open below this one (a stream read after this span ended) is
+            # the call's count: its cost goes on to this span's ancestors through its children.
+            outlived = bool(trace.ours) and trace.open_below(span_id)
+            tracked = span_id in trace.parents
+            parent = trace.remove(span_id) if tracked else _same_trace_parent(trace_id, span.parent)
+            trace.ours.discard(span_id)
+            agent = trace.agents.pop(span_id, None) if trace.agents else None
+            subtree = trace.subtrees.pop(span_id, None)
             inside_ours = any(ancestor in trace.ours for ancestor in trace.ancestors(parent)) if trace.ours else False
             if not trace.parents:
                 del self._traces[trace_id]
-        return trace, parent, subtree, subtree is not None or inside_ours, agent
+        return trace, parent, subtree, subtree is not None or inside_ours or outlived, agent
 
     def _credit(
         self, trace: _Trace, parent: int | None, call: Call, counted: frozenset[int] = frozenset()

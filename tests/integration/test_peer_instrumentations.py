@@ -19,6 +19,8 @@ PEER_MODULES = (
     "langchain_openai",
     "langchain_community.callbacks.manager",
     "openinference.instrumentation.langchain",
+    "langchain_anthropic",
+    "langchain_aws",
 )
 PEER_TESTS = (
     "tests/integration/processor/test_processor_with_peer_instrumentors.py",

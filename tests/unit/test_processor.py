@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode, Tracer, set_span_in_context
+from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode, Tracer, set_span_in_context, use_span
 from tests.support.telemetry import metric_points
 
 from genai_cost import track_usage
@@ -308,6 +309,23 @@ def test_a_call_ending_after_its_ancestor_is_not_rolled_up(pipeline: Pipeline) -
     assert pipeline.processor.tracked_traces == 0
 
 
+def test_a_call_whose_parent_ended_first_reaches_the_ancestors_still_open(pipeline: Pipeline) -> None:
+    # LlamaIndex's chat engine span ends when it returns a stream; the call that reads the stream
+    # runs under another span of the engine's, after that.
+    with pipeline.tracer.start_as_current_span("request"):
+        engine = pipeline.tracer.start_span("engine")
+        writer = pipeline.tracer.start_span("writer", set_span_in_context(engine))
+        engine.end()
+        with use_span(writer, end_on_exit=True):
+            llm(pipeline, "llm", 10, 1)
+
+    assert Ours.SUBTREE_CALLS not in pipeline.span("engine").attributes
+    assert pipeline.span("writer").attributes[Ours.SUBTREE_CALLS] == 1
+    request = pipeline.span("request").attributes
+    assert (request[Ours.SUBTREE_CALLS], request[Ours.SUBTREE_COST_AMOUNT]) == (1, pytest.approx(stated_cost(10, 1)))
+    assert pipeline.processor.tracked_traces == 0
+
+
 def test_oldest_trace_is_evicted_beyond_max_traces() -> None:
     pipeline = Pipeline(max_traces=2)
     roots = [pipeline.tracer.start_span(f"root-{i}") for i in range(3)]
@@ -506,3 +524,100 @@ def test_an_ancestor_of_both_spans_of_the_call_counts_it_once(pipeline: Pipeline
     for name in ("chain", "request"):
         rollup = pipeline.span(name).attributes
         assert (rollup[Ours.SUBTREE_CALLS], rollup[Ours.SUBTREE_COST_AMOUNT]) == (1, 0.25), name
+
+
+def test_a_framework_span_that_ends_before_our_streamed_span_of_the_call_is_not_priced(pipeline: Pipeline) -> None:
+    # google-adk ends its LLM span with the stream's last chunk read; the SDK's stream, and so our
+    # span of the call below it, is closed afterwards.
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    ours = provider.get_tracer("genai_cost.instrumentation.openai")
+    with (
+        track_usage() as usage,
+        pipeline.tracer.start_as_current_span("request"),
+        pipeline.tracer.start_as_current_span("agent"),
+    ):
+        framework = pipeline.tracer.start_span("framework llm", attributes=SEMCONV)
+        call = ours.start_span("chat model-a", set_span_in_context(framework))
+        framework.end()
+        call.set_attributes({**SEMCONV, GenAI.USAGE_COST_AMOUNT: 0.25})
+        call.end()
+
+    assert dict(pipeline.span("framework llm").attributes) == SEMCONV
+    assert pipeline.cost_points() == []  # our instrumentor records its own call's metrics
+    assert usage.successful_requests == 0
+    for name in ("agent", "request"):
+        rollup = pipeline.span(name).attributes
+        assert (rollup[Ours.SUBTREE_CALLS], rollup[Ours.SUBTREE_COST_AMOUNT]) == (1, 0.25), name
+    assert pipeline.processor.tracked_traces == 0
+
+
+def test_a_foreign_span_that_saw_part_of_the_usage_of_our_call_is_not_priced_again(pipeline: Pipeline) -> None:
+    # OpenInference's LangChain span of a ChatAnthropic stream: the output tokens, and 0 input
+    # (LangChain's input count is on another chunk); our span of the call is in a trace of its own.
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    ours = provider.get_tracer("genai_cost.instrumentation.anthropic")
+    output_only = {
+        OpenInference.PROVIDER: "anthropic",
+        OpenInference.MODEL_NAME: "model-a",
+        OpenInference.TOKEN_COUNT_PROMPT: 0,
+        OpenInference.TOKEN_COUNT_COMPLETION: 10,
+        OpenInference.TOKEN_COUNT_TOTAL: 10,
+    }
+    with (
+        track_usage() as usage,
+        pipeline.tracer.start_as_current_span("chain"),
+        pipeline.tracer.start_as_current_span("framework llm", attributes=output_only),
+        ours.start_as_current_span(
+            "chat model-a", context=Context(), attributes={**SEMCONV, GenAI.USAGE_COST_AMOUNT: 0.25}
+        ),
+    ):
+        pass
+
+    assert GenAI.USAGE_COST_AMOUNT not in pipeline.span("framework llm").attributes
+    assert (pipeline.cost_points(), usage.successful_requests) == ([], 0)
+    chain = pipeline.span("chain").attributes
+    rollup = chain[Ours.SUBTREE_CALLS], chain[Ours.SUBTREE_COST_AMOUNT], chain[Ours.SUBTREE_INPUT_TOKENS]
+    assert rollup == (1, 0.25, 20)
+
+
+@pytest.mark.parametrize(
+    ("input_tokens", "output_tokens"),
+    [pytest.param(0, 0, id="nothing"), pytest.param(20, 9, id="other-output"), pytest.param(0, 9, id="other-part")],
+)
+def test_a_foreign_span_of_other_counts_around_our_call_is_priced(
+    pipeline: Pipeline, input_tokens: int, output_tokens: int
+) -> None:
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    ours = provider.get_tracer("genai_cost.instrumentation.anthropic")
+    counts = {OpenInference.TOKEN_COUNT_PROMPT: input_tokens, OpenInference.TOKEN_COUNT_COMPLETION: output_tokens}
+    with (
+        pipeline.tracer.start_as_current_span("framework llm", attributes={**OPENINFERENCE, **counts}),
+        ours.start_as_current_span(
+            "chat model-a", context=Context(), attributes={**SEMCONV, GenAI.USAGE_COST_AMOUNT: 0.25}
+        ),
+    ):
+        pass
+
+    assert GenAI.USAGE_COST_AMOUNT in pipeline.span("framework llm").attributes
+
+
+def test_a_foreign_span_ended_late_with_an_earlier_end_time_is_not_priced_again(pipeline: Pipeline) -> None:
+    # OpenInference's llama-index span of a streamed chat: its end time is when the LLM returned
+    # the stream, but it is ended once the stream is read, after our span of the call (in a
+    # trace of its own) ended.
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    ours = provider.get_tracer("genai_cost.instrumentation.openai")
+    returned = time.time_ns() - 10_000_000
+    with track_usage() as usage:
+        framework = pipeline.tracer.start_span("framework llm", attributes=OPENINFERENCE, start_time=returned - 1_000)
+        call = ours.start_span("chat model-a", context=Context(), start_time=returned + 1_000)
+        call.set_attributes({**SEMCONV, GenAI.USAGE_COST_AMOUNT: 0.25})
+        call.end(end_time=returned + 2_000)
+        framework.end(end_time=returned)
+
+    assert GenAI.USAGE_COST_AMOUNT not in pipeline.span("framework llm").attributes
+    assert (pipeline.cost_points(), usage.successful_requests) == ([], 0)
