@@ -239,6 +239,8 @@ class Operation:
     EMBEDDINGS = "embeddings"
     GENERATE_CONTENT = "generate_content"
     INVOKE_AGENT = "invoke_agent"
+    TRANSCRIPTION = "transcription"
+    """Speech to text (OpenAI Realtime input audio transcription): ours, the conventions name none."""
 
 
 class Provider:
