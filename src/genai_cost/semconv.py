@@ -166,6 +166,9 @@ class Ours:
     SUBTREE_OUTPUT_TOKENS = "genai_cost.subtree.output_tokens"
     SUBTREE_CALLS = "genai_cost.subtree.calls"
     UNPRICED_REASON = "genai_cost.unpriced.reason"
+    BILLED_APART = "genai_cost.billed_apart"
+    """True on the span of a call billed as other model calls, each a priced span below it (a
+    Groq compound system's underlying models): its own tokens are theirs, priced and counted there."""
     ATTRIBUTION_PREFIX = "genai_cost.attribution."
     """Followed by an attribution key (``tenant``, ``feature``, ``agent``, ...): on spans, and on
     metrics for the keys in ``GENAI_COST_METRIC_ATTRIBUTION``."""
@@ -239,6 +242,8 @@ class Operation:
     EMBEDDINGS = "embeddings"
     GENERATE_CONTENT = "generate_content"
     INVOKE_AGENT = "invoke_agent"
+    TRANSCRIPTION = "transcription"
+    """Speech to text (OpenAI Realtime input audio transcription): ours, the conventions name none."""
 
 
 class Provider:

@@ -118,11 +118,13 @@ def _count(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> int:
 
 def is_own_call(scope: Any, attributes: Mapping[str, Any]) -> bool:
     """Whether a span of instrumentation ``scope`` is the span of one call our instrumentors made.
-    Our agent span (a Bedrock agent's ``invoke_agent``) is not: its model calls are spans below it."""
+    Our agent span (a Bedrock agent's ``invoke_agent``) is not, nor a call billed apart (a Groq
+    compound system's): their model calls are spans below them."""
     return (
         scope is not None
         and scope.name.startswith(OUR_SCOPE)
         and attributes.get(GenAI.OPERATION_NAME) != OperationName.INVOKE_AGENT
+        and attributes.get(Ours.BILLED_APART) is not True
     )
 
 

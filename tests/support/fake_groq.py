@@ -7,6 +7,10 @@ The bodies keep what real Groq responses carry; ids and texts are shortened:
 - ``STREAM``: the last chunks of a gemma2-9b-it stream from the Vercel AI SDK's Groq provider
   tests (vercel/ai, packages/groq/src/groq-chat-language-model.test.ts): no top-level
   ``usage``; the counts arrive in the final chunk's ``x_groq.usage`` without ``include_usage``.
+- ``COMPOUND`` / ``COMPOUND_STREAM_CHUNKS`` (a request for ``groq/compound*``): made up in the
+  groq SDK's shape (no recorded sample found): ``ChatCompletion.usage_breakdown.models[]``
+  (``model``, ``usage``) next to a ``usage`` that is their sum; a stream carries both in the last
+  chunk's ``x_groq`` (``XGroq.usage``, ``XGroq.usage_breakdown``).
 - errors: Groq's ``{"error": {"message", "type", "code"}}`` body.
 """
 
@@ -16,7 +20,7 @@ from typing import Any
 
 from tests.support.fake_http import FakeHTTPServer, Reply, Request, sse_frame
 
-__all__ = ["CHAT", "EMBEDDING", "STREAM_CHUNKS", "fake_groq_server"]
+__all__ = ["CHAT", "COMPOUND", "COMPOUND_STREAM_CHUNKS", "EMBEDDING", "STREAM_CHUNKS", "fake_groq_server"]
 
 CHAT: dict[str, Any] = {
     "id": "chatcmpl-recorded",
@@ -48,6 +52,46 @@ STREAM_CHUNKS: tuple[dict[str, Any], ...] = (
                           "total_time": 0.798393387}}},
 )  # fmt: skip
 
+_BREAKDOWN = {
+    "models": [
+        {"model": "llama-3.3-70b-versatile",
+         "usage": {"queue_time": 0.05, "prompt_tokens": 620, "prompt_time": 0.03, "completion_tokens": 35,
+                   "completion_time": 0.1, "total_tokens": 655, "total_time": 0.13}},
+        {"model": "openai/gpt-oss-120b",
+         "usage": {"queue_time": 0.06, "prompt_tokens": 2410, "prompt_time": 0.08, "completion_tokens": 412,
+                   "completion_time": 0.9, "total_tokens": 2822, "total_time": 0.98,
+                   "prompt_tokens_details": {"cached_tokens": 1024},
+                   "completion_tokens_details": {"reasoning_tokens": 180}}},
+    ]
+}  # fmt: skip
+_COMPOUND_USAGE = {
+    "prompt_tokens": 3030, "completion_tokens": 447, "total_tokens": 3477,
+    "queue_time": 0.11, "prompt_time": 0.11, "completion_time": 1.0, "total_time": 1.11,
+}  # fmt: skip
+COMPOUND: dict[str, Any] = {
+    "id": "chatcmpl-compound",
+    "object": "chat.completion",
+    "created": 1756000000,
+    "model": "groq/compound",
+    "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "It is sunny in Paris today."},
+         "logprobs": None, "finish_reason": "stop"}
+    ],
+    "usage": _COMPOUND_USAGE,
+    "usage_breakdown": _BREAKDOWN,
+    "system_fingerprint": None,
+    "x_groq": {"id": "req_compound"},
+}  # fmt: skip
+
+_COMPOUND_CHUNK = {"id": "chatcmpl-compound", "object": "chat.completion.chunk", "created": 1756000000,
+                   "model": "groq/compound", "system_fingerprint": None}  # fmt: skip
+COMPOUND_STREAM_CHUNKS: tuple[dict[str, Any], ...] = (
+    {**_COMPOUND_CHUNK, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "It is sunny"},
+                                      "finish_reason": None}], "x_groq": {"id": "req_compound"}},
+    {**_COMPOUND_CHUNK, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+     "x_groq": {"id": "req_compound", "usage": _COMPOUND_USAGE, "usage_breakdown": _BREAKDOWN}},
+)  # fmt: skip
+
 # Groq's embeddings answer in OpenAI's shape (its SDK's CreateEmbeddingResponse).
 EMBEDDING: dict[str, Any] = {
     "object": "list",
@@ -67,11 +111,14 @@ def _answer(request: Request) -> Reply:
         return Reply(status=429, body=_RATE_LIMITED)
     if request.path.endswith("/embeddings"):
         return Reply(body=EMBEDDING)
-    if request.json().get("stream"):
-        frames = (*(sse_frame(chunk) for chunk in STREAM_CHUNKS), b"data: [DONE]\n\n")
+    body = request.json()
+    compound = str(body.get("model")).startswith("groq/compound")
+    if body.get("stream"):
+        chunks = COMPOUND_STREAM_CHUNKS if compound else STREAM_CHUNKS
+        frames = (*(sse_frame(chunk) for chunk in chunks), b"data: [DONE]\n\n")
         reset = 1 if request.headers.get("x-fake-scenario") == "reset_mid_stream" else None
         return Reply(frames=frames, reset_after_frames=reset)
-    return Reply(body=CHAT)
+    return Reply(body=COMPOUND if compound else CHAT)
 
 
 def fake_groq_server() -> FakeHTTPServer:

@@ -12,8 +12,17 @@ picks which:
 - ``hang``: ``response.created`` and one delta, then nothing more.
 - ``drop``: ``response.created`` and one delta, then the connection is closed with 1011.
 
+``session.update`` is answered with ``session.updated`` naming the session so far (the update
+merged in). ``input_audio_buffer.commit`` is answered with ``input_audio_buffer.committed`` and,
+when the session names a transcription model (GA ``audio.input.transcription.model``, beta
+``input_audio_transcription.model``), one transcription delta and
+``conversation.item.input_audio_transcription.completed`` with :data:`TRANSCRIPTION_SECONDS`
+for ``whisper-1`` and :data:`TRANSCRIPTION_TOKENS` for any other model.
+
 Event and field names follow the SDK's types (``openai/types/realtime/response_done_event.py``,
-``realtime_response.py``, ``realtime_response_usage*.py``; beta: ``openai/types/beta/realtime/``).
+``realtime_response.py``, ``realtime_response_usage*.py``,
+``conversation_item_input_audio_transcription_completed_event.py``, ``session_update_event.py``;
+beta: ``openai/types/beta/realtime/``).
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-__all__ = ["TURNS", "FakeRealtimeServer"]
+__all__ = ["TRANSCRIPTION_SECONDS", "TRANSCRIPTION_TOKENS", "TURNS", "FakeRealtimeServer"]
 
 TURNS: tuple[dict[str, Any], ...] = (
     # Copied from OpenAI's Realtime cost guide (https://developers.openai.com/api/docs/guides/realtime-costs,
@@ -62,6 +71,18 @@ TURNS: tuple[dict[str, Any], ...] = (
         "output_token_details": {"text_tokens": 40, "audio_tokens": 110},
     },
 )
+
+# Copied from a captured gpt-4o-transcribe ``conversation.item.input_audio_transcription.completed``
+# (``usage`` of "probe 7" of a gateway's captures-ws.md, quoted verbatim in that project's tests).
+TRANSCRIPTION_TOKENS: dict[str, Any] = {
+    "type": "tokens",
+    "total_tokens": 24,
+    "input_tokens": 16,
+    "input_token_details": {"text_tokens": 0, "audio_tokens": 16},
+    "output_tokens": 8,
+}
+# Made up in the SDK's ``UsageTranscriptTextUsageDuration`` shape (no real sample found).
+TRANSCRIPTION_SECONDS: dict[str, Any] = {"type": "duration", "seconds": 4.2}
 
 # A transcript may quote an event's name: the instrumentation must not take it for the event.
 _QUOTING_TRANSCRIPT = 'She said "response.done" twice.'
@@ -120,6 +141,7 @@ class _Session:
         self._received = received
         self._ids = count(1)
         self._turns = iter(TURNS * 8)
+        self._session: dict[str, Any] = {}
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids)}"
@@ -132,13 +154,35 @@ class _Session:
         request = self._connection.request
         query = parse_qs(urlsplit(request.path if request is not None else "").query)
         model = (query.get("model") or ["gpt-realtime"])[0]
-        session = {"type": "realtime", "object": "realtime.session", "id": self._id("sess"), "model": model}
-        await self._send({"type": "session.created", "session": session})
+        self._session = {"type": "realtime", "object": "realtime.session", "id": self._id("sess"), "model": model}
+        await self._send({"type": "session.created", "session": self._session})
         async for message in self._connection:
             event = json.loads(message)
             self._received.append(event)
-            if event.get("type") == "response.create":
+            kind = event.get("type")
+            if kind == "response.create":
                 await self._respond(event.get("response") or {})
+            elif kind == "session.update":
+                self._session = {**self._session, **(event.get("session") or {})}
+                await self._send({"type": "session.updated", "session": self._session})
+            elif kind == "input_audio_buffer.commit":
+                await self._commit()
+
+    async def _commit(self) -> None:
+        item_id = self._id("item")
+        await self._send({"type": "input_audio_buffer.committed", "previous_item_id": None, "item_id": item_id})
+        session = self._session
+        ga = ((session.get("audio") or {}).get("input") or {}).get("transcription")
+        model = (ga or session.get("input_audio_transcription") or {}).get("model")
+        if model is None:
+            return
+        where = {"item_id": item_id, "content_index": 0}
+        await self._send({"type": "conversation.item.input_audio_transcription.delta", **where, "delta": "Hello"})
+        usage = TRANSCRIPTION_SECONDS if model == "whisper-1" else TRANSCRIPTION_TOKENS
+        await self._send(
+            {"type": "conversation.item.input_audio_transcription.completed", **where,
+             "transcript": _QUOTING_TRANSCRIPT, "usage": usage}
+        )  # fmt: skip
 
     async def _send(self, event: dict[str, Any]) -> None:
         await self._connection.send(json.dumps({"event_id": self._id("event"), **event}))

@@ -36,6 +36,7 @@ from genai_cost.config import Settings
 from genai_cost.costing import Costing
 from genai_cost.metrics import Instruments
 from genai_cost.semconv import GenAI, Ours
+from genai_cost.semconv import Operation as OperationName
 from genai_cost.usage import Usage
 
 __all__ = [
@@ -112,7 +113,13 @@ class Response:
     :func:`~genai_cost.costing.pricing_context`."""
     billed_apart: bool = False
     """The call's billed model calls were recorded as spans of their own, children of this one
-    (a Bedrock agent's model invocations): this span is neither priced nor counted as a call."""
+    (a Bedrock agent's model invocations): this span is neither priced nor counted as a call,
+    and its tokens (theirs) do not enter the token metrics again."""
+    parts: tuple[tuple[str | None, Usage], ...] = ()
+    """The model calls the API billed the call as, (model, usage) each (a Groq compound
+    system's underlying models): each becomes a priced ``chat {model}`` span below this one
+    when it ends, over the same time (the API does not say when each ran). Implies
+    ``billed_apart``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +310,9 @@ class Invocation:
         requested = request_attributes.get(GenAI.REQUEST_MODEL)
         model = (self.request.price_by_request_model and requested) or attributes.get(GenAI.RESPONSE_MODEL) or requested
         cost = None
-        billed_apart = response is not None and response.billed_apart
+        billed_apart = response is not None and (response.billed_apart or bool(response.parts))
+        if response is not None and response.parts:
+            self._record_parts(response.parts, end)
         # A result, or the billed response an error carried; not one whose model calls have spans of their own.
         if (error is None or response is not None) and not billed_apart:
             cost = telemetry.costing.price(
@@ -359,8 +368,21 @@ class Invocation:
             instruments.time_to_first_chunk.record(first_chunk, metric_attributes)
         if instruments.latest is not None:
             instruments.latest.record_duration(ended - self._started, first_chunk, metric_attributes)
-        if usage is not None:
+        if usage is not None and not billed_apart:
             instruments.record_tokens(usage, metric_attributes)
+
+    def _record_parts(self, parts: tuple[tuple[str | None, Usage], ...], end: tuple[int, float] | None) -> None:
+        """One priced ``chat`` span per billed part, below this call's span, over its time."""
+        parent = self.request.attributes
+        started = (self._started_ns, self._started)
+        with self.activated():
+            for model, usage in parts:
+                attributes = {key: parent[key] for key in _PART_ATTRIBUTES if key in parent}
+                attributes[GenAI.OPERATION_NAME] = OperationName.CHAT
+                attributes[GenAI.REQUEST_MODEL] = model
+                request = Request({k: v for k, v in attributes.items() if v is not None}, {})
+                part = Invocation(self._telemetry, _PART, request, self._trackers, self._attribution, started)
+                part.finish(Response(usage, {GenAI.RESPONSE_MODEL: model} if model else {}), None, end)
 
     def _attributed_with_agent(self) -> Mapping[str, str] | None:
         """The call's attribution, with the ancestor agent ``CostSpanProcessor`` found when the span
@@ -376,6 +398,11 @@ class Invocation:
 
 
 _AGENT_ATTRIBUTE = Ours.ATTRIBUTION_PREFIX + attribution.AGENT
+
+_PART_ATTRIBUTES = (GenAI.PROVIDER_NAME, GenAI.SERVER_ADDRESS, GenAI.SERVER_PORT)
+"""What a billed part's span takes from its call's request attributes."""
+_PART = Operation(lambda instance, telemetry, args, kwargs: Request({}, kwargs), lambda result: Response())
+"""The operation of a billed part's span (its request and response are known already)."""
 
 # Calls abandoned by the app (their proxies garbage-collected), waiting to be finished. No
 # bound is needed: every instrumented call drains it first, so it holds at most the calls the

@@ -7,20 +7,25 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import genai_prices
 import groq
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from tests.support.fake_groq import CHAT, EMBEDDING, STREAM_CHUNKS, fake_groq_server
+from tests.support.fake_groq import CHAT, COMPOUND, COMPOUND_STREAM_CHUNKS, EMBEDDING, STREAM_CHUNKS, fake_groq_server
 from tests.support.fake_http import FakeHTTPServer
 from tests.support.instrumenting import assert_failed, instrumented
 from tests.support.price_oracle import oracle_cost
+from tests.support.telemetry import metric_points
 
+import genai_cost
+from genai_cost import CostSpanProcessor
 from genai_cost.instrumentation.groq import GroqInstrumentor
 from genai_cost.pricing import PricingTable
-from genai_cost.semconv import GenAI
+from genai_cost.semconv import GenAI, Metrics, Ours, PricingStatus
 
 MESSAGES = [{"role": "user", "content": "Say hello in Spanish"}]
 STREAM_USAGE = STREAM_CHUNKS[-1]["x_groq"]["usage"]
@@ -39,9 +44,11 @@ def traced(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> It
         yield instrumentor
 
 
-def _chat(origin: str, *, is_async: bool, stream: bool = False, raw: bool = False, **options: Any) -> Any:
+def _chat(
+    origin: str, *, is_async: bool, stream: bool = False, raw: bool = False, model: str | None = None, **options: Any
+) -> Any:
     """One chat call through a fresh real client; a stream is read to its end."""
-    model = STREAM_CHUNKS[0]["model"] if stream else CHAT["model"]
+    model = model or (STREAM_CHUNKS[0]["model"] if stream else CHAT["model"])
     kwargs = {"model": model, "messages": MESSAGES, "stream": stream, **options}
     if not is_async:
         with groq.Groq(api_key="gsk-test", base_url=origin, max_retries=0) as client:
@@ -172,3 +179,90 @@ def test_entry_point_and_extra_name_this_instrumentor() -> None:
     )
     assert tuple(project["optional-dependencies"]["groq"]) == GroqInstrumentor().instrumentation_dependencies()
     assert set(project["optional-dependencies"]["groq"]) <= set(project["optional-dependencies"]["instruments-any"])
+
+
+COMPOUND_PARTS = COMPOUND["usage_breakdown"]["models"]
+COMPOUND_CALLS = [
+    pytest.param(False, False, False, id="sync"),
+    pytest.param(True, False, False, id="async"),
+    pytest.param(False, True, False, id="sync-stream"),
+    pytest.param(True, True, False, id="async-stream"),
+    pytest.param(False, False, True, id="sync-raw"),
+    pytest.param(False, True, True, id="sync-raw-stream"),
+]
+
+
+def _part_oracle(part: dict[str, Any]) -> float:
+    """genai-prices' own Groq extractor and price for one underlying model's usage."""
+    extracted = genai_prices.extract_usage({"model": part["model"], "usage": part["usage"]}, provider_id="groq")
+    return float(genai_prices.calc_price(extracted.usage, part["model"], provider_id="groq").total_price)
+
+
+def _compound_spans(spans: tuple[ReadableSpan, ...]) -> tuple[ReadableSpan, list[ReadableSpan]]:
+    (compound,) = [span for span in spans if span.name == "chat groq/compound"]
+    return compound, [
+        span for span in spans if span.parent is not None and span.parent.span_id == compound.context.span_id
+    ]
+
+
+@pytest.mark.parametrize(("is_async", "stream", "raw"), COMPOUND_CALLS)
+def test_compound_call_is_billed_as_its_underlying_models(
+    fake_groq: FakeHTTPServer,
+    traced: GroqInstrumentor,
+    span_exporter: InMemorySpanExporter,
+    metric_reader: InMemoryMetricReader,
+    is_async: bool,
+    stream: bool,
+    raw: bool,
+) -> None:
+    """One priced ``chat {model}`` span per model of ``usage_breakdown``, below the compound
+    call's span, which keeps the summed tokens and is neither priced nor counted itself."""
+    with genai_cost.track_usage() as usage:
+        result = _chat(fake_groq.origin, is_async=is_async, stream=stream, raw=raw, model="groq/compound")
+
+    if stream:
+        assert len(result) == len(COMPOUND_STREAM_CHUNKS)  # every chunk reaches the app
+        assert result[-1]["x_groq"]["usage_breakdown"]["models"][1]["model"] == COMPOUND_PARTS[1]["model"]
+    else:
+        breakdown = [(m["model"], m["usage"]["prompt_tokens"]) for m in result["usage_breakdown"]["models"]]
+        assert breakdown == [(m["model"], m["usage"]["prompt_tokens"]) for m in COMPOUND_PARTS]  # the app's, unchanged
+    compound, parts = _compound_spans(span_exporter.get_finished_spans())
+    assert len(span_exporter.get_finished_spans()) == 1 + len(COMPOUND_PARTS)
+    expected = [_part_oracle(part) for part in COMPOUND_PARTS]
+    for span, part, cost in zip(parts, COMPOUND_PARTS, expected, strict=True):
+        attributes = span.attributes or {}
+        assert span.name == f"chat {part['model']}"
+        assert attributes[GenAI.PROVIDER_NAME] == "groq"
+        assert attributes[GenAI.USAGE_INPUT_TOKENS] == part["usage"]["prompt_tokens"]
+        assert attributes[GenAI.USAGE_OUTPUT_TOKENS] == part["usage"]["completion_tokens"]
+        assert attributes[Ours.PRICING_STATUS] == PricingStatus.PRICED
+        assert attributes[GenAI.USAGE_COST_AMOUNT] == pytest.approx(cost, rel=1e-12)
+    attributes = compound.attributes or {}
+    assert attributes[GenAI.USAGE_INPUT_TOKENS] == COMPOUND["usage"]["prompt_tokens"]
+    assert attributes[GenAI.USAGE_OUTPUT_TOKENS] == COMPOUND["usage"]["completion_tokens"]
+    assert attributes[Ours.BILLED_APART] is True
+    assert not {GenAI.USAGE_COST_AMOUNT, Ours.PRICING_STATUS} & set(attributes)
+    assert usage.successful_requests == len(COMPOUND_PARTS)
+    assert float(usage.total_cost) == pytest.approx(sum(expected), rel=1e-12)
+    input_tokens = [
+        p for p in metric_points(metric_reader, Metrics.TOKEN_USAGE) if p.attributes[GenAI.TOKEN_TYPE] == "input"
+    ]
+    assert sum(point.sum for point in input_tokens) == COMPOUND["usage"]["prompt_tokens"]  # counted once
+
+
+def test_compound_call_rolls_up_its_models_cost(fake_groq: FakeHTTPServer) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(CostSpanProcessor(SimpleSpanProcessor(exporter)))
+    options = {"tracer_provider": provider, "meter_provider": MeterProvider(), "pricing": PricingTable.default()}
+    with instrumented(GroqInstrumentor(), **options), provider.get_tracer("app").start_as_current_span("app"):
+        _chat(fake_groq.origin, is_async=False, model="groq/compound")
+
+    compound, _ = _compound_spans(exporter.get_finished_spans())
+    (app,) = [span for span in exporter.get_finished_spans() if span.name == "app"]
+    total = sum(_part_oracle(part) for part in COMPOUND_PARTS)
+    for span in (compound, app):
+        attributes = span.attributes or {}
+        assert attributes[Ours.SUBTREE_CALLS] == len(COMPOUND_PARTS)
+        assert attributes[Ours.SUBTREE_COST_AMOUNT] == pytest.approx(total, rel=1e-12)
+    assert GenAI.USAGE_COST_AMOUNT not in (compound.attributes or {})  # the processor does not price it again

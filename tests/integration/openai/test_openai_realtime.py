@@ -24,12 +24,12 @@ import pytest
 from openai.types.realtime import RealtimeResponseUsage
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from tests.support.fake_realtime import TURNS, FakeRealtimeServer
+from tests.support.fake_realtime import TRANSCRIPTION_SECONDS, TRANSCRIPTION_TOKENS, TURNS, FakeRealtimeServer
 from tests.support.price_oracle import oracle_cost
 from websockets.exceptions import ConnectionClosedError
 
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
-from genai_cost.instrumentation.openai.realtime import _Connection, read_realtime_usage
+from genai_cost.instrumentation.openai.realtime import _Connection, read_realtime_usage, read_transcription_usage
 from genai_cost.pricing import PricingTable
 from genai_cost.semconv import GenAI, Ours, PricingStatus
 from genai_cost.usage import Usage
@@ -307,5 +307,138 @@ def test_responses_never_done_are_remembered_within_a_bound() -> None:
     assert list(state.started) == [f"resp_{number}" for number in range(936, 1_000)]
     done = {"type": "response.done", "response": {"id": "resp_999", "status": "completed", "usage": GA_USAGE}}
     finished = state.see(done)
-    assert finished is not None and finished[1] is not None
+    assert finished is not None and finished.started is not None
     assert "resp_999" not in state.started
+
+
+TRANSCRIBED = "conversation.item.input_audio_transcription.completed"
+
+
+def _transcribing(beta: bool, transcriber: str) -> dict[str, Any]:
+    """The ``session.update`` session that turns input audio transcription on."""
+    if beta:
+        return {"input_audio_transcription": {"model": transcriber}}
+    return {"type": "realtime", "audio": {"input": {"transcription": {"model": transcriber}}}}
+
+
+async def _until(connection: Any, kind: str, seen: list[Any]) -> None:
+    """Receive events into ``seen`` up to the next one of type ``kind``."""
+    while True:
+        seen.append(await _settle(connection.recv()))
+        if seen[-1].type == kind:
+            return
+
+
+async def _speak_then_respond(connection: Any, *, beta: bool, transcriber: str) -> list[Any]:
+    """Turn transcription on, commit two audio turns (each transcribed), then ask for a response."""
+    seen: list[Any] = [await _settle(connection.recv())]  # session.created
+    await _settle(connection.session.update(session=_transcribing(beta, transcriber)))
+    await _until(connection, "session.updated", seen)
+    for _ in range(2):
+        await _settle(connection.input_audio_buffer.append(audio="AAAA" * 64))
+        await _settle(connection.input_audio_buffer.commit())
+        await _until(connection, TRANSCRIBED, seen)
+    await _settle(connection.response.create())
+    await _until_done(connection, seen)
+    return seen
+
+
+def _transcription_oracle(transcriber: str, usage: dict[str, Any]) -> float:
+    if usage["type"] == "duration":
+        seconds = 5  # 4.2 s billed as 5 whole seconds (a started second counts)
+        return oracle_cost(transcriber, "openai", audio_seconds=seconds, input_audio_seconds=seconds)
+    details = usage["input_token_details"]
+    return oracle_cost(
+        transcriber,
+        "openai",
+        input_tokens=usage["input_tokens"],
+        output_tokens=usage["output_tokens"],
+        input_audio_tokens=details["audio_tokens"],
+        input_text_tokens=details["text_tokens"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("transcriber", "usage"),
+    [
+        pytest.param("gpt-4o-transcribe", TRANSCRIPTION_TOKENS, id="tokens"),
+        pytest.param("whisper-1", TRANSCRIPTION_SECONDS, id="duration"),
+    ],
+)
+@pytest.mark.parametrize(("is_async", "beta", "model"), FLAVORS)
+def test_each_input_audio_transcription_is_one_priced_span(
+    server: FakeRealtimeServer,
+    bundled: Callable[[], OpenAIInstrumentor],
+    span_exporter: InMemorySpanExporter,
+    is_async: bool,
+    beta: bool,
+    model: str,
+    transcriber: str,
+    usage: dict[str, Any],
+) -> None:
+    """Transcription is billed apart, at the transcription model's rates: one span per completed
+    transcription, and the response's span holds the response's usage alone."""
+    app = partial(_speak_then_respond, beta=beta, transcriber=transcriber)
+    bundled()
+    on_connection(server, app, is_async=is_async, beta=beta, model=model)
+
+    *transcribed, responded = span_exporter.get_finished_spans()
+    assert len(transcribed) == 2  # one per committed audio turn
+    expected = _transcription_oracle(transcriber, usage)
+    for span in transcribed:
+        attributes = span.attributes or {}
+        assert span.name == f"transcription {transcriber}"
+        assert attributes[GenAI.OPERATION_NAME] == "transcription"
+        assert attributes[GenAI.REQUEST_MODEL] == attributes[GenAI.RESPONSE_MODEL] == transcriber
+        assert attributes[GenAI.PROVIDER_NAME] == "openai"
+        assert attributes[Ours.PRICING_STATUS] == PricingStatus.PRICED
+        assert attributes[GenAI.USAGE_COST_AMOUNT] == pytest.approx(expected, rel=1e-12)
+        assert span.start_time is not None and span.end_time is not None and span.start_time < span.end_time
+    _assert_priced(responded, model, TURNS[0])
+
+
+def test_transcription_whose_model_was_not_seen_is_recorded_unpriced(
+    server: FakeRealtimeServer, bundled: Callable[[], OpenAIInstrumentor], span_exporter: InMemorySpanExporter
+) -> None:
+    """Instrumented after the session named its transcription model: the transcription still
+    gets its span and tokens, flagged unknown_model, never a silent 0."""
+    with _client(server, False) as sdk, sdk.realtime.connect(model="gpt-realtime") as connection:
+        connection.recv()  # session.created
+        connection.session.update(session=_transcribing(False, "gpt-4o-transcribe"))
+        assert connection.recv().type == "session.updated"
+        bundled()
+        connection.input_audio_buffer.append(audio="AAAA")
+        connection.input_audio_buffer.commit()
+        while connection.recv().type != TRANSCRIBED:
+            pass
+    (span,) = span_exporter.get_finished_spans()
+    attributes = span.attributes or {}
+    assert span.name == "transcription"
+    assert attributes[GenAI.USAGE_INPUT_TOKENS] == TRANSCRIPTION_TOKENS["input_tokens"]
+    assert attributes[GenAI.USAGE_AUDIO_INPUT_TOKENS] == TRANSCRIPTION_TOKENS["input_token_details"]["audio_tokens"]
+    assert attributes[Ours.PRICING_STATUS] == PricingStatus.UNKNOWN_MODEL
+    assert GenAI.USAGE_COST_AMOUNT not in attributes
+
+
+@pytest.mark.parametrize(
+    ("usage", "expected"),
+    [
+        pytest.param(
+            TRANSCRIPTION_TOKENS,
+            Usage(input_tokens=16, output_tokens=8, input_text_tokens=0, input_audio_tokens=16),
+            id="tokens",
+        ),
+        pytest.param(TRANSCRIPTION_SECONDS, Usage(audio_seconds=5, input_audio_seconds=5), id="seconds-rounded-up"),
+        pytest.param({"type": "duration", "seconds": 3}, Usage(audio_seconds=3, input_audio_seconds=3), id="whole"),
+        pytest.param({"type": "duration", "seconds": float("nan")}, Usage(), id="nan"),
+        pytest.param({"type": "duration", "seconds": True}, Usage(), id="bool"),
+        pytest.param(
+            {"type": "tokens", "input_tokens": 7, "output_tokens": 2},
+            Usage(input_tokens=7, output_tokens=2),
+            id="no-details",
+        ),
+        pytest.param(None, None, id="none"),
+    ],
+)
+def test_read_transcription_usage(usage: Any, expected: Usage | None) -> None:
+    assert read_transcription_usage(usage) == expected

@@ -5,7 +5,7 @@ readers, stream accumulator and result proxies serve it, with three differences:
 is always ``groq`` (whatever the host), ``create()`` takes no ``stream_options`` (nothing is
 added to the request), and a stream reports its usage in the last chunk's ``x_groq.usage``.
 Covers chat completions (``create``, streamed or not, ``with_raw_response``) and embeddings,
-sync and async.
+sync and async. A compound system's call is billed as its underlying models (:mod:`.compound`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from functools import partial
 from typing import Any
 
 from genai_cost.config import get_settings
+from genai_cost.instrumentation._attributes import read
 from genai_cost.instrumentation._base import GenAIInstrumentor, Wrap
-from genai_cost.instrumentation._core import Operation, Request
+from genai_cost.instrumentation._core import Operation, Request, Response, Telemetry
 from genai_cost.instrumentation._stainless import result_wrapper
+from genai_cost.instrumentation.groq.compound import CompoundChunks, mark_compound, with_parts
 from genai_cost.instrumentation.groq.package import _instruments
 from genai_cost.instrumentation.openai.chat import ChunkAccumulator, read_chat_request, read_completion_response
 from genai_cost.instrumentation.openai.embeddings import read_embeddings_request, read_embeddings_response
@@ -28,14 +30,26 @@ __all__ = ["GroqInstrumentor"]
 _endpoint = partial(endpoint_attributes, provider=Provider.GROQ)
 
 
+def _read_chat_request(instance: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
+    return mark_compound(
+        read_chat_request(instance, telemetry, args, kwargs, endpoint=_endpoint, ask_stream_usage=False)
+    )
+
+
+def _read_completion(result: Any, *, capture_content: bool) -> Response:
+    return with_parts(
+        read_completion_response(result, capture_content=capture_content), read(result, "usage_breakdown")
+    )
+
+
 def _table(*, capture_content: bool) -> tuple[Wrap, ...]:
-    def chunks(request: Request) -> ChunkAccumulator:
-        return ChunkAccumulator(hide_usage_chunk=False, capture_content=capture_content, usage_extension="x_groq")
+    def chunks(request: Request) -> CompoundChunks:
+        return CompoundChunks(
+            ChunkAccumulator(hide_usage_chunk=False, capture_content=capture_content, usage_extension="x_groq")
+        )
 
     chat = Operation(
-        partial(read_chat_request, endpoint=_endpoint, ask_stream_usage=False),
-        partial(read_completion_response, capture_content=capture_content),
-        result_wrapper(chunks),
+        _read_chat_request, partial(_read_completion, capture_content=capture_content), result_wrapper(chunks)
     )
     embeddings = Operation(
         partial(read_embeddings_request, endpoint=_endpoint), read_embeddings_response, result_wrapper()
