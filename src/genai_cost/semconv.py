@@ -168,7 +168,8 @@ class Ours:
     UNPRICED_REASON = "genai_cost.unpriced.reason"
     BILLED_APART = "genai_cost.billed_apart"
     """True on the span of a call billed as other model calls, each a priced span below it (a
-    Groq compound system's underlying models): its own tokens are theirs, priced and counted there."""
+    Groq compound system's underlying models, a Bedrock agent's model invocations): tokens it
+    reports are theirs, priced and counted there."""
     ATTRIBUTION_PREFIX = "genai_cost.attribution."
     """Followed by an attribution key (``tenant``, ``feature``, ``agent``, ...): on spans, and on
     metrics for the keys in ``GENAI_COST_METRIC_ATTRIBUTION``."""

@@ -22,7 +22,6 @@ from genai_cost.costing import Costing, pricing_context
 from genai_cost.metrics import Instruments
 from genai_cost.pricing.providers import canonical_provider
 from genai_cost.semconv import GenAI, Legacy, OpenInference, Ours
-from genai_cost.semconv import Operation as OperationName
 from genai_cost.usage import MAX_AMOUNT, MAX_COUNT, Usage, cost_amount, token_count, usage_from_attributes
 
 __all__ = ["OUR_SCOPE", "USAGE_KEYS", "WATCHED_KEYS", "Call", "SpanCosting", "Subtree", "is_own_call", "token_pair"]
@@ -118,14 +117,9 @@ def _count(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> int:
 
 def is_own_call(scope: Any, attributes: Mapping[str, Any]) -> bool:
     """Whether a span of instrumentation ``scope`` is the span of one call our instrumentors made.
-    Our agent span (a Bedrock agent's ``invoke_agent``) is not, nor a call billed apart (a Groq
-    compound system's): their model calls are spans below them."""
-    return (
-        scope is not None
-        and scope.name.startswith(OUR_SCOPE)
-        and attributes.get(GenAI.OPERATION_NAME) != OperationName.INVOKE_AGENT
-        and attributes.get(Ours.BILLED_APART) is not True
-    )
+    A call billed apart (a Bedrock agent's invocation, a Groq compound system's call) is not:
+    its model calls are spans below it."""
+    return scope is not None and scope.name.startswith(OUR_SCOPE) and attributes.get(Ours.BILLED_APART) is not True
 
 
 def token_pair(attributes: Mapping[str, Any]) -> tuple[int, int]:

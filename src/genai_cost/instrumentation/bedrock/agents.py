@@ -40,7 +40,7 @@ from genai_cost.instrumentation._stream import Accumulator, SyncStreamProxy
 from genai_cost.instrumentation.bedrock.clients import endpoint_attributes
 from genai_cost.instrumentation.bedrock.converse import usage_from_converse
 from genai_cost.instrumentation.bedrock.streams import event_stream_wrapper, metadata_attributes
-from genai_cost.semconv import GenAI
+from genai_cost.semconv import GenAI, Ours
 from genai_cost.semconv import Operation as OperationName
 from genai_cost.usage import Usage
 
@@ -50,8 +50,15 @@ _PENDING_LIMIT = 64
 """Model invocations started and not yet reported that an accumulator remembers."""
 
 
-def _read_agent_request(client: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
+def _agent_attributes(client: Any) -> dict[str, Any]:
+    """An agent invocation's: its model calls are the priced spans below it."""
     attributes = request_attributes(OperationName.INVOKE_AGENT, endpoint_attributes(client), None)
+    attributes[Ours.BILLED_APART] = True
+    return attributes
+
+
+def _read_agent_request(client: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
+    attributes = _agent_attributes(client)
     agent_id = kwargs.get("agentId")
     if isinstance(agent_id, str):
         attributes[GenAI.AGENT_ID] = agent_id
@@ -61,7 +68,7 @@ def _read_agent_request(client: Any, telemetry: Telemetry, args: tuple[Any, ...]
 def _read_inline_agent_request(
     client: Any, telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Request:
-    attributes = request_attributes(OperationName.INVOKE_AGENT, endpoint_attributes(client), None)
+    attributes = _agent_attributes(client)
     agent_name = kwargs.get("agentName")
     if isinstance(agent_name, str):
         attributes[GenAI.AGENT_NAME] = agent_name
