@@ -133,7 +133,15 @@ class SyncStreamProxy(_StreamProxy):
             except BaseException as error:
                 self._self_fail(error)
                 raise
-            if self._self_deliver(chunk):
+            if self._self_started:  # _self_deliver's common case inline: this runs once per chunk
+                accumulator = self._self_accumulator
+                try:
+                    if accumulator.add(chunk) is not False:
+                        return chunk
+                except Exception:
+                    log_failure(accumulator.add)
+                    return chunk
+            elif self._self_deliver(chunk):
                 return chunk
 
     def close(self) -> None:

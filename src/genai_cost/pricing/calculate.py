@@ -106,8 +106,9 @@ def calculate(
     by_type: dict[str, Decimal] = {}
     input_cost = output_cost = unit_cost = _ZERO
     leaves: list[int] = []
+    counts = _counts(usage)
     for charge in rates.plan:
-        count = _count(usage, charge.usage_field)
+        count = counts.get(charge.usage_field)
         inner = 0
         for part in charge.parts:
             inner += leaves[part]
@@ -146,14 +147,14 @@ def epoch_seconds(at: datetime | None) -> float:
     return time.time() if at is None else as_utc(at).timestamp()
 
 
-def _count(usage: Usage, name: str) -> int | None:
-    """A reported count, negative ones as 0; cache creation defaults to the sum of its TTLs."""
-    value: int | None = getattr(usage, name)
-    if value is None:
-        if name != "cache_creation_tokens":
-            return None
-        parts = (usage.cache_creation_5m_tokens, usage.cache_creation_1h_tokens)
-        if parts == (None, None):
-            return None
-        return sum(max(p or 0, 0) for p in parts)
-    return value if value > 0 else 0
+def _counts(usage: Usage) -> dict[str, int]:
+    """The reported counts, negative ones as 0; cache creation defaults to the sum of its TTLs."""
+    counts = {name: value if value > 0 else 0 for name, value in usage.counts().items()}
+    if "cache_creation_tokens" not in counts:
+        parts = [counts[name] for name in _CACHE_CREATION_PARTS if name in counts]
+        if parts:
+            counts["cache_creation_tokens"] = sum(parts)
+    return counts
+
+
+_CACHE_CREATION_PARTS = ("cache_creation_5m_tokens", "cache_creation_1h_tokens")

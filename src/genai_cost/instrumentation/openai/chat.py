@@ -12,7 +12,7 @@ from typing import Any
 
 from genai_cost.costing import pricing_context
 from genai_cost.instrumentation._attributes import (
-    count,
+    counts,
     given,
     number,
     numbers,
@@ -52,7 +52,14 @@ _REQUEST_NUMBERS = (
 )
 
 
+_SAMPLING_KEYS = frozenset(
+    {key for key, _ in _REQUEST_NUMBERS} | {"max_completion_tokens", "max_tokens", "n", "stop", "service_tier"}
+)
+
+
 def sampling_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
+    if _SAMPLING_KEYS.isdisjoint(kwargs):  # most calls set none of them: one test in C
+        return {}
     attributes: dict[str, Any] = numbers(kwargs, _REQUEST_NUMBERS)
     if "max_completion_tokens" in kwargs or "max_tokens" in kwargs:
         max_tokens = number(given(kwargs.get("max_completion_tokens"))) or number(given(kwargs.get("max_tokens")))
@@ -174,29 +181,31 @@ def reported_cost(usage: Any) -> Any:
     return undeclared(usage, "cost")
 
 
+_USAGE_COUNTS = (("input_tokens", "prompt_tokens"), ("output_tokens", "completion_tokens"))
+_PROMPT_DETAILS = (
+    ("cache_read_tokens", "cached_tokens"),
+    ("cache_creation_tokens", "cache_write_tokens"),
+    ("input_audio_tokens", "audio_tokens"),
+    ("input_image_tokens", "image_tokens"),
+    ("input_text_tokens", "text_tokens"),
+)
+_COMPLETION_DETAILS = (("reasoning_tokens", "reasoning_tokens"), ("output_audio_tokens", "audio_tokens"))
+
+
 def usage_from_openai(usage: Any) -> Usage | None:
     """Usage of a chat or completion response: ``prompt_tokens`` include the cached tokens and
     every modality (``prompt_tokens_details`` splits them), ``completion_tokens`` the reasoning
     and audio tokens."""
     if usage is None:
         return None
-    input_tokens = count(read(usage, "prompt_tokens"))
-    output_tokens = count(read(usage, "completion_tokens"))
+    found = counts(usage, _USAGE_COUNTS)
     prompt_details = read(usage, "prompt_tokens_details")
+    if prompt_details is not None:
+        found.update(counts(prompt_details, _PROMPT_DETAILS))
     completion_details = read(usage, "completion_tokens_details")
-    if prompt_details is None and completion_details is None:
-        return Usage(input_tokens=input_tokens, output_tokens=output_tokens)
-    return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=count(read(prompt_details, "cached_tokens")),
-        cache_creation_tokens=count(read(prompt_details, "cache_write_tokens")),
-        input_audio_tokens=count(read(prompt_details, "audio_tokens")),
-        input_image_tokens=count(read(prompt_details, "image_tokens")),
-        input_text_tokens=count(read(prompt_details, "text_tokens")),
-        reasoning_tokens=count(read(completion_details, "reasoning_tokens")),
-        output_audio_tokens=count(read(completion_details, "audio_tokens")),
-    )
+    if completion_details is not None:
+        found.update(counts(completion_details, _COMPLETION_DETAILS))
+    return Usage(**found)
 
 
 def _response_attributes(response_id: Any, model: Any, finish_reasons: list[str], tier: Any) -> dict[str, Any]:
