@@ -279,19 +279,23 @@ class Costing:
 
         ``trackers`` are the blocks active when the call started; by default those active now.
         """
-        tracking.record_call(
-            tracking.active_trackers() if trackers is None else trackers,
-            provider=provider,
-            model=model,
-            usage=usage,
-            cost=cost,
-            succeeded=succeeded,
-            attribution=attribution,
-        )
-        if cost.amount is not None and budgets.active():
-            budgets.record(attribution, cost.amount)
-        if cost.amount is not None:
-            self._instruments.cost.record(float(cost.amount), metric_attributes)
+        if trackers is None:
+            trackers = tracking.active_trackers()
+        if trackers:
+            tracking.record_call(
+                trackers,
+                provider=provider,
+                model=model,
+                usage=usage,
+                cost=cost,
+                succeeded=succeeded,
+                attribution=attribution,
+            )
+        amount = cost.amount
+        if amount is not None:
+            if budgets.active():
+                budgets.record(attribution, amount)
+            self._instruments.cost.record(float(amount), metric_attributes)
         elif succeeded:
             self._instruments.record_unpriced(cost.status, metric_attributes)
 

@@ -221,6 +221,11 @@ def _count(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> int:
     return 0
 
 
+def _tokens(attributes: Mapping[str, Any]) -> tuple[int, int]:
+    """(input, output) tokens, as an own call span and a foreign span of the same call match."""
+    return _count(attributes, _INPUT_KEYS), _count(attributes, _OUTPUT_KEYS)
+
+
 def _first(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
     for key in keys:
         value = attributes.get(key)
@@ -310,8 +315,7 @@ class CostSpanProcessor(SpanProcessor):
         if not counted_elsewhere and not watched.isdisjoint(_USAGE_KEYS):
             scope = span.instrumentation_scope
             ours = scope is not None and scope.name.startswith(_OUR_SCOPE)
-            tokens = _count(attributes, _INPUT_KEYS), _count(attributes, _OUTPUT_KEYS)
-            own = None if ours else self._match_own_call(span, tokens)
+            own = None if ours else self._match_own_call(span, attributes)
             if own is not None:
                 if trace is not None:  # up to the spans that the own span's call reached already
                     same_trace = span.context is not None and own.trace_id == span.context.trace_id
@@ -323,7 +327,7 @@ class CostSpanProcessor(SpanProcessor):
                     credited = self._credit(trace, parent, call) if trace is not None else frozenset()
                     if ours:
                         with self._lock:
-                            self._own_calls.append(_OwnCall(span, tokens, call, credited))
+                            self._own_calls.append(_OwnCall(span, _tokens(attributes), call, credited))
         if subtree is not None:
             annotated = dict(attributes) if annotated is None else annotated
             annotated.update(subtree.attributes())
@@ -351,8 +355,7 @@ class CostSpanProcessor(SpanProcessor):
             # Priced already (the common case), unless the amount is no amount: then priced here.
             amount = cost_amount(attributes[GenAI.USAGE_COST_AMOUNT])
             if amount is not None:
-                tokens = _count(attributes, _INPUT_KEYS), _count(attributes, _OUTPUT_KEYS)
-                return _Call(*tokens, amount), None
+                return _Call(*_tokens(attributes), amount), None
         if Ours.PRICING_STATUS in watched:  # priced before, without an amount (unknown model)
             usage = usage_from_attributes(attributes)
             return None if usage is None else (_Call.of(usage), None)
@@ -382,7 +385,10 @@ class CostSpanProcessor(SpanProcessor):
             succeeded=span.status.status_code is not StatusCode.ERROR,
             attribution=attributed,
         )
-        values.update({name: value for name, value in cost.attributes().items() if value is not None})
+        cost_attributes = cost.attributes()
+        if None in cost_attributes.values():  # one scan in C: values are rarely None
+            cost_attributes = {name: value for name, value in cost_attributes.items() if value is not None}
+        values.update(cost_attributes)
         if self._compat is not None:
             # The other instrumentation's own names stay as it wrote them (an OpenInference span kind).
             values.update({k: v for k, v in self._compat.attributes(values).items() if k not in values})
@@ -390,10 +396,11 @@ class CostSpanProcessor(SpanProcessor):
             values.update(attribution.span_attributes(attributed))
         return _Call.of(usage, cost.amount), values
 
-    def _match_own_call(self, span: ReadableSpan, tokens: tuple[int, int]) -> _OwnCall | None:
+    def _match_own_call(self, span: ReadableSpan, attributes: Mapping[str, Any]) -> _OwnCall | None:
         """An unmatched own span of the same tokens that ran within ``span`` (taken)."""
         if not self._own_calls:
             return None
+        tokens = _tokens(attributes)
         with self._lock:
             for own in self._own_calls:
                 if own.within(span, tokens):

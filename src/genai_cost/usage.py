@@ -187,8 +187,11 @@ class Usage:
 
     def to_attributes(self) -> dict[str, int]:
         """The span attributes of the counts that were reported (:data:`ATTRIBUTE_NAMES`)."""
-        names = _ATTRIBUTES_OF
-        return {name: value for field, value in self.counts().items() for name in names[field]}
+        names = _ATTRIBUTE_OF
+        attributes = {names[field]: value for field, value in self.__dict__.items() if value is not None}
+        if self.cache_creation_tokens is not None:  # also under the conventions' newer name
+            attributes[GenAI.USAGE_CACHE_WRITE_INPUT_TOKENS] = self.cache_creation_tokens
+        return attributes
 
 
 def _stores_given_fields(cls: type[T]) -> type[T]:
@@ -252,28 +255,54 @@ ATTRIBUTE_NAMES: tuple[tuple[str, str], ...] = (
 have one (both of them for cache writes: ``cache_creation`` and the newer ``cache_write``), else
 ``genai_cost.usage.<field>``. Read back, a later name of the same field wins."""
 
-_ATTRIBUTES_OF: dict[str, tuple[str, ...]] = {
-    field: tuple(name for named, name in ATTRIBUTE_NAMES if named == field) for field in TOKEN_FIELDS
-}
-"""The span attributes of each ``Usage`` field (:data:`ATTRIBUTE_NAMES`)."""
+_ATTRIBUTE_OF: dict[str, str] = {field: name for field, name in reversed(ATTRIBUTE_NAMES)}
+"""The span attribute of each ``Usage`` field, the first of :data:`ATTRIBUTE_NAMES` (``cache_creation``
+for cache writes: :meth:`Usage.to_attributes` adds ``cache_write``)."""
 
 
-# Usage field <- attribute name, per naming scheme, in order of precedence: the first scheme
-# with any count reported is read alone.
-_SCHEMES: tuple[tuple[tuple[str, str], ...], ...] = (
-    ATTRIBUTE_NAMES,
-    (
-        ("input_tokens", Legacy.USAGE_PROMPT_TOKENS),
-        ("output_tokens", Legacy.USAGE_COMPLETION_TOKENS),
+class _Scheme:
+    """One naming scheme of usage attributes: (``Usage`` field, attribute name) pairs, in the order
+    they are read (a later name of the same field wins), indexed for reading only the names present."""
+
+    __slots__ = ("field_of", "names", "order")
+
+    def __init__(self, pairs: tuple[tuple[str, str], ...]) -> None:
+        self.names = frozenset(name for _, name in pairs)
+        self.field_of = {name: field for field, name in pairs}
+        self.order = {name: index for index, (_, name) in enumerate(pairs)}
+
+    def read(self, attributes: Mapping[str, Any]) -> dict[str, int]:
+        """``{field: count}`` of this scheme's attributes that hold a count."""
+        present = self.names.intersection(attributes)  # one pass over the span's keys
+        counts = {}
+        for name in sorted(present, key=self.order.__getitem__) if len(present) > 1 else present:
+            value = attributes[name]
+            if type(value) is int and 0 <= value <= MAX_COUNT:  # token_count's usual case, without the call
+                counts[self.field_of[name]] = value
+            elif (count := token_count(value)) is not None:
+                counts[self.field_of[name]] = count
+        return counts
+
+
+# Naming schemes in order of precedence: the first scheme with any count reported is read alone.
+_SCHEMES: tuple[_Scheme, ...] = (
+    _Scheme(ATTRIBUTE_NAMES),
+    _Scheme(
+        (
+            ("input_tokens", Legacy.USAGE_PROMPT_TOKENS),
+            ("output_tokens", Legacy.USAGE_COMPLETION_TOKENS),
+        )
     ),
-    (
-        ("input_tokens", OpenInference.TOKEN_COUNT_PROMPT),
-        ("output_tokens", OpenInference.TOKEN_COUNT_COMPLETION),
-        ("cache_read_tokens", OpenInference.TOKEN_COUNT_PROMPT_CACHE_READ),
-        ("cache_creation_tokens", OpenInference.TOKEN_COUNT_PROMPT_CACHE_WRITE),
-        ("input_audio_tokens", OpenInference.TOKEN_COUNT_PROMPT_AUDIO),
-        ("reasoning_tokens", OpenInference.TOKEN_COUNT_COMPLETION_REASONING),
-        ("output_audio_tokens", OpenInference.TOKEN_COUNT_COMPLETION_AUDIO),
+    _Scheme(
+        (
+            ("input_tokens", OpenInference.TOKEN_COUNT_PROMPT),
+            ("output_tokens", OpenInference.TOKEN_COUNT_COMPLETION),
+            ("cache_read_tokens", OpenInference.TOKEN_COUNT_PROMPT_CACHE_READ),
+            ("cache_creation_tokens", OpenInference.TOKEN_COUNT_PROMPT_CACHE_WRITE),
+            ("input_audio_tokens", OpenInference.TOKEN_COUNT_PROMPT_AUDIO),
+            ("reasoning_tokens", OpenInference.TOKEN_COUNT_COMPLETION_REASONING),
+            ("output_audio_tokens", OpenInference.TOKEN_COUNT_COMPLETION_AUDIO),
+        )
     ),
 )
 
@@ -285,13 +314,8 @@ def usage_from_attributes(attributes: Mapping[str, Any]) -> Usage | None:
     pair, and OpenInference's ``llm.token_count.*``. A value that is not a count by
     :func:`token_count` is ignored.
     """
-    get = attributes.get
     for scheme in _SCHEMES:
-        counts = {
-            field: count
-            for field, name in scheme
-            if (value := get(name)) is not None and (count := token_count(value)) is not None
-        }
+        counts = scheme.read(attributes)
         if counts:
             return Usage(**counts)
     return None

@@ -98,7 +98,7 @@ class Request:
     requested id (``global.anthropic.claude-haiku-4-5-20251001-v1:0``) selects the price."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class Response:
     """What a provider read from a result: usage and response attributes."""
 
@@ -109,6 +109,21 @@ class Response:
     pricing_context: Mapping[str, str] | None = None
     """What the provider served that selects other prices (``{"service_tier": "flex"}``), from
     :func:`~genai_cost.costing.pricing_context`."""
+
+    def __init__(
+        self,
+        usage: Usage | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        provider_cost: object = None,
+        pricing_context: Mapping[str, str] | None = None,
+    ) -> None:
+        # One per call: the fields at once, not one object.__setattr__ each (frozen dataclass).
+        self.__dict__.update(
+            usage=usage,
+            attributes={} if attributes is None else attributes,
+            provider_cost=provider_cost,
+            pricing_context=pricing_context,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +320,9 @@ class Invocation:
         if compat is not None:
             attributes.update(compat.attributes({**request_attributes, **attributes}))
         span = self.span
-        span.set_attributes({k: v for k, v in attributes.items() if v is not None})
+        if None in attributes.values():  # one scan in C: values are rarely None
+            attributes = {k: v for k, v in attributes.items() if v is not None}
+        span.set_attributes(attributes)
         if error is not None:
             # The type only: SDK error messages can quote secrets ("Incorrect API key provided: sk-...").
             span.set_status(Status(StatusCode.ERROR, type(error).__name__))
@@ -432,7 +449,8 @@ def _begin(
     if not is_instrumentation_enabled() or otel_context.get_value(INSIDE_COVERING_CALL) is True:
         return None
     trackers = tracking.active_trackers()
-    tracking.check_budgets(trackers)
+    if trackers:
+        tracking.check_budgets(trackers)
     attributed = attribution.current(telemetry.settings.attribution_baggage)
     if budgets.active():
         budgets.check(attributed)  # BudgetExceeded: the one exception of ours the app sees

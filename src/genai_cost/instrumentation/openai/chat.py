@@ -220,14 +220,15 @@ def read_completion_response(result: Any, *, capture_content: bool = False) -> R
     choices = read(result, "choices") or ()
     reasons = [reason for choice in choices if isinstance(reason := read(choice, "finish_reason"), str)]
     usage = read(result, "usage")
-    attributes = _response_attributes(read(result, "id"), read(result, "model"), reasons, read(result, "service_tier"))
+    tier = read(result, "service_tier")
+    attributes = _response_attributes(read(result, "id"), read(result, "model"), reasons, tier)
     if capture_content:
         attributes[GenAI.OUTPUT_MESSAGES] = content.messages_json([content.choice_output(choice) for choice in choices])
     return Response(
         usage_from_openai(usage),
         attributes,
         provider_cost=reported_cost(usage),
-        pricing_context=pricing_context(service_tier=read(result, "service_tier")),
+        pricing_context=pricing_context(service_tier=tier),
     )
 
 
@@ -268,8 +269,12 @@ class ChunkAccumulator:
         if isinstance(chunk, dict):
             choices, usage = chunk.get("choices"), chunk.get("usage")
         else:
-            choices, usage = getattr(chunk, "choices", None), getattr(chunk, "usage", None)
+            try:  # an SDK chunk has both (a try costs nothing until it raises)
+                choices, usage = chunk.choices, chunk.usage
+            except AttributeError:
+                choices, usage = getattr(chunk, "choices", None), getattr(chunk, "usage", None)
         if choices:
+            texts = self._texts
             for choice in choices:
                 reason = (
                     choice.get("finish_reason") if isinstance(choice, dict) else getattr(choice, "finish_reason", None)
@@ -277,7 +282,7 @@ class ChunkAccumulator:
                 if reason is not None and isinstance(reason, str):
                     index = read(choice, "index")
                     self._finish_reasons[index if isinstance(index, int) else len(self._finish_reasons)] = reason
-                if self._texts is not None:
+                if texts is not None:
                     self._collect_text(choice)
         if usage is None and self._usage_extension is not None:
             usage = read(read(chunk, self._usage_extension), "usage")
