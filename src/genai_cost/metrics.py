@@ -183,11 +183,7 @@ class Instruments:
     ) -> dict[str, Any]:
         """The low-cardinality subset of span attributes (later sources win), with model names
         capped; plus the allowlisted keys of ``attribution``, each capped in distinct values."""
-        picked = {}
-        for source in sources:
-            present = _METRIC_NAMES.intersection(source)  # in C, rather than a test per name
-            for name in sorted(present, key=_METRIC_ORDER.__getitem__) if len(present) > 1 else present:
-                picked[name] = source[name]
+        picked = {name: source[name] for source in sources for name in _METRIC_ATTRIBUTES if name in source}
         if attribution and self._attribution:
             self._limit_models(picked)
             self._add_attribution(picked, attribution)
@@ -265,8 +261,6 @@ _METRIC_ATTRIBUTES = (
     GenAI.ERROR_TYPE,
 )
 """What metric points carry (each attribute costs the SDK ~1.4 µs per point, so no more)."""
-_METRIC_NAMES = frozenset(_METRIC_ATTRIBUTES)
-_METRIC_ORDER = {name: index for index, name in enumerate(_METRIC_ATTRIBUTES)}
 
 
 def _typed(attributes: Mapping[str, Any], token_type: str) -> dict[str, Any]:
