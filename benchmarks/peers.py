@@ -180,7 +180,9 @@ def worker_command(python: Path, task: str, config: str, options: dict[str, Any]
 
 def worker_env() -> dict[str, str]:
     """The environment every worker runs in."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": "0"}
+    # This checkout's sources come first: an environment's editable install may point at another
+    # checkout (environments are shared between worktrees of the repository).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(REPO / "src"), str(REPO))), "PYTHONHASHSEED": "0"}
     # Import times are measured as users see them: with bytecode caches (pip writes them for
     # installed packages; our editable sources get theirs from compile_sources()).
     env.pop("PYTHONDONTWRITEBYTECODE", None)

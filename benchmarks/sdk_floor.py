@@ -10,6 +10,8 @@ replay time is the floor below which an instrumentation emitting that telemetry 
 this machine. Next to it, the same run times each instrumentation's wrapper around
 ``Completions.create`` called directly with a prebuilt ``ChatCompletion`` (no HTTP, no
 parsing): floor plus the instrumentation's own code, so the difference is its own code.
+``--instructions N`` counts the same two things in instructions with callgrind (``valgrind``
+needed), a figure machine load cannot move.
 
 Counters are not replayed: genai-cost's only counter on this call is observable (summed in
 process, reported at collection), and openai-v2 emits none. Span attributes are all given at
@@ -19,7 +21,11 @@ start; setting some at the end costs about the same.
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib.util
+import re
 import statistics
+import subprocess
 import sys
 import timeit
 from collections.abc import Callable
@@ -143,13 +149,104 @@ def _openai_v2(tracer_provider: TracerProvider, meter_provider: MeterProvider) -
     return instrumentor.uninstrument  # type: ignore[no-any-return]
 
 
+_INSTRUMENTATIONS = {"genai-cost": _genai_cost, "openai-v2": _openai_v2}
+
+
+def _loop(what: str, name: str, count: int) -> None:
+    """``count`` replays (``floor``) or wrapper calls (``wrapper``) after 200 warm-up ones, timing
+    nothing: what ``--instructions`` counts under callgrind."""
+    instrument = _INSTRUMENTATIONS[name]
+    tracer_provider, exporter, meter_provider, _ = _pipeline()
+    if what == "floor":
+        emitted = capture(instrument)
+        tracer = tracer_provider.get_tracer("floor")
+        meter = meter_provider.get_meter("floor")
+        histograms = {metric: meter.create_histogram(metric) for metric, _, _ in emitted.histogram_records}
+        records = [(histograms[metric], value, attributes) for metric, value, attributes in emitted.histogram_records]
+
+        def once() -> None:
+            tracer.start_span(emitted.span_name, kind=emitted.span_kind, attributes=emitted.span_attributes).end()
+            for histogram, value, attributes in records:
+                histogram.record(value, attributes)
+
+    else:
+        from openai.resources.chat.completions import Completions
+
+        sdk = mock_client()
+        result = sdk.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=_MESSAGES).parse()  # type: ignore[arg-type]
+        arguments = {"model": "gpt-4o-mini", "messages": _MESSAGES}
+        instrument(tracer_provider, meter_provider)
+        wrapper = Completions.__dict__["create"]._self_wrapper
+
+        def returns_at_once(*args: Any, **kwargs: Any) -> Any:
+            return result
+
+        def once() -> None:
+            wrapper(returns_at_once, sdk.chat.completions, (), arguments)
+
+    for _ in range(200):
+        once()
+    exporter.clear()
+    gc.collect()
+    gc.freeze()
+    for done in range(count):
+        once()
+        if done % 500 == 499:
+            exporter.clear()
+
+
+def _instructions(name: str, what: str, count: int) -> float:
+    """Instructions per replay or wrapper call, by callgrind: a run of ``count`` minus a run of none."""
+
+    def collected(n: int) -> int:
+        command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+        command += [str(Path(__file__).resolve()), "--loop", what, name, str(n)]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if found is None:
+            raise RuntimeError(done.stderr[-2000:])
+        return int(found.group(1))
+
+    return (collected(count) - collected(0)) / count
+
+
+def _instruction_table(names: list[str], count: int) -> None:
+    print(f"instructions per non-streaming chat call (callgrind, {count} calls after 200 warm-up ones)")
+    print(f"{'instrumentation':<16} {'SDK floor':>12} {'wrapper':>12} {'own code':>12}")
+    own = {}
+    for name in names:
+        floor, wrapper = _instructions(name, "floor", count), _instructions(name, "wrapper", count)
+        own[name] = wrapper - floor
+        print(f"{name:<16} {floor:>12,.0f} {wrapper:>12,.0f} {own[name]:>12,.0f}")
+    if len(own) == 2:
+        print(f"genai-cost / openai-v2, own code: {own['genai-cost'] / own['openai-v2']:.2f}x")
+
+
+def _importable(name: str) -> bool:
+    module = "genai_cost" if name == "genai-cost" else "opentelemetry.instrumentation.openai_v2"
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=2000, help="replays per timing")
     parser.add_argument("--rounds", type=int, default=7, help="alternating timings per instrumentation")
+    parser.add_argument(
+        "--instructions", type=int, metavar="N", default=0, help="count instructions of N calls with callgrind instead"
+    )
+    parser.add_argument("--loop", nargs=3, metavar=("WHAT", "NAME", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.loop:
+        _loop(args.loop[0], args.loop[1], int(args.loop[2]))
+        return 0
 
-    instrumentations = {"genai-cost": _genai_cost, "openai-v2": _openai_v2}
+    instrumentations = dict(_INSTRUMENTATIONS)
+    if args.instructions:
+        _instruction_table([name for name in instrumentations if _importable(name)], args.instructions)
+        return 0
     emitted = {}
     for name, instrument in instrumentations.items():
         try:

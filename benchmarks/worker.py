@@ -9,7 +9,7 @@
 * ``processor``: ``CostSpanProcessor.on_end`` throughput on pre-built spans;
 * ``pricing``: one price lookup with genai-cost's table vs ``genai_prices.calc_price``;
 * ``loop``: N calls of one operation after a warm-up, timing nothing (``instructions.py``
-  runs it under callgrind).
+  runs it under callgrind); ``processor_loop`` likewise for ``CostSpanProcessor.on_end``.
 
 Every configuration gets the same SDK set-up: a ``TracerProvider`` whose spans go through a
 ``BatchSpanProcessor`` to an exporter that only counts them, and a ``MeterProvider`` with an
@@ -278,32 +278,24 @@ def _rss(config: str, options: dict[str, Any]) -> dict[str, Any]:
     return {"warm_mib": warm_kb / 1024, "peak_mib": peak_kb / 1024}
 
 
-def _processor(config: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Spans/s through ``CostSpanProcessor.on_end``, and the floor: one cost ``Histogram.record``.
+def _foreign_spans(count: int) -> dict[str, list[tuple[Any, Any]]]:
+    """Per kind of span ``CostSpanProcessor`` sees, ``count`` ended (app span, LLM span under it)
+    pairs, one trace each.
 
     The spans are made by the SDK as a peer instrumentation makes them (attributes in the SDK's
-    ``BoundedAttributes``), each LLM span under an app span of its trace that is open while the
-    LLM span ends (so the rollup credits it); only the LLM spans' ``on_end`` is timed.
+    ``BoundedAttributes``), each LLM span under an app span of its trace (started through the
+    processor before the LLM span ends, so the rollup credits it).
     """
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+    from opentelemetry.sdk.trace import Span, TracerProvider
     from opentelemetry.trace import SpanKind, set_span_in_context
 
-    from genai_cost.metrics import Instruments
-    from genai_cost.processor import CostSpanProcessor
     from genai_cost.semconv import GenAI, Legacy, OpenInference, Operation, Ours, PricingStatus, Provider
-
-    class Discard(SpanProcessor):
-        def on_end(self, span: ReadableSpan) -> None:
-            pass
 
     tracer_provider = TracerProvider()
     app = tracer_provider.get_tracer("app")
     peer = tracer_provider.get_tracer("opentelemetry.instrumentation.openai_v2")
 
-    def calls(count: int, attributes: dict[str, Any]) -> list[tuple[Span, Span]]:
-        """``count`` ended (app span, LLM span under it) pairs, one trace each."""
+    def calls(attributes: dict[str, Any]) -> list[tuple[Span, Span]]:
         pairs = []
         for _ in range(count):
             parent = app.start_span("invoke_agent")
@@ -346,16 +338,41 @@ def _processor(config: str, options: dict[str, Any]) -> dict[str, Any]:
         GenAI.USAGE_COST_CURRENCY: "USD",
         Ours.PRICING_STATUS: PricingStatus.PRICED,
     }
-    count, repeats = int(options["spans"]), int(options["repeats"])
-    kinds = {
-        "unpriced_genai_span": calls(count, semconv),
-        "unpriced_genai_span_with_prompt_completion_tokens": calls(count, legacy),
-        "unpriced_openinference_span": calls(count, openinference),
-        "genai_span_priced_already": calls(count, priced),
-        "non_genai_span": calls(count, {"http.request.method": "GET", "url.full": "http://inventory/items"}),
+    return {
+        "unpriced_genai_span": calls(semconv),
+        "unpriced_genai_span_with_prompt_completion_tokens": calls(legacy),
+        "unpriced_openinference_span": calls(openinference),
+        "genai_span_priced_already": calls(priced),
+        "non_genai_span": calls({"http.request.method": "GET", "url.full": "http://inventory/items"}),
     }
+
+
+def _discarding_processor() -> Any:
+    """A ``CostSpanProcessor`` in front of a processor that drops every span, on its own meter provider."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+
+    from genai_cost.processor import CostSpanProcessor
+
+    class Discard(SpanProcessor):  # type: ignore[misc]
+        def on_end(self, span: ReadableSpan) -> None:
+            pass
+
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    processor = CostSpanProcessor(Discard(), meter_provider=meter_provider)
+    return CostSpanProcessor(Discard(), meter_provider=meter_provider), meter_provider
+
+
+def _processor(config: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Spans/s through ``CostSpanProcessor.on_end`` (only the LLM spans' ``on_end`` is timed,
+    see :func:`_foreign_spans`), and the floor: one cost ``Histogram.record``."""
+    from opentelemetry.sdk.trace import Span
+
+    from genai_cost.metrics import Instruments
+
+    count, repeats = int(options["spans"]), int(options["repeats"])
+    kinds = _foreign_spans(count)
+    processor, meter_provider = _discarding_processor()
 
     def seconds(pairs: list[tuple[Span, Span]]) -> float:
         elapsed = 0.0
@@ -372,7 +389,8 @@ def _processor(config: str, options: dict[str, Any]) -> dict[str, Any]:
         return elapsed
 
     instruments = Instruments(meter_provider, model_limit=1000)
-    metric_attributes = instruments.metric_attributes(semconv)
+    _, priced_span = kinds["unpriced_genai_span"][0]
+    metric_attributes = instruments.metric_attributes(dict(priced_span.attributes or {}))
 
     def floor_seconds() -> float:
         started = _clock()
@@ -388,6 +406,27 @@ def _processor(config: str, options: dict[str, Any]) -> dict[str, Any]:
             rates[name].append(len(pairs) / seconds(pairs))
         rates["histogram_record_floor"].append(count / floor_seconds())
     return {name: {"median": median(values), "max": max(values)} for name, values in rates.items()}
+
+
+def _processor_loop(config: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``CostSpanProcessor.on_end`` on ``count`` LLM spans of one kind (:func:`_foreign_spans`),
+    after 20 warm-up spans, timing nothing: run under an instruction counter.
+
+    The same spans are built whatever ``count`` (a pool of ``pool``), so that the difference
+    between two counts is ``on_end`` alone; every app span is started through the processor first.
+    """
+    pool, count = int(options.get("pool", 220)), int(options["count"])
+    pairs = _foreign_spans(pool)[options["kind"]]
+    processor, _ = _discarding_processor()
+    for parent, _ in pairs:
+        processor.on_start(parent)
+    for _, child in pairs[:20]:
+        processor.on_end(child)
+    gc.collect()
+    gc.freeze()
+    for _, child in pairs[20 : 20 + count]:
+        processor.on_end(child)
+    return {"chunks": 1}
 
 
 def _pricing(config: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -440,12 +479,16 @@ _TASKS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "loop": _loop,
     "rss": _rss,
     "processor": _processor,
+    "processor_loop": _processor_loop,
     "pricing": _pricing,
 }
 
 
 def _versions() -> dict[str, str]:
     found = {"python": sys.version.split()[0]}
+    genai_cost = sys.modules.get("genai_cost")
+    if genai_cost is not None:
+        found["genai_cost_path"] = str(Path(genai_cost.__file__ or "").parent)
     for name in _VERSIONED:
         try:
             found[name] = metadata.version(name)

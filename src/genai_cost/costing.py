@@ -8,9 +8,9 @@ so the cost metric and ``track_usage`` blocks see every priced call exactly once
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -41,15 +41,15 @@ def pricing_context(**served: object) -> dict[str, str] | None:
     """The pricing context of what a provider served: its string values that are not the
     standard one (``pricing_context(service_tier="flex")``); ``None`` when there are none, so
     a standard call is priced exactly as a call without context."""
-    context = {
-        key: value
-        for key, value in served.items()
-        if isinstance(value, str) and value and value not in _STANDARD_VALUES
-    }
-    return context or None
+    context = None
+    for key, value in served.items():  # a loop, not a comprehension: most calls find nothing
+        if isinstance(value, str) and value and value not in _STANDARD_VALUES:
+            context = context or {}
+            context[key] = value
+    return context
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class Cost:
     """The priced outcome of one call."""
 
@@ -70,6 +70,32 @@ class Cost:
     """The pricing context the call was priced in (non-standard values only)."""
     version: str | None = None
     """The version of the pricing table consulted, when the span is to name it."""
+
+    def __init__(
+        self,
+        status: str,
+        amount: Decimal | None = None,
+        currency: str = "USD",
+        source: str | None = None,
+        breakdown: Mapping[str, Decimal] | None = None,
+        entry_id: str | None = None,
+        model_source: str | None = None,
+        context: Mapping[str, str] | None = None,
+        version: str | None = None,
+    ) -> None:
+        # Every priced call builds one: fill the fields at once rather than through the frozen
+        # dataclass's one object.__setattr__ call per field.
+        self.__dict__.update(
+            status=status,
+            amount=amount,
+            currency=currency,
+            source=source,
+            breakdown={} if breakdown is None else breakdown,
+            entry_id=entry_id,
+            model_source=model_source,
+            context=context,
+            version=version,
+        )
 
     def attributes(self) -> dict[str, Any]:
         """The span attributes that describe this cost."""
@@ -104,10 +130,6 @@ _OLLAMA_LOCAL = Cost(PricingStatus.PRICED, Decimal(0), source=CostSource.LOCAL, 
 
 def _is_ollama_cloud(model: str | None) -> bool:
     return model is not None and (model.endswith("-cloud") or model.endswith(":cloud"))
-
-
-def _datetime(epoch_ns: int | None) -> datetime | None:
-    return None if epoch_ns is None else datetime.fromtimestamp(epoch_ns / 1e9, timezone.utc)
 
 
 class Costing:
@@ -200,7 +222,8 @@ class Costing:
             return _NO_USAGE
         try:
             table = self.pricing  # one table for the whole call, whatever a refresh does meanwhile
-            entry, model_source = self._match(table, model, requested_model, provider, _datetime(started_ns), context)
+            when = time.time() if started_ns is None else started_ns / 1e9
+            entry, model_source = self._match(table, model, requested_model, provider, when, context)
             breakdown = None if entry is None else calculate(usage, entry)
         except Exception:
             self._log_failure()
@@ -228,14 +251,15 @@ class Costing:
         model: str | None,
         requested_model: object,
         provider: str | None,
-        at: datetime | None,
+        when: float,
         context: PricingContext | None,
     ) -> tuple[PriceEntry | None, str | None]:
-        """The entry for ``model``, else for ``requested_model``; and the ``PricingModelSource`` of a fallback."""
-        entry = table.match(model, provider=provider, at=at, context=context) if model else None
+        """The entry for ``model``, else for ``requested_model``, for a call starting ``when``
+        (seconds since the epoch); and the ``PricingModelSource`` of a fallback."""
+        entry = table.match_epoch(model, provider, when, context) if model else None
         if entry is not None or not isinstance(requested_model, str) or requested_model in ("", model):
             return entry, None
-        entry = table.match(requested_model, provider=provider, at=at, context=context)
+        entry = table.match_epoch(requested_model, provider, when, context)
         return entry, None if entry is None else PricingModelSource.REQUEST_MODEL
 
     def settle(
@@ -255,19 +279,23 @@ class Costing:
 
         ``trackers`` are the blocks active when the call started; by default those active now.
         """
-        tracking.record_call(
-            tracking.active_trackers() if trackers is None else trackers,
-            provider=provider,
-            model=model,
-            usage=usage,
-            cost=cost,
-            succeeded=succeeded,
-            attribution=attribution,
-        )
-        if cost.amount is not None and budgets.active():
-            budgets.record(attribution, cost.amount)
-        if cost.amount is not None:
-            self._instruments.cost.record(float(cost.amount), metric_attributes)
+        if trackers is None:
+            trackers = tracking.active_trackers()
+        if trackers:
+            tracking.record_call(
+                trackers,
+                provider=provider,
+                model=model,
+                usage=usage,
+                cost=cost,
+                succeeded=succeeded,
+                attribution=attribution,
+            )
+        amount = cost.amount
+        if amount is not None:
+            if budgets.active():
+                budgets.record(attribution, amount)
+            self._instruments.cost.record(float(amount), metric_attributes)
         elif succeeded:
             self._instruments.record_unpriced(cost.status, metric_attributes)
 

@@ -7,6 +7,7 @@ import sys
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation, get_meter, get_meter_provider
@@ -106,6 +107,7 @@ class Instruments:
             "genai_cost", __version__, meter_provider, schema_url="https://opentelemetry.io/schemas/1.37.0"
         )
         self._limit_model = ModelNameLimiter(model_limit)
+        self._points: dict[tuple[tuple[str, Any], ...], _Point] = {}
         self._attribution = _attribution_limiters(meter_provider, attribution_keys, attribution_limit)
         """(key, metric attribute name, the key's limiter, shared per meter provider) per allowlisted key."""
         self._attribution_overflow = meter.create_counter(
@@ -182,13 +184,27 @@ class Instruments:
         """The low-cardinality subset of span attributes (later sources win), with model names
         capped; plus the allowlisted keys of ``attribution``, each capped in distinct values."""
         picked = {name: source[name] for source in sources for name in _METRIC_ATTRIBUTES if name in source}
+        if attribution and self._attribution:
+            self._limit_models(picked)
+            self._add_attribution(picked, attribution)
+            return picked
+        key = tuple(picked.items())
+        point = self._points.get(key)
+        if point is None:
+            point = _Point(picked)
+            if not self._limit_models(point) and len(self._points) < _MAX_POINTS:
+                self._points[key] = point  # models kept as they are: bounded in number and length
+        return point
+
+    def _limit_models(self, picked: dict[str, Any]) -> bool:
+        """Cap the model names of ``picked`` in place; True when one was folded."""
+        folded = False
         for name in _MODEL_ATTRIBUTES:
             model = picked.get(name)
             if isinstance(model, str):
-                picked[name] = self._limit_model(model)
-        if attribution and self._attribution:
-            self._add_attribution(picked, attribution)
-        return picked
+                limited = picked[name] = self._limit_model(model)
+                folded |= limited is not model
+        return folded
 
     def _add_attribution(self, picked: dict[str, Any], attribution: Mapping[str, str]) -> None:
         for key, name, limit in self._attribution:
@@ -202,16 +218,17 @@ class Instruments:
 
     def record_tokens(self, usage: Usage, attributes: Mapping[str, Any]) -> None:
         """Input/output into the semconv histogram, their non-zero parts into the detail counter."""
+        typed = attributes.typed if isinstance(attributes, _Point) else partial(_typed, attributes)
         if usage.input_tokens is not None:
-            self.token_usage.record(usage.input_tokens, {**attributes, GenAI.TOKEN_TYPE: TokenType.INPUT})
+            self.token_usage.record(usage.input_tokens, typed(TokenType.INPUT))
         if usage.output_tokens is not None:
-            self.token_usage.record(usage.output_tokens, {**attributes, GenAI.TOKEN_TYPE: TokenType.OUTPUT})
+            self.token_usage.record(usage.output_tokens, typed(TokenType.OUTPUT))
         if usage.cache_read_tokens:
-            self._token_parts.add(usage.cache_read_tokens, attributes, TokenType.CACHE_READ)
+            self._token_parts.add(usage.cache_read_tokens, typed(TokenType.CACHE_READ))
         if usage.cache_creation_tokens:
-            self._token_parts.add(usage.cache_creation_tokens, attributes, TokenType.CACHE_CREATION)
+            self._token_parts.add(usage.cache_creation_tokens, typed(TokenType.CACHE_CREATION))
         if usage.reasoning_tokens:
-            self._token_parts.add(usage.reasoning_tokens, attributes, TokenType.REASONING)
+            self._token_parts.add(usage.reasoning_tokens, typed(TokenType.REASONING))
         if self.latest is not None:
             self.latest.record_tokens(usage, attributes)
 
@@ -244,6 +261,33 @@ _METRIC_ATTRIBUTES = (
     GenAI.ERROR_TYPE,
 )
 """What metric points carry (each attribute costs the SDK ~1.4 µs per point, so no more)."""
+
+
+def _typed(attributes: Mapping[str, Any], token_type: str) -> dict[str, Any]:
+    return {**attributes, GenAI.TOKEN_TYPE: token_type}
+
+
+class _Point(dict[str, Any]):
+    """The metric attributes of every call that has them (:meth:`Instruments.metric_attributes`
+    hands out one per distinct set, never mutated), with their per-token-type variants built
+    on first use rather than on every call."""
+
+    __slots__ = ("_typed",)
+
+    def __init__(self, attributes: dict[str, Any]) -> None:
+        super().__init__(attributes)
+        self._typed: dict[str, dict[str, Any]] = {}
+
+    def typed(self, token_type: str) -> dict[str, Any]:
+        """These attributes with ``gen_ai.token.type``."""
+        found = self._typed.get(token_type)
+        if found is None:
+            found = self._typed[token_type] = _typed(self, token_type)
+        return found
+
+
+_MAX_POINTS = 1000
+"""Distinct metric attribute sets kept by an :class:`Instruments` (further ones are built per call)."""
 
 _MAX_SERIES = 2000
 """Attribute sets kept by :class:`_RunningTotals`; the SDK's default cardinality limit."""
@@ -328,12 +372,13 @@ class _RunningTotals:
         )
         return totals
 
-    def add(self, count: int, attributes: Mapping[str, Any], token_type: str) -> None:
-        key = (*attributes.items(), (GenAI.TOKEN_TYPE, token_type))
+    def add(self, count: int, attributes: Mapping[str, Any]) -> None:
+        """Add ``count`` to the total of ``attributes`` (which name the token type)."""
+        key = tuple(attributes.items())
         with self._lock:
             total = self._totals.get(key)
             if total is None and len(self._totals) >= _MAX_SERIES:
-                key = (*_OVERFLOW, (GenAI.TOKEN_TYPE, token_type))
+                key = (*_OVERFLOW, (GenAI.TOKEN_TYPE, attributes[GenAI.TOKEN_TYPE]))
                 total = self._totals.get(key)
             self._totals[key] = min((total or 0) + count, MAX_COUNT)  # OTLP sends int64
 

@@ -272,8 +272,7 @@ class CostSpanProcessor(SpanProcessor):
         annotated: dict[str, Any] | None = None
         if not counted_elsewhere and not watched.isdisjoint(USAGE_KEYS):
             ours = is_own_call(span.instrumentation_scope, attributes)
-            tokens = token_pair(attributes)
-            own = None if ours else self._match_own_call(span, tokens)
+            own = None if ours else self._match_own_call(span, attributes)
             if own is not None:
                 if trace is not None:  # up to the spans that the own span's call reached already
                     same_trace = span.context is not None and own.trace_id == span.context.trace_id
@@ -285,7 +284,7 @@ class CostSpanProcessor(SpanProcessor):
                     credited = self._credit(trace, parent, call) if trace is not None else frozenset()
                     if ours:
                         with self._lock:
-                            self._own_calls.append(_OwnCall(span, tokens, call, credited))
+                            self._own_calls.append(_OwnCall(span, token_pair(attributes), call, credited))
         if subtree is not None:
             annotated = dict(attributes) if annotated is None else annotated
             annotated.update(subtree.attributes())
@@ -318,10 +317,11 @@ class CostSpanProcessor(SpanProcessor):
             attributed=None if priced_already else self._attributed(agent),
         )
 
-    def _match_own_call(self, span: ReadableSpan, tokens: tuple[int, int]) -> _OwnCall | None:
+    def _match_own_call(self, span: ReadableSpan, attributes: Mapping[str, Any]) -> _OwnCall | None:
         """An unmatched own span of the same tokens that ran within ``span`` (taken)."""
         if not self._own_calls:
             return None
+        tokens = token_pair(attributes)
         ended = time_ns()
         with self._lock:
             for own in self._own_calls:

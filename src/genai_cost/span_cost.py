@@ -190,7 +190,10 @@ class SpanCosting:
             succeeded=succeeded,
             attribution=attributed,
         )
-        values.update({name: value for name, value in cost.attributes().items() if value is not None})
+        cost_attributes = cost.attributes()
+        if None in cost_attributes.values():  # one scan in C: values are rarely None
+            cost_attributes = {name: value for name, value in cost_attributes.items() if value is not None}
+        values.update(cost_attributes)
         if self._compat is not None:
             # The other instrumentation's own names stay as it wrote them (an OpenInference span kind).
             values.update({k: v for k, v in self._compat.attributes(values).items() if k not in values})

@@ -123,12 +123,7 @@ class ModelUsage:
 def _reported_counts(usage: Usage) -> dict[str, int]:
     """The counts ``usage`` reports, read by the one rule every reader applies: a value that is
     not a count adds nothing."""
-    counts = {}
-    for name in TOKEN_FIELDS:
-        value = getattr(usage, name)
-        if value is not None and (valid := token_count(value)) is not None:
-            counts[name] = valid
-    return counts
+    return {name: valid for name, value in usage.counts().items() if (valid := token_count(value)) is not None}
 
 
 def _accumulate(totals: dict[str, int], counts: dict[str, int]) -> None:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from genai_cost.semconv import GenAI, Legacy, OpenInference, Ours
 
@@ -28,6 +28,8 @@ __all__ = [
     "token_count",
     "usage_from_attributes",
 ]
+
+T = TypeVar("T")
 
 MAX_COUNT = 2**63 - 1
 """The largest token count: OTLP carries integers as int64 (the encoder drops wider ones)."""
@@ -75,7 +77,7 @@ def saturating_sum(*counts: int | None) -> int | None:
     return min(sum(reported), MAX_COUNT) if reported else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Usage:
     """Usage counts of one LLM call, in semconv accounting: tokens, then non-token units
     (web searches, seconds of audio, pages, ...) that some prices are per."""
@@ -164,7 +166,15 @@ class Usage:
         """True when the provider reported no token count at all."""
         if self.input_tokens is not None or self.output_tokens is not None:  # the usual case, decided at once
             return False
-        return all(getattr(self, name) is None for name in TOKEN_FIELDS)
+        return not self.counts()
+
+    def counts(self) -> dict[str, int]:
+        """``{field: count}`` of the counts that were reported (not ``None``), in the order given.
+
+        Reads only the fields given when the instance was built (:func:`_stores_given_fields`):
+        a call reports a handful of the fields, and this runs on every call.
+        """
+        return {name: value for name, value in self.__dict__.items() if value is not None}
 
     @property
     def total_tokens(self) -> int:
@@ -177,7 +187,44 @@ class Usage:
 
     def to_attributes(self) -> dict[str, int]:
         """The span attributes of the counts that were reported (:data:`ATTRIBUTE_NAMES`)."""
-        return {name: value for field, name in ATTRIBUTE_NAMES if (value := getattr(self, field)) is not None}
+        names = _ATTRIBUTE_OF
+        attributes = {names[field]: value for field, value in self.__dict__.items() if value is not None}
+        if self.cache_creation_tokens is not None:  # also under the conventions' newer name
+            attributes[GenAI.USAGE_CACHE_WRITE_INPUT_TOKENS] = self.cache_creation_tokens
+        return attributes
+
+
+def _stores_given_fields(cls: type[T]) -> type[T]:
+    """Give the frozen dataclass ``cls`` an ``__init__`` that stores only the fields it is given.
+
+    The ``__init__`` a frozen dataclass generates sets every field with ``object.__setattr__``
+    (plain assignment is refused): for :class:`Usage`, 25 fields of which a call reports a
+    handful, built on every call, that was most of the cost of a call's usage. Every field
+    has a plain default, which ``dataclass`` keeps as a class attribute (``cls`` has no
+    ``__slots__``): a field not given reads it from there, and the instance ``__dict__``
+    holds the given fields only, which :meth:`Usage.counts` walks instead of all 25.
+    Equality, hashing, ``repr``, ``dataclasses.replace``, copying and pickling read the
+    attributes and are unchanged; type checkers still check calls against the generated
+    signature. Positional arguments fill the fields in their order, as before.
+    """
+    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    known = frozenset(names)
+
+    def __init__(self: T, *args: object, **given: object) -> None:
+        if args:
+            if len(args) > len(names) or not given.keys().isdisjoint(names[: len(args)]):
+                raise TypeError(f"{cls.__name__}() got too many or repeated arguments")
+            given = {**dict(zip(names, args, strict=False)), **given}
+        if not known.issuperset(given):
+            raise TypeError(f"{cls.__name__}() got unexpected keyword arguments: {sorted(set(given) - known)}")
+        self.__dict__.update(given)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    setattr(cls, "__init__", __init__)  # noqa: B010  (assigning the attribute: mypy keeps the generated signature)
+    return cls
+
+
+_stores_given_fields(Usage)
 
 
 TOKEN_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Usage))
@@ -208,23 +255,54 @@ ATTRIBUTE_NAMES: tuple[tuple[str, str], ...] = (
 have one (both of them for cache writes: ``cache_creation`` and the newer ``cache_write``), else
 ``genai_cost.usage.<field>``. Read back, a later name of the same field wins."""
 
+_ATTRIBUTE_OF: dict[str, str] = {field: name for field, name in reversed(ATTRIBUTE_NAMES)}
+"""The span attribute of each ``Usage`` field, the first of :data:`ATTRIBUTE_NAMES` (``cache_creation``
+for cache writes: :meth:`Usage.to_attributes` adds ``cache_write``)."""
 
-# Usage field <- attribute name, per naming scheme, in order of precedence: the first scheme
-# with any count reported is read alone.
-_SCHEMES: tuple[tuple[tuple[str, str], ...], ...] = (
-    ATTRIBUTE_NAMES,
-    (
-        ("input_tokens", Legacy.USAGE_PROMPT_TOKENS),
-        ("output_tokens", Legacy.USAGE_COMPLETION_TOKENS),
+
+class _Scheme:
+    """One naming scheme of usage attributes: (``Usage`` field, attribute name) pairs, in the order
+    they are read (a later name of the same field wins), indexed for reading only the names present."""
+
+    __slots__ = ("field_of", "names", "order")
+
+    def __init__(self, pairs: tuple[tuple[str, str], ...]) -> None:
+        self.names = frozenset(name for _, name in pairs)
+        self.field_of = {name: field for field, name in pairs}
+        self.order = {name: index for index, (_, name) in enumerate(pairs)}
+
+    def read(self, attributes: Mapping[str, Any]) -> dict[str, int]:
+        """``{field: count}`` of this scheme's attributes that hold a count."""
+        present = self.names.intersection(attributes)  # one pass over the span's keys
+        counts = {}
+        for name in sorted(present, key=self.order.__getitem__) if len(present) > 1 else present:
+            value = attributes[name]
+            if type(value) is int and 0 <= value <= MAX_COUNT:  # token_count's usual case, without the call
+                counts[self.field_of[name]] = value
+            elif (count := token_count(value)) is not None:
+                counts[self.field_of[name]] = count
+        return counts
+
+
+# Naming schemes in order of precedence: the first scheme with any count reported is read alone.
+_SCHEMES: tuple[_Scheme, ...] = (
+    _Scheme(ATTRIBUTE_NAMES),
+    _Scheme(
+        (
+            ("input_tokens", Legacy.USAGE_PROMPT_TOKENS),
+            ("output_tokens", Legacy.USAGE_COMPLETION_TOKENS),
+        )
     ),
-    (
-        ("input_tokens", OpenInference.TOKEN_COUNT_PROMPT),
-        ("output_tokens", OpenInference.TOKEN_COUNT_COMPLETION),
-        ("cache_read_tokens", OpenInference.TOKEN_COUNT_PROMPT_CACHE_READ),
-        ("cache_creation_tokens", OpenInference.TOKEN_COUNT_PROMPT_CACHE_WRITE),
-        ("input_audio_tokens", OpenInference.TOKEN_COUNT_PROMPT_AUDIO),
-        ("reasoning_tokens", OpenInference.TOKEN_COUNT_COMPLETION_REASONING),
-        ("output_audio_tokens", OpenInference.TOKEN_COUNT_COMPLETION_AUDIO),
+    _Scheme(
+        (
+            ("input_tokens", OpenInference.TOKEN_COUNT_PROMPT),
+            ("output_tokens", OpenInference.TOKEN_COUNT_COMPLETION),
+            ("cache_read_tokens", OpenInference.TOKEN_COUNT_PROMPT_CACHE_READ),
+            ("cache_creation_tokens", OpenInference.TOKEN_COUNT_PROMPT_CACHE_WRITE),
+            ("input_audio_tokens", OpenInference.TOKEN_COUNT_PROMPT_AUDIO),
+            ("reasoning_tokens", OpenInference.TOKEN_COUNT_COMPLETION_REASONING),
+            ("output_audio_tokens", OpenInference.TOKEN_COUNT_COMPLETION_AUDIO),
+        )
     ),
 )
 
@@ -236,13 +314,8 @@ def usage_from_attributes(attributes: Mapping[str, Any]) -> Usage | None:
     pair, and OpenInference's ``llm.token_count.*``. A value that is not a count by
     :func:`token_count` is ignored.
     """
-    get = attributes.get
     for scheme in _SCHEMES:
-        counts = {
-            field: count
-            for field, name in scheme
-            if (value := get(name)) is not None and (count := token_count(value)) is not None
-        }
+        counts = scheme.read(attributes)
         if counts:
             return Usage(**counts)
     return None

@@ -12,10 +12,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from genai_cost.semconv import GenAI
+from genai_cost.usage import MAX_COUNT
 from genai_cost.usage import token_count as count
 
 __all__ = [
     "count",
+    "counts",
     "endpoint",
     "given",
     "number",
@@ -49,6 +51,29 @@ def read(obj: Any, name: str) -> Any:
         # The ABC check is slow: only for an object that lacks the attribute (a non-dict Mapping).
         return obj.get(name) if isinstance(obj, Mapping) else None
     return value
+
+
+def counts(obj: Any, fields: Iterable[tuple[str, str]]) -> dict[str, int]:
+    """``{usage field: count}`` for each ``(usage field, key)`` whose ``key`` in ``obj`` (an SDK
+    object or a dict, as :func:`read` reads them) holds a count by :func:`count`.
+
+    One call per object rather than one per field: a response's usage has a dozen of them.
+    """
+    found: dict[str, int] = {}
+    if obj is None:
+        return found
+    is_dict = isinstance(obj, dict)
+    for field, key in fields:
+        value = obj.get(key) if is_dict else getattr(obj, key, _ABSENT)
+        if value is _ABSENT:
+            value = read(obj, key)
+        if value is None:
+            continue
+        if type(value) is int and 0 <= value <= MAX_COUNT:  # count()'s usual case, without the call
+            found[field] = value
+        elif (valid := count(value)) is not None:
+            found[field] = valid
+    return found
 
 
 def number(value: Any) -> int | float | None:

@@ -100,7 +100,7 @@ class Request:
     requested id (``global.anthropic.claude-haiku-4-5-20251001-v1:0``) selects the price."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class Response:
     """What a provider read from a result: usage and response attributes."""
 
@@ -120,6 +120,25 @@ class Response:
     system's underlying models): each becomes a priced ``chat {model}`` span below this one
     when it ends, over the same time (the API does not say when each ran). Implies
     ``billed_apart``."""
+
+    def __init__(
+        self,
+        usage: Usage | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        provider_cost: object = None,
+        pricing_context: Mapping[str, str] | None = None,
+        billed_apart: bool = False,
+        parts: tuple[tuple[str | None, Usage], ...] = (),
+    ) -> None:
+        # One per call: the fields at once, not one object.__setattr__ each (frozen dataclass).
+        self.__dict__.update(
+            usage=usage,
+            attributes={} if attributes is None else attributes,
+            provider_cost=provider_cost,
+            pricing_context=pricing_context,
+            billed_apart=billed_apart,
+            parts=parts,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +350,9 @@ class Invocation:
         if compat is not None:
             attributes.update(compat.attributes({**request_attributes, **attributes}))
         span = self.span
-        span.set_attributes({k: v for k, v in attributes.items() if v is not None})
+        if None in attributes.values():  # one scan in C: values are rarely None
+            attributes = {k: v for k, v in attributes.items() if v is not None}
+        span.set_attributes(attributes)
         if error is not None:
             # The type only: SDK error messages can quote secrets ("Incorrect API key provided: sk-...").
             span.set_status(Status(StatusCode.ERROR, type(error).__name__))
@@ -476,7 +497,8 @@ def _begin(
     if not is_instrumentation_enabled() or otel_context.get_value(INSIDE_COVERING_CALL) is True:
         return None
     trackers = tracking.active_trackers()
-    tracking.check_budgets(trackers)
+    if trackers:
+        tracking.check_budgets(trackers)
     attributed = attribution.current(telemetry.settings.attribution_baggage)
     if budgets.active():
         budgets.check(attributed)  # BudgetExceeded: the one exception of ours the app sees

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from genai_cost.instrumentation._core import Invocation, Request, Unfinished, safe
@@ -20,9 +21,16 @@ __all__ = ["result_wrapper"]
 AccumulatorFactory = Callable[[Request], Accumulator]
 
 
+@lru_cache(maxsize=256)
+def _parses(cls: Any) -> bool:
+    """The class has a ``parse`` attribute; remembered per class: on a pydantic result's class
+    (most results) the missing attribute costs an exception inside pydantic every time."""
+    return hasattr(cls, "parse")
+
+
 def _is_api_response(result: Any) -> bool:
-    # The class first: a missing attribute on a pydantic result costs an exception.
-    return hasattr(type(result), "parse") and hasattr(result, "http_response")
+    cls: Any = type(result)
+    return _parses(cls) and hasattr(result, "http_response")
 
 
 def _stream_proxy(

@@ -22,6 +22,9 @@ from genai_cost.instrumentation._core import Invocation, Response, Unfinished, l
 
 __all__ = ["Accumulator", "AsyncStreamProxy", "CallProxy", "SyncStreamProxy", "proxy_stream"]
 
+_NEVER = object()
+"""A sentinel no chunk is."""
+
 
 class Accumulator(Protocol):
     def add(self, chunk: Any) -> bool:
@@ -110,18 +113,10 @@ class SyncStreamProxy(_StreamProxy):
         self._self_iterator = stream if isinstance(stream, Iterator) else iter(stream)
 
     def __iter__(self) -> Iterator[Any]:
-        # As the SDK stream does: itself if it is its own iterator, else a new one each time.
+        # As the SDK stream does: itself if it is its own iterator, else a new one each time
+        # (built in C: it calls __next__ until StopIteration, with no generator frame per chunk).
         stream = self.__wrapped__
-        return self if iter(stream) is stream else self._self_each()
-
-    def _self_each(self) -> Iterator[Any]:
-        next_chunk = self.__next__
-        while True:
-            try:
-                chunk = next_chunk()
-            except StopIteration:
-                return
-            yield chunk
+        return self if iter(stream) is stream else iter(self.__next__, _NEVER)
 
     def __next__(self) -> Any:
         while True:
@@ -133,7 +128,15 @@ class SyncStreamProxy(_StreamProxy):
             except BaseException as error:
                 self._self_fail(error)
                 raise
-            if self._self_deliver(chunk):
+            if self._self_started:  # _self_deliver's common case inline: this runs once per chunk
+                accumulator = self._self_accumulator
+                try:
+                    if accumulator.add(chunk) is not False:
+                        return chunk
+                except Exception:
+                    log_failure(accumulator.add)
+                    return chunk
+            elif self._self_deliver(chunk):
                 return chunk
 
     def close(self) -> None:

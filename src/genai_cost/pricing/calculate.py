@@ -106,21 +106,23 @@ def calculate(
     by_type: dict[str, Decimal] = {}
     input_cost = output_cost = unit_cost = _ZERO
     leaves: list[int] = []
-    for charge in rates.plan:
-        count = _count(usage, charge.usage_field)
-        inner = 0
-        for part in charge.parts:
-            inner += leaves[part]
+    for key, usage_field, price, divisor, side, parts in rates.plan:  # Charge, unpacked at once
+        count = getattr(usage, usage_field)
+        if count is None and usage_field == "cache_creation_tokens":
+            count = _cache_creation(usage)
         if count is None:
             leaves.append(0)  # not reported: only its parts, which count themselves, are charged
             continue
+        inner = 0
+        for part in parts:
+            inner += leaves[part]
         leaf = count - inner if count > inner else 0
         leaves.append(leaf)
-        cost = charge.price * leaf if charge.divisor is None else charge.price * leaf / charge.divisor
-        by_type[charge.key] = cost
-        if charge.side == "input":
+        cost = price * leaf if divisor is None else price * leaf / divisor
+        by_type[key] = cost
+        if side == "input":
             input_cost += cost
-        elif charge.side == "output":
+        elif side == "output":
             output_cost += cost
         else:
             unit_cost += cost
@@ -146,14 +148,9 @@ def epoch_seconds(at: datetime | None) -> float:
     return time.time() if at is None else as_utc(at).timestamp()
 
 
-def _count(usage: Usage, name: str) -> int | None:
-    """A reported count, negative ones as 0; cache creation defaults to the sum of its TTLs."""
-    value: int | None = getattr(usage, name)
-    if value is None:
-        if name != "cache_creation_tokens":
-            return None
-        parts = (usage.cache_creation_5m_tokens, usage.cache_creation_1h_tokens)
-        if parts == (None, None):
-            return None
-        return sum(max(p or 0, 0) for p in parts)
-    return value if value > 0 else 0
+def _cache_creation(usage: Usage) -> int | None:
+    """Cache writes when only their TTL parts are reported: the sum of those (negative ones as 0)."""
+    parts = (usage.cache_creation_5m_tokens, usage.cache_creation_1h_tokens)
+    if parts == (None, None):
+        return None
+    return sum(max(p or 0, 0) for p in parts)

@@ -355,7 +355,13 @@ class PricingTable:
         """The prices of ``model`` at ``provider`` for a call starting at ``at`` (default: now)
         in the request ``context`` (``{"service_tier": "flex"}``): the entry with its
         time-of-day window and its variants for ``context`` applied."""
-        when = epoch_seconds(at)
+        return self.match_epoch(model, provider, epoch_seconds(at), context)
+
+    def match_epoch(
+        self, model: str, provider: str | None, when: float, context: PricingContext | None = None
+    ) -> PriceEntry | None:
+        """:meth:`match` for a call starting ``when`` seconds after the epoch (as span times count),
+        without a ``datetime`` per call."""
         entry = self._entry_at(model, provider, when)
         if entry is not None and (entry.time_of_day or (context and entry.variants)):
             return entry.for_call(context if _is_own(entry, provider) else None, when)

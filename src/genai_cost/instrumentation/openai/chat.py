@@ -12,7 +12,7 @@ from typing import Any
 
 from genai_cost.costing import pricing_context
 from genai_cost.instrumentation._attributes import (
-    count,
+    counts,
     given,
     number,
     numbers,
@@ -52,7 +52,14 @@ _REQUEST_NUMBERS = (
 )
 
 
+_SAMPLING_KEYS = frozenset(
+    {key for key, _ in _REQUEST_NUMBERS} | {"max_completion_tokens", "max_tokens", "n", "stop", "service_tier"}
+)
+
+
 def sampling_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
+    if _SAMPLING_KEYS.isdisjoint(kwargs):  # most calls set none of them: one test in C
+        return {}
     attributes: dict[str, Any] = numbers(kwargs, _REQUEST_NUMBERS)
     if "max_completion_tokens" in kwargs or "max_tokens" in kwargs:
         max_tokens = number(given(kwargs.get("max_completion_tokens"))) or number(given(kwargs.get("max_tokens")))
@@ -174,11 +181,17 @@ def reported_cost(usage: Any) -> Any:
     return undeclared(usage, "cost")
 
 
-def _cache_writes(usage: Any, prompt_details: Any) -> Any:
-    """``prompt_tokens_details.cache_write_tokens``, else the top-level ``cache_creation_input_tokens``
-    that LiteLLM's proxy (before 1.7x) reports Anthropic's cache writes as."""
-    written = read(prompt_details, "cache_write_tokens")
-    return undeclared(usage, "cache_creation_input_tokens") if written is None else written
+_USAGE_COUNTS = (("input_tokens", "prompt_tokens"), ("output_tokens", "completion_tokens"))
+_PROMPT_DETAILS = (
+    ("cache_read_tokens", "cached_tokens"),
+    ("cache_creation_tokens", "cache_write_tokens"),
+    ("input_audio_tokens", "audio_tokens"),
+    ("input_image_tokens", "image_tokens"),
+    ("input_text_tokens", "text_tokens"),
+)
+_COMPLETION_DETAILS = (("reasoning_tokens", "reasoning_tokens"), ("output_audio_tokens", "audio_tokens"))
+_TOP_LEVEL_CACHE_WRITES = (("cache_creation_tokens", "cache_creation_input_tokens"),)
+"""Where LiteLLM's proxy (before 1.7x) reports Anthropic's cache writes when the details lack them."""
 
 
 def usage_from_openai(usage: Any) -> Usage | None:
@@ -187,23 +200,16 @@ def usage_from_openai(usage: Any) -> Usage | None:
     and audio tokens."""
     if usage is None:
         return None
-    input_tokens = count(read(usage, "prompt_tokens"))
-    output_tokens = count(read(usage, "completion_tokens"))
+    found = counts(usage, _USAGE_COUNTS)
     prompt_details = read(usage, "prompt_tokens_details")
+    if prompt_details is not None:
+        found.update(counts(prompt_details, _PROMPT_DETAILS))
     completion_details = read(usage, "completion_tokens_details")
-    if prompt_details is None and completion_details is None:
-        return Usage(input_tokens=input_tokens, output_tokens=output_tokens)
-    return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=count(read(prompt_details, "cached_tokens")),
-        cache_creation_tokens=count(_cache_writes(usage, prompt_details)),
-        input_audio_tokens=count(read(prompt_details, "audio_tokens")),
-        input_image_tokens=count(read(prompt_details, "image_tokens")),
-        input_text_tokens=count(read(prompt_details, "text_tokens")),
-        reasoning_tokens=count(read(completion_details, "reasoning_tokens")),
-        output_audio_tokens=count(read(completion_details, "audio_tokens")),
-    )
+    if completion_details is not None:
+        found.update(counts(completion_details, _COMPLETION_DETAILS))
+    if "cache_creation_tokens" not in found:
+        found.update(counts(usage, _TOP_LEVEL_CACHE_WRITES))
+    return Usage(**found)
 
 
 def _response_attributes(response_id: Any, model: Any, finish_reasons: list[str], tier: Any) -> dict[str, Any]:
@@ -218,14 +224,15 @@ def read_completion_response(result: Any, *, capture_content: bool = False) -> R
     choices = read(result, "choices") or ()
     reasons = [reason for choice in choices if isinstance(reason := read(choice, "finish_reason"), str)]
     usage = read(result, "usage")
-    attributes = _response_attributes(read(result, "id"), read(result, "model"), reasons, read(result, "service_tier"))
+    tier = read(result, "service_tier")
+    attributes = _response_attributes(read(result, "id"), read(result, "model"), reasons, tier)
     if capture_content:
         attributes[GenAI.OUTPUT_MESSAGES] = content.messages_json([content.choice_output(choice) for choice in choices])
     return Response(
         usage_from_openai(usage),
         attributes,
         provider_cost=reported_cost(usage),
-        pricing_context=pricing_context(service_tier=read(result, "service_tier")),
+        pricing_context=pricing_context(service_tier=tier),
     )
 
 
@@ -266,8 +273,12 @@ class ChunkAccumulator:
         if isinstance(chunk, dict):
             choices, usage = chunk.get("choices"), chunk.get("usage")
         else:
-            choices, usage = getattr(chunk, "choices", None), getattr(chunk, "usage", None)
+            try:  # an SDK chunk has both (a try costs nothing until it raises)
+                choices, usage = chunk.choices, chunk.usage
+            except AttributeError:
+                choices, usage = getattr(chunk, "choices", None), getattr(chunk, "usage", None)
         if choices:
+            texts = self._texts
             for choice in choices:
                 reason = (
                     choice.get("finish_reason") if isinstance(choice, dict) else getattr(choice, "finish_reason", None)
@@ -275,7 +286,7 @@ class ChunkAccumulator:
                 if reason is not None and isinstance(reason, str):
                     index = read(choice, "index")
                     self._finish_reasons[index if isinstance(index, int) else len(self._finish_reasons)] = reason
-                if self._texts is not None:
+                if texts is not None:
                     self._collect_text(choice)
         if usage is None and self._usage_extension is not None:
             usage = read(read(chunk, self._usage_extension), "usage")
