@@ -12,6 +12,7 @@ from typing import Any
 
 from genai_cost.costing import pricing_context
 from genai_cost.instrumentation._attributes import (
+    count,
     counts,
     given,
     number,
@@ -190,8 +191,14 @@ _PROMPT_DETAILS = (
     ("input_text_tokens", "text_tokens"),
 )
 _COMPLETION_DETAILS = (("reasoning_tokens", "reasoning_tokens"), ("output_audio_tokens", "audio_tokens"))
-_TOP_LEVEL_CACHE_WRITES = (("cache_creation_tokens", "cache_creation_input_tokens"),)
-"""Where LiteLLM's proxy (before 1.7x) reports Anthropic's cache writes when the details lack them."""
+
+
+def _top_level_cache_writes(usage: Any) -> int | None:
+    """``usage.cache_creation_input_tokens``, where LiteLLM's proxy (before 1.7x) reports Anthropic's
+    cache writes. Looked up among the fields the SDK does not declare only: asking a pydantic
+    model for an attribute it lacks raises and catches an exception inside pydantic, on every call."""
+    fields = usage if isinstance(usage, dict) else getattr(usage, "__pydantic_extra__", None)
+    return count(fields.get("cache_creation_input_tokens")) if isinstance(fields, dict) else None
 
 
 def usage_from_openai(usage: Any) -> Usage | None:
@@ -207,8 +214,8 @@ def usage_from_openai(usage: Any) -> Usage | None:
     completion_details = read(usage, "completion_tokens_details")
     if completion_details is not None:
         found.update(counts(completion_details, _COMPLETION_DETAILS))
-    if "cache_creation_tokens" not in found:
-        found.update(counts(usage, _TOP_LEVEL_CACHE_WRITES))
+    if "cache_creation_tokens" not in found and (writes := _top_level_cache_writes(usage)) is not None:
+        found["cache_creation_tokens"] = writes
     return Usage(**found)
 
 
