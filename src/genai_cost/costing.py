@@ -24,6 +24,7 @@ from genai_cost.semconv import CostSource, GenAI, Ours, PricingModelSource, Pric
 from genai_cost.usage import Usage, cost_amount
 
 if TYPE_CHECKING:
+    from genai_cost.pricing.calculate import CostBreakdown
     from genai_cost.pricing.schema import PriceEntry, PricingContext
     from genai_cost.pricing.table import PricingTable
 
@@ -126,6 +127,27 @@ _PRICING_FAILED = Cost(PricingStatus.ERROR)
 # an entry of the user's table for it wins. Ollama's cloud models (``gpt-oss:120b-cloud``) are
 # billed by ollama.com and stay unpriced without one.
 _OLLAMA_LOCAL = Cost(PricingStatus.PRICED, Decimal(0), source=CostSource.LOCAL, entry_id="ollama:local")
+
+
+def _priced(breakdown: CostBreakdown, model_source: str | None, version: str | None) -> Cost:
+    """The :class:`Cost` of a call priced by the table: what ``Cost(PricingStatus.PRICED, ...)``
+    builds, with every field set in one dict rather than bound as keywords first (a third
+    less time; every priced call builds one)."""
+    cost = object.__new__(Cost)
+    cost.__dict__.update(
+        {
+            "status": PricingStatus.PRICED,
+            "amount": breakdown.total,
+            "currency": breakdown.currency,
+            "source": CostSource.LOCAL,
+            "breakdown": breakdown.by_type,
+            "entry_id": breakdown.entry_id,
+            "model_source": model_source,
+            "context": None,
+            "version": version,
+        }
+    )
+    return cost
 
 
 def _is_ollama_cloud(model: str | None) -> bool:
@@ -234,16 +256,7 @@ class Costing:
         if breakdown is None:
             self._warn_unknown(provider, model or "")
             return _UNKNOWN_MODEL if version is None else replace(_UNKNOWN_MODEL, version=version)
-        return Cost(
-            PricingStatus.PRICED,
-            breakdown.total,
-            currency=breakdown.currency,
-            source=CostSource.LOCAL,
-            breakdown=breakdown.by_type,
-            entry_id=breakdown.entry_id,
-            model_source=model_source,
-            version=version,
-        )
+        return _priced(breakdown, model_source, version)
 
     @staticmethod
     def _match(
