@@ -50,6 +50,11 @@ def pricing_context(**served: object) -> dict[str, str] | None:
     return context
 
 
+_BREAKDOWN_NAMES: dict[str, str] = {}
+"""The span attribute of each breakdown part (``genai_cost.cost.<type>``), made once per type:
+the types are the price keys of the pricing schema, a bounded set."""
+
+
 @dataclass(frozen=True, init=False)
 class Cost:
     """The priced outcome of one call."""
@@ -116,7 +121,10 @@ class Cost:
         if self.model_source is not None:
             attributes[Ours.PRICING_MODEL_SOURCE] = self.model_source
         for token_type, amount in self.breakdown.items():
-            attributes[Ours.COST_PREFIX + token_type] = float(amount)
+            name = _BREAKDOWN_NAMES.get(token_type)
+            if name is None:
+                name = _BREAKDOWN_NAMES.setdefault(token_type, Ours.COST_PREFIX + token_type)
+            attributes[name] = float(amount)
         return attributes
 
 

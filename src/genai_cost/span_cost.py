@@ -198,13 +198,14 @@ class SpanCosting:
             return None
         model = _first(values, _MODEL_KEYS)
         provider = canonical_provider(_first(values, _PROVIDER_KEYS))
+        service_tier = values.get(GenAI.RESPONSE_SERVICE_TIER)
         cost = self._costing.price(
             usage,
             model=model,
             provider=provider,
             started_ns=started_ns,
             requested_model=values.get(GenAI.REQUEST_MODEL),
-            context=pricing_context(service_tier=values.get(GenAI.RESPONSE_SERVICE_TIER)),
+            context=None if service_tier is None else pricing_context(service_tier=service_tier),
         )
         self._costing.settle(
             cost,
