@@ -24,6 +24,7 @@ from genai_cost.semconv import CostSource, GenAI, Ours, PricingModelSource, Pric
 from genai_cost.usage import Usage, cost_amount
 
 if TYPE_CHECKING:
+    from genai_cost.pricing.calculate import CostBreakdown
     from genai_cost.pricing.schema import PriceEntry, PricingContext
     from genai_cost.pricing.table import PricingTable
 
@@ -47,6 +48,11 @@ def pricing_context(**served: object) -> dict[str, str] | None:
             context = context or {}
             context[key] = value
     return context
+
+
+_BREAKDOWN_NAMES: dict[str, str] = {}
+"""The span attribute of each breakdown part (``genai_cost.cost.<type>``), made once per type:
+the types are the price keys of the pricing schema, a bounded set."""
 
 
 @dataclass(frozen=True, init=False)
@@ -115,7 +121,10 @@ class Cost:
         if self.model_source is not None:
             attributes[Ours.PRICING_MODEL_SOURCE] = self.model_source
         for token_type, amount in self.breakdown.items():
-            attributes[Ours.COST_PREFIX + token_type] = float(amount)
+            name = _BREAKDOWN_NAMES.get(token_type)
+            if name is None:
+                name = _BREAKDOWN_NAMES.setdefault(token_type, Ours.COST_PREFIX + token_type)
+            attributes[name] = float(amount)
         return attributes
 
 
@@ -126,6 +135,27 @@ _PRICING_FAILED = Cost(PricingStatus.ERROR)
 # an entry of the user's table for it wins. Ollama's cloud models (``gpt-oss:120b-cloud``) are
 # billed by ollama.com and stay unpriced without one.
 _OLLAMA_LOCAL = Cost(PricingStatus.PRICED, Decimal(0), source=CostSource.LOCAL, entry_id="ollama:local")
+
+
+def _priced(breakdown: CostBreakdown, model_source: str | None, version: str | None) -> Cost:
+    """The :class:`Cost` of a call priced by the table: what ``Cost(PricingStatus.PRICED, ...)``
+    builds, with every field set in one dict rather than bound as keywords first (a third
+    less time; every priced call builds one)."""
+    cost = object.__new__(Cost)
+    cost.__dict__.update(
+        {
+            "status": PricingStatus.PRICED,
+            "amount": breakdown.total,
+            "currency": breakdown.currency,
+            "source": CostSource.LOCAL,
+            "breakdown": breakdown.by_type,
+            "entry_id": breakdown.entry_id,
+            "model_source": model_source,
+            "context": None,
+            "version": version,
+        }
+    )
+    return cost
 
 
 def _is_ollama_cloud(model: str | None) -> bool:
@@ -234,16 +264,7 @@ class Costing:
         if breakdown is None:
             self._warn_unknown(provider, model or "")
             return _UNKNOWN_MODEL if version is None else replace(_UNKNOWN_MODEL, version=version)
-        return Cost(
-            PricingStatus.PRICED,
-            breakdown.total,
-            currency=breakdown.currency,
-            source=CostSource.LOCAL,
-            breakdown=breakdown.by_type,
-            entry_id=breakdown.entry_id,
-            model_source=model_source,
-            version=version,
-        )
+        return _priced(breakdown, model_source, version)
 
     @staticmethod
     def _match(

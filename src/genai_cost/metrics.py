@@ -8,7 +8,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation, get_meter, get_meter_provider
 
@@ -108,6 +108,7 @@ class Instruments:
         )
         self._limit_model = ModelNameLimiter(model_limit)
         self._points: dict[tuple[tuple[str, Any], ...], _Point] = {}
+        self._points_of_values: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._attribution = _attribution_limiters(meter_provider, attribution_keys, attribution_limit)
         """(key, metric attribute name, the key's limiter, shared per meter provider) per allowlisted key."""
         self._attribution_overflow = meter.create_counter(
@@ -183,18 +184,46 @@ class Instruments:
     ) -> dict[str, Any]:
         """The low-cardinality subset of span attributes (later sources win), with model names
         capped; plus the allowlisted keys of ``attribution``, each capped in distinct values."""
+        attributed = bool(attribution and self._attribution)
+        if len(sources) == 1 and not attributed:
+            return self._point_of(sources[0])
         picked = {name: source[name] for source in sources for name in _METRIC_ATTRIBUTES if name in source}
-        if attribution and self._attribution:
+        if attributed:
             self._limit_models(picked)
-            self._add_attribution(picked, attribution)
+            self._add_attribution(picked, cast("Mapping[str, str]", attribution))
             return picked
+        return self._point(picked)[0]
+
+    def _point_of(self, source: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`metric_attributes` of one source without attribution (a span's attributes).
+
+        Its values of the metric attributes, read in C (``map`` over ``source.get``, absent ones
+        as a marker), look up the point handed out for the same values last time: the picked
+        dict, its key and the model limits are built only the first time.
+        """
+        values = tuple(map(source.get, _METRIC_ATTRIBUTES, _ABSENT_EACH))
+        point = self._points_of_values.get(values)
+        if point is None:
+            picked = {
+                name: value for name, value in zip(_METRIC_ATTRIBUTES, values, strict=True) if value is not _ABSENT
+            }
+            point, kept = self._point(picked)
+            if kept and len(self._points_of_values) < _MAX_POINTS:
+                self._points_of_values[values] = point
+        return point
+
+    def _point(self, picked: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """The one :class:`_Point` of ``picked`` and True; a new one with its models capped and
+        False when a model name folded (a server-controlled name is not kept)."""
         key = tuple(picked.items())
         point = self._points.get(key)
-        if point is None:
-            point = _Point(picked)
-            if not self._limit_models(point) and len(self._points) < _MAX_POINTS:
-                self._points[key] = point  # models kept as they are: bounded in number and length
-        return point
+        if point is not None:
+            return point, True
+        point = _Point(picked)
+        if self._limit_models(point) or len(self._points) >= _MAX_POINTS:
+            return point, False
+        self._points[key] = point  # models kept as they are: bounded in number and length
+        return point, True
 
     def _limit_models(self, picked: dict[str, Any]) -> bool:
         """Cap the model names of ``picked`` in place; True when one was folded."""
@@ -261,6 +290,8 @@ _METRIC_ATTRIBUTES = (
     GenAI.ERROR_TYPE,
 )
 """What metric points carry (each attribute costs the SDK ~1.4 µs per point, so no more)."""
+_ABSENT = object()
+_ABSENT_EACH = (_ABSENT,) * len(_METRIC_ATTRIBUTES)
 
 
 def _typed(attributes: Mapping[str, Any], token_type: str) -> dict[str, Any]:

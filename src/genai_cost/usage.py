@@ -317,5 +317,13 @@ def usage_from_attributes(attributes: Mapping[str, Any]) -> Usage | None:
     for scheme in _SCHEMES:
         counts = scheme.read(attributes)
         if counts:
-            return Usage(**counts)
+            return _usage_of(counts)
     return None
+
+
+def _usage_of(counts: dict[str, int]) -> Usage:
+    """``Usage(**counts)`` for counts a scheme read (keyed by ``Usage`` fields, valid counts):
+    the fields set at once, as ``Usage.__init__`` sets them, without its keyword checks."""
+    usage = object.__new__(Usage)
+    usage.__dict__.update(counts)
+    return usage
