@@ -256,10 +256,11 @@ class Invocation:
         self._done = False
         self._first_chunk: float | None = None
         name = f"{attributes.get(GenAI.OPERATION_NAME)} {attributes.get(GenAI.REQUEST_MODEL) or ''}".rstrip()
-        # prices are those in force when the call started
+        # Prices are those in force when the call started. The span starts at that instant too, so
+        # that durations measured from it (time to first chunk) fit inside the span.
         self._started_ns, self._started = started or (time.time_ns(), time.perf_counter())
         self.span = telemetry.tracer.start_span(
-            name, kind=SpanKind.CLIENT, attributes=attributes, start_time=None if started is None else self._started_ns
+            name, kind=SpanKind.CLIENT, attributes=attributes, start_time=self._started_ns
         )
 
     def activated(self) -> AbstractContextManager[Any]:
