@@ -66,8 +66,16 @@ from genai_cost.instrumentation._core import finish_abandoned, safe
 from genai_cost.metrics import Instruments
 from genai_cost.pricing import PricingTable
 from genai_cost.semconv import GenAI, Ours
-from genai_cost.span_cost import USAGE_KEYS, WATCHED_KEYS, Call, SpanCosting, Subtree, is_own_call, token_pair
-from genai_cost.usage import MAX_COUNT
+from genai_cost.span_cost import (
+    USAGE_KEYS,
+    WATCHED_KEYS,
+    Call,
+    SaturationLog,
+    SpanCosting,
+    Subtree,
+    is_own_call,
+    token_pair,
+)
 
 __all__ = ["DEFAULT_MAX_SPANS_PER_TRACE", "CostSpanProcessor"]
 
@@ -243,7 +251,7 @@ class CostSpanProcessor(SpanProcessor):
         """Traces dropped from the rollup because ``max_traces`` were open at once."""
         self.untracked_spans = 0
         """Spans not tracked as ancestors because their trace had ``max_spans_per_trace`` open."""
-        self._saturation_logged = False
+        self._saturation = SaturationLog()
 
     @property
     def tracked_traces(self) -> int:
@@ -422,10 +430,5 @@ class CostSpanProcessor(SpanProcessor):
                 if totals is None:
                     totals = trace.subtrees[ancestor] = Subtree()
                 saturated |= not totals.add(call)
-        if saturated and not self._saturation_logged:
-            self._saturation_logged = True
-            logger.warning(
-                "genai-cost: a subtree token sum reached the int64 limit (%d); it is reported at that limit",
-                MAX_COUNT,
-            )
+        self._saturation.note(saturated)
         return frozenset(credited)

@@ -11,6 +11,7 @@ ancestors' subtree totals (:class:`Call`, :class:`Subtree`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -29,12 +30,15 @@ __all__ = [
     "USAGE_KEYS",
     "WATCHED_KEYS",
     "Call",
+    "SaturationLog",
     "SpanCosting",
     "Subtree",
     "is_own_call",
     "plain_copy",
     "token_pair",
 ]
+
+logger = logging.getLogger(__name__)
 
 OUR_SCOPE = "genai_cost.instrumentation."
 """The instrumentation scope names of our instrumentors start so."""
@@ -114,6 +118,23 @@ class Subtree:
             Ours.SUBTREE_OUTPUT_TOKENS: self.output_tokens,
             Ours.SUBTREE_CALLS: self.calls,
         }
+
+
+class SaturationLog:
+    """Warns the first time a subtree token sum of its owner reached the int64 limit."""
+
+    __slots__ = ("_logged",)
+
+    def __init__(self) -> None:
+        self._logged = False
+
+    def note(self, saturated: bool) -> None:
+        if saturated and not self._logged:
+            self._logged = True
+            logger.warning(
+                "genai-cost: a subtree token sum reached the int64 limit (%d); it is reported at that limit",
+                MAX_COUNT,
+            )
 
 
 def plain_copy(attributes: Mapping[str, Any]) -> dict[str, Any]:

@@ -164,7 +164,9 @@ def test_a_valid_preset_amount_is_kept_and_rolled_up(pipeline: Pipeline) -> None
     assert usage.total_cost == Decimal(0)
 
 
-def test_subtree_token_sums_saturate_at_int64_and_are_encoded(pipeline: Pipeline) -> None:
+def test_subtree_token_sums_saturate_at_int64_and_are_encoded(
+    pipeline: Pipeline, caplog: pytest.LogCaptureFixture
+) -> None:
     huge = {GenAI.USAGE_INPUT_TOKENS: INT64_MAX, GenAI.USAGE_OUTPUT_TOKENS: INT64_MAX}
     pipeline.calls_under_a_request(huge, huge, {GenAI.USAGE_INPUT_TOKENS: 5, GenAI.USAGE_OUTPUT_TOKENS: 5})
 
@@ -176,6 +178,11 @@ def test_subtree_token_sums_saturate_at_int64_and_are_encoded(pipeline: Pipeline
     encoded = _encoded_attributes(request)
     assert (encoded[Ours.SUBTREE_INPUT_TOKENS], encoded[Ours.SUBTREE_OUTPUT_TOKENS]) == (INT64_MAX, INT64_MAX)
     assert encoded[Ours.SUBTREE_CALLS] == 3
+
+    pipeline.calls_under_a_request(huge, huge)  # saturates again: logged once per processor
+    assert [record.getMessage() for record in caplog.records if "int64" in record.getMessage()] == [
+        f"genai-cost: a subtree token sum reached the int64 limit ({INT64_MAX}); it is reported at that limit"
+    ]
 
 
 HOSTILE_USAGE = [

@@ -14,19 +14,15 @@ same call) and a span under one of genai-cost's own LLM spans are neither priced
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from genai_cost.instrumentation._core import safe
 from genai_cost.semconv import Ours
-from genai_cost.span_cost import USAGE_KEYS, WATCHED_KEYS, Call, SpanCosting, Subtree
-from genai_cost.usage import MAX_COUNT
+from genai_cost.span_cost import USAGE_KEYS, WATCHED_KEYS, Call, SaturationLog, SpanCosting, Subtree
 
 __all__ = ["BatchPricer", "FinishedSpan"]
-
-logger = logging.getLogger(__name__)
 
 _MISSING = object()
 
@@ -51,7 +47,7 @@ class BatchPricer:
 
     def __init__(self, span_costing: SpanCosting) -> None:
         self._span_costing = span_costing
-        self._saturation_logged = False
+        self._saturation = SaturationLog()
 
     def price(self, spans: Sequence[FinishedSpan]) -> list[dict[str, Any] | None]:
         """Per span (same order), the attributes to set on it (new or changed), or ``None``."""
@@ -77,12 +73,7 @@ class BatchPricer:
                 saturated |= not into.merge(subtree)
             if call is not None:
                 saturated |= not into.add(call)
-        if saturated and not self._saturation_logged:
-            self._saturation_logged = True
-            logger.warning(
-                "genai-cost: a subtree token sum reached the int64 limit (%d); it is reported at that limit",
-                MAX_COUNT,
-            )
+        self._saturation.note(saturated)
         return updates
 
     def _price(self, span: FinishedSpan) -> tuple[Call | None, dict[str, Any] | None]:
