@@ -46,9 +46,10 @@ from benchmarks.peers import (
 __all__ = ["main"]
 
 _OPERATIONS = ("chat", "stream", "embeddings")
-_PROCESSOR_KINDS = ("unpriced_genai_span", "genai_span_priced_already", "non_genai_span")
+_PROCESSOR_KINDS = ("unpriced_genai_span", "processor_floor", "genai_span_priced_already", "non_genai_span")
 """Spans ``CostSpanProcessor.on_end`` is counted on (``worker._foreign_spans``): a foreign semconv
-span it prices, one priced already, and an app span with no GenAI usage."""
+span it prices, one priced already, and an app span with no GenAI usage; ``processor_floor``:
+the first span through the floor of pricing it (``worker._floor_processor``)."""
 _COLLECTED = re.compile(r"Collected : (\d+)")
 _SOURCES = REPO / "src" / "genai_cost"
 _BY_COUNT = {"OTEL_BSP_SCHEDULE_DELAY": "3600000", "OTEL_BLRP_SCHEDULE_DELAY": "3600000"}

@@ -408,16 +408,55 @@ def _processor(config: str, options: dict[str, Any]) -> dict[str, Any]:
     return {name: {"median": median(values), "max": max(values)} for name, values in rates.items()}
 
 
+def _floor_processor() -> Any:
+    """What any processor that prices a foreign span must do, and nothing else: the floor of
+    ``CostSpanProcessor.on_end`` on ``unpriced_genai_span``.
+
+    Per span it copies the attributes, adds the attributes ``CostSpanProcessor`` adds to that
+    span (found by letting it price one, so the same names and values), records one cost
+    histogram point (its metric attributes picked once) and forwards a new ``ReadableSpan``
+    as ``CostSpanProcessor`` does. No reading of usage, pricing, rollup or lock.
+    """
+    from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+
+    from genai_cost import processor as cost_processor
+    from genai_cost.metrics import Instruments
+    from genai_cost.semconv import GenAI
+    from genai_cost.span_cost import plain_copy
+
+    real, meter_provider = _discarding_processor()
+    forwarded: list[ReadableSpan] = []
+    real._next.on_end = forwarded.append
+    _, sample = _foreign_spans(1)["unpriced_genai_span"][0]
+    real.on_end(sample)
+    before = dict(sample.attributes or {})
+    added = {name: value for name, value in (forwarded[0].attributes or {}).items() if name not in before}
+    amount = added[GenAI.USAGE_COST_AMOUNT]
+    cost = Instruments(meter_provider, model_limit=1000).cost
+    point = real._instruments.metric_attributes({**before, **added})
+
+    class Floor(SpanProcessor):  # type: ignore[misc]
+        def on_end(self, span: ReadableSpan) -> None:
+            values = plain_copy(span.attributes or {})
+            values.update(added)
+            cost.record(amount, point)
+            cost_processor._AnnotatedSpan(span, values)
+
+    return Floor()
+
+
 def _processor_loop(config: str, options: dict[str, Any]) -> dict[str, Any]:
     """``CostSpanProcessor.on_end`` on ``count`` LLM spans of one kind (:func:`_foreign_spans`),
-    after 20 warm-up spans, timing nothing: run under an instruction counter.
+    after 20 warm-up spans, timing nothing: run under an instruction counter. Kind
+    ``processor_floor``: :func:`_floor_processor` on ``unpriced_genai_span``.
 
     The same spans are built whatever ``count`` (a pool of ``pool``), so that the difference
     between two counts is ``on_end`` alone; every app span is started through the processor first.
     """
     pool, count = int(options.get("pool", 220)), int(options["count"])
-    pairs = _foreign_spans(pool)[options["kind"]]
-    processor, _ = _discarding_processor()
+    floor = options["kind"] == "processor_floor"
+    pairs = _foreign_spans(pool)["unpriced_genai_span" if floor else options["kind"]]
+    processor = _floor_processor() if floor else _discarding_processor()[0]
     for parent, _ in pairs:
         processor.on_start(parent)
     for _, child in pairs[:20]:
