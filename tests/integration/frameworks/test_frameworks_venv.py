@@ -31,7 +31,8 @@ IGNORE_UNCLOSED = ("-W", "ignore::ResourceWarning", "-W", "ignore::pytest.Pytest
 
 def test_pydantic_ai_tests_pass_in_a_venv_with_pydantic_ai() -> None:
     python = cached_venv("pydantic-ai", PYDANTIC_AI, "import pydantic_ai.models.openai")
-    summary = assert_tests_pass_in_venv(python, *IGNORE_UNCLOSED, "tests/integration/frameworks/test_pydantic_ai.py")
+    tests = ("tests/integration/frameworks/test_pydantic_ai.py", "tests/e2e/test_pydantic_ai_instrument.py")
+    summary = assert_tests_pass_in_venv(python, *IGNORE_UNCLOSED, *tests)
     print("pydantic-ai:", summary)
 
 

@@ -1,0 +1,35 @@
+"""``opentelemetry-instrument`` with a pydantic-ai app (``app_pydantic_ai.py``): pydantic-ai's own
+``chat`` spans (usage, no cost) and genai-cost's openai spans under them reach a local OTLP
+receiver, each call priced once (a run and a streamed run), with the agent's and the app's
+spans carrying the total.
+
+pydantic-ai runs in a cached venv (tests/integration/frameworks/test_frameworks_venv.py runs
+this file there); here, without it, the test is skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.e2e.frameworks import assert_priced_once, run_instrumented
+from tests.support.price_oracle import oracle_cost
+
+from genai_cost.demo.fake_openai import SCENARIOS, FakeOpenAIServer
+
+pytestmark = pytest.mark.e2e
+pytest.importorskip("pydantic_ai", reason="pydantic-ai is not installed; test_frameworks_venv.py runs this in a venv")
+
+APP = Path(__file__).with_name("app_pydantic_ai.py")
+CACHED = SCENARIOS["cached"]
+CALLS = 2  # a run, a streamed run
+
+
+def test_agent_calls_are_priced_once_and_rolled_up(fake_openai: FakeOpenAIServer) -> None:
+    received = run_instrumented(APP, FAKE_OPENAI_URL=fake_openai.base_url)
+
+    cost = oracle_cost(
+        "gpt-4o-mini", "openai", input_tokens=CACHED.prompt_tokens, cache_read_tokens=CACHED.cached_tokens,
+        output_tokens=CACHED.completion_tokens,
+    )  # fmt: skip
+    assert_priced_once(received, calls=CALLS, cost=cost, rollups={"handle-request": CALLS, "invoke_agent helper": 1})
