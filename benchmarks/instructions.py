@@ -7,7 +7,8 @@ and for the uninstrumented baseline of its environment (the same environments as
 ``python -m benchmarks``), for a chat call, a stream and an embeddings call. Instructions per
 call = difference / N; added = minus the baseline. With genai-cost among the configurations,
 ``CostSpanProcessor.on_end`` is counted the same way (worker task ``processor_loop``) on a
-foreign span it prices, one priced already and a non-GenAI span.
+foreign span it prices, one priced already and a non-GenAI span, and the floor of pricing one
+(``worker._floor_processor``); ``--processor-parts`` also counts each step of that pricing alone.
 The worker freezes the heap after the warm-up (see ``worker._loop``) so that a full garbage
 collection landing inside the counted calls does not decide the figure.
 CPU time on a shared machine moves by tens of percent from run to run; instruction counts
@@ -42,6 +43,7 @@ from benchmarks.peers import (
     worker_command,
     worker_env,
 )
+from benchmarks.worker import PROCESSOR_PARTS
 
 __all__ = ["main"]
 
@@ -87,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="valgrind runs at once")
     parser.add_argument("--venvs", type=Path, default=None)
     parser.add_argument("--output", type=Path, default=None, help="also write the table here (markdown)")
+    parser.add_argument(
+        "--processor-parts", action="store_true", help="also count each step of pricing a foreign span alone"
+    )
     arguments = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         parser.error("valgrind is not installed (Debian: apt-get install valgrind)")
@@ -104,6 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         jobs += [
             (kind, "processor_loop", "-", "genai-cost", {"kind": kind, "pool": arguments.calls + 20})
             for kind in _PROCESSOR_KINDS
+        ]
+    if arguments.processor_parts:
+        jobs += [
+            (part, "processor_loop", "-", "genai-cost", {"kind": "unpriced_genai_span", "part": part})
+            for part in PROCESSOR_PARTS
         ]
     with ThreadPoolExecutor(arguments.jobs) as pool:
         figures = pool.map(lambda job: _per_call(pythons[job[3]], job[1], job[2], job[4], arguments.calls), jobs)
@@ -164,6 +174,18 @@ def _table(
             "| span | instructions per on_end |",
             "|---|---|",
             *(f"| {kind} | {figure:,.0f} |" for kind, figure in processed),
+        ]
+    parts = [(part, counted[part, None][0]) for part in PROCESSOR_PARTS if (part, None) in counted]
+    if parts:
+        lines += [
+            "",
+            "Each step of pricing `unpriced_genai_span`, alone, with the arguments it gets in `on_end` "
+            "(`--processor-parts`; `worker._processor_parts`; `span_cost.price` holds the steps from "
+            "'copy attributes' to 'Cost.attributes'):",
+            "",
+            "| step | instructions |",
+            "|---|---|",
+            *(f"| {part} | {figure:,.0f} |" for part, figure in parts),
         ]
     return lines
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any, cast
 
-__all__ = ["main"]
+__all__ = ["PROCESSOR_PARTS", "main"]
 
 # CPU time of the whole process (all threads, so the span processor's worker thread counts):
 # on a shared machine, wall-clock time would mostly measure the neighbours.
@@ -445,10 +445,72 @@ def _floor_processor() -> Any:
     return Floor()
 
 
+PROCESSOR_PARTS = (
+    "span_cost.price",
+    "watched keys",
+    "copy attributes",
+    "read usage",
+    "Costing.price",
+    "Costing.price: match entry",
+    "Costing.price: calculate",
+    "metric attributes",
+    "Costing.settle",
+    "Costing.settle: cost Histogram.record",
+    "Cost.attributes",
+    "forwarded span",
+)
+"""The steps of pricing a foreign span that ``instructions.py --processor-parts`` counts
+(:func:`_processor_parts`); ``span_cost.price`` holds all but the first and last two."""
+
+
+def _processor_parts(processor: Any, span: Any) -> dict[str, Callable[[], object]]:
+    """The steps of ``CostSpanProcessor.on_end`` pricing ``span`` (an ``unpriced_genai_span``),
+    each alone with the arguments it gets there (private names: this is our own code's anatomy)."""
+    from genai_cost import processor as cost_processor
+    from genai_cost import span_cost
+    from genai_cost.pricing.calculate import calculate
+    from genai_cost.semconv import GenAI
+    from genai_cost.usage import usage_from_attributes
+
+    attributes = span.attributes
+    costing = processor._span_costing._costing
+    instruments = processor._instruments
+    values = span_cost.plain_copy(attributes)
+    usage = usage_from_attributes(values)
+    model, requested = values[GenAI.RESPONSE_MODEL], values[GenAI.REQUEST_MODEL]
+    table = costing.pricing
+    when = span.start_time / 1e9
+    entry = table.match_epoch(model, "openai", when, None)
+    cost = costing.price(usage, model=model, provider="openai", started_ns=span.start_time, requested_model=requested)
+    point = instruments.metric_attributes(values)
+    watched = span_cost.WATCHED_KEYS.intersection(attributes)
+    parts: dict[str, Callable[[], object]] = {
+        "span_cost.price": lambda: processor._span_costing.price(
+            attributes, watched, started_ns=span.start_time, succeeded=True
+        ),
+        "watched keys": lambda: span_cost.WATCHED_KEYS.intersection(attributes),
+        "copy attributes": lambda: span_cost.plain_copy(attributes),
+        "read usage": lambda: usage_from_attributes(values),
+        "Costing.price": lambda: costing.price(
+            usage, model=model, provider="openai", started_ns=span.start_time, requested_model=requested
+        ),
+        "Costing.price: match entry": lambda: table.match_epoch(model, "openai", when, None),
+        "Costing.price: calculate": lambda: calculate(usage, entry),
+        "metric attributes": lambda: instruments.metric_attributes(values),
+        "Costing.settle": lambda: costing.settle(cost, usage, provider="openai", model=model, metric_attributes=point),
+        "Costing.settle: cost Histogram.record": lambda: instruments.cost.record(float(cost.amount), point),
+        "Cost.attributes": cost.attributes,
+        "forwarded span": lambda: cost_processor._AnnotatedSpan(span, values),
+    }
+    assert tuple(parts) == PROCESSOR_PARTS
+    return parts
+
+
 def _processor_loop(config: str, options: dict[str, Any]) -> dict[str, Any]:
     """``CostSpanProcessor.on_end`` on ``count`` LLM spans of one kind (:func:`_foreign_spans`),
     after 20 warm-up spans, timing nothing: run under an instruction counter. Kind
-    ``processor_floor``: :func:`_floor_processor` on ``unpriced_genai_span``.
+    ``processor_floor``: :func:`_floor_processor` on ``unpriced_genai_span``; with ``part``, that
+    step of pricing an ``unpriced_genai_span`` (:func:`_processor_parts`) ``count`` times instead.
 
     The same spans are built whatever ``count`` (a pool of ``pool``), so that the difference
     between two counts is ``on_end`` alone; every app span is started through the processor first.
@@ -461,8 +523,13 @@ def _processor_loop(config: str, options: dict[str, Any]) -> dict[str, Any]:
         processor.on_start(parent)
     for _, child in pairs[:20]:
         processor.on_end(child)
+    part = _processor_parts(processor, pairs[-1][1])[options["part"]] if "part" in options else None
     gc.collect()
     gc.freeze()
+    if part is not None:
+        for _ in range(count):
+            part()
+        return {"chunks": 1}
     for _, child in pairs[20 : 20 + count]:
         processor.on_end(child)
     return {"chunks": 1}
