@@ -35,7 +35,8 @@ import math
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Any
 
 from genai_cost._fork import fork_safe_lock
 from genai_cost.config import get_settings
@@ -244,7 +245,16 @@ def _settled(hits: list[tuple[_Rank, PriceEntry]]) -> bool:
 
 
 class PricingTable:
-    """Price entries by model name and provider; build with :meth:`default` or :meth:`load`."""
+    """Price entries by model name and provider; build with :meth:`default` or :meth:`load`.
+
+    Calls are priced through :meth:`match_epoch`; a subclass that overrides :meth:`match`
+    alone (a lookup of its own) is asked through its :meth:`match` instead.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "match" in cls.__dict__ and "match_epoch" not in cls.__dict__:
+            cls.match_epoch = _match_epoch_through_match  # type: ignore[method-assign,assignment]
 
     def __init__(
         self,
@@ -355,7 +365,9 @@ class PricingTable:
         """The prices of ``model`` at ``provider`` for a call starting at ``at`` (default: now)
         in the request ``context`` (``{"service_tier": "flex"}``): the entry with its
         time-of-day window and its variants for ``context`` applied."""
-        return self.match_epoch(model, provider, epoch_seconds(at), context)
+        # This class's lookup, not self.match_epoch: a subclass's match that calls this one is
+        # what its match_epoch asks (see __init_subclass__).
+        return PricingTable.match_epoch(self, model, provider, epoch_seconds(at), context)
 
     def match_epoch(
         self, model: str, provider: str | None, when: float, context: PricingContext | None = None
@@ -499,6 +511,15 @@ def _bucket_hits(bucket: _Bucket, name: str) -> list[tuple[_Rank, PriceEntry]]:
     if undated == name:
         return []
     return [(rank, entry) for rank, entry in bucket.hits(undated) if entry.strip_date_suffix]
+
+
+def _match_epoch_through_match(
+    table: PricingTable, model: str, provider: str | None, when: float, context: PricingContext | None = None
+) -> PriceEntry | None:
+    """:meth:`PricingTable.match_epoch` of a subclass that overrides ``match`` alone (its ``match``
+    may predate the ``context`` argument: it is passed only when there is one)."""
+    at = datetime.fromtimestamp(when, timezone.utc)
+    return table.match(model, provider, at) if context is None else table.match(model, provider, at, context)
 
 
 def _search_plan(provider: str | None, names: tuple[str, ...]) -> list[tuple[Sequence[str | None], tuple[str, ...]]]:

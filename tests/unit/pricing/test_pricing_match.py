@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -246,3 +246,31 @@ def test_cache_is_bounded(make_table: TableFactory) -> None:
         table.match(f"m{i}")
     assert len(table._cache) == CACHE_SIZE
     assert table.match("m0") is not None
+
+
+class _Renamed(PricingTable):
+    """A lookup of its own: every model is priced as ``m``, and each call's arguments are kept."""
+
+    asked: ClassVar[list[tuple[Any, ...]]] = []
+
+    def match(self, model: str, provider: str | None = None, at: datetime | None = None, *context: Any) -> Any:
+        self.asked.append((model, provider, at, *context))
+        return super().match("m", provider, at, *context)
+
+
+@pytest.mark.parametrize("context", [None, {"service_tier": "flex"}], ids=["no-context", "context"])
+def test_a_subclass_overriding_match_is_asked_when_calls_are_priced(context: dict[str, str] | None) -> None:
+    from genai_cost.costing import Costing
+    from genai_cost.metrics import Instruments
+    from genai_cost.usage import Usage
+
+    table = _Renamed.load(include_bundled=False, entries=[_e("m", {"exact": "m"})])
+    _Renamed.asked = []
+    started = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    cost = Costing(Instruments(model_limit=10), table).price(
+        Usage(input_tokens=1_000_000), model="any-name", provider=None, started_ns=int(started.timestamp() * 1e9),
+        context=context,
+    )  # fmt: skip
+
+    assert (cost.status, cost.entry_id, cost.amount) == ("priced", "m", 1)
+    assert _Renamed.asked == [("any-name", None, started, *([context] if context else []))]
