@@ -131,6 +131,9 @@ CONFIGURATIONS = {
         Configuration(
             "genai-cost+compat-openinference", "genai-cost instrumentor, GENAI_COST_COMPAT=openinference", "genai-cost"
         ),
+        Configuration(
+            "genai-cost+attribution", "genai-cost instrumentor, calls in attribute(), a key on metrics", "genai-cost"
+        ),
         Configuration("openai-v2", "opentelemetry-instrumentation-openai-v2", "openai-v2", True),
         Configuration("openllmetry", "OpenLLMetry (opentelemetry-instrumentation-openai)", "openllmetry", True),
         Configuration("openlit", "openlit", "openlit", True),

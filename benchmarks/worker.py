@@ -152,6 +152,18 @@ def _genai_cost_compat_openinference(telemetry: _Telemetry) -> None:
     _genai_cost(telemetry)
 
 
+def _genai_cost_attribution(telemetry: _Telemetry) -> None:
+    """The instrumentor with every call made inside ``genai_cost.attribute(tenant=..., feature=...)``
+    and ``tenant`` allowlisted for metrics (``GENAI_COST_METRIC_ATTRIBUTION``): what attribution costs."""
+    import genai_cost
+    from genai_cost.config import ENV, get_settings
+
+    os.environ[ENV.METRIC_ATTRIBUTION] = "tenant"
+    get_settings.cache_clear()
+    _genai_cost(telemetry)
+    genai_cost.attribute(tenant="acme", feature="search").__enter__()  # for the rest of the process
+
+
 def _genai_cost_processor(telemetry: _Telemetry) -> None:
     from genai_cost.instrumentation.openai import OpenAIInstrumentor
     from genai_cost.processor import CostSpanProcessor
@@ -195,6 +207,7 @@ _SETUPS: dict[str, Callable[[_Telemetry], None]] = {
     "genai-cost": _genai_cost,
     "genai-cost+processor": _genai_cost_processor,
     "genai-cost+compat-openinference": _genai_cost_compat_openinference,
+    "genai-cost+attribution": _genai_cost_attribution,
     "openai-v2": _openai_v2,
     "openllmetry": _openllmetry,
     "openlit": _openlit,
