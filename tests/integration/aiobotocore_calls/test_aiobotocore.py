@@ -1,4 +1,5 @@
-"""Real aiobotocore ``bedrock-runtime`` clients over HTTP against the fake Bedrock runtime.
+"""Real aiobotocore ``bedrock-runtime`` and ``bedrock-agent-runtime`` clients over HTTP against
+the fake Bedrock runtime.
 
 aiobotocore pins botocore tightly, so it runs in a cached venv of its own
 (``test_aiobotocore_venv.py``); here, without it, these tests are skipped.
@@ -18,13 +19,13 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from tests.support.fake_bedrock import CACHED, SCENARIO_HEADER, TEXT, Tokens, server
+from tests.support.fake_bedrock import AGENT_INVOCATIONS, CACHED, SCENARIO_HEADER, TEXT, Tokens, server
 from tests.support.fake_http import FakeHTTPServer
 from tests.support.instrumenting import assert_failed, instrumented
 from tests.support.price_oracle import oracle_cost
 
 from genai_cost.pricing import PricingTable
-from genai_cost.semconv import GenAI
+from genai_cost.semconv import GenAI, Ours, PricingStatus
 
 aiobotocore_session = pytest.importorskip(
     "aiobotocore.session", reason="aiobotocore is not installed; test_aiobotocore_venv.py runs this in a venv"
@@ -53,11 +54,11 @@ def traced(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> It
 
 
 @asynccontextmanager
-async def bedrock(origin: str, scenario: str = "default") -> AsyncIterator[Any]:
-    """A real aiobotocore client for the fake, asking for ``scenario`` on every call."""
+async def bedrock(origin: str, scenario: str = "default", service: str = "bedrock-runtime") -> AsyncIterator[Any]:
+    """A real aiobotocore client of ``service`` for the fake, asking for ``scenario`` on every call."""
     session = aiobotocore_session.get_session()
     async with session.create_client(
-        "bedrock-runtime",
+        service,
         region_name="us-east-1",
         endpoint_url=origin,
         aws_access_key_id="AKIDFAKEFAKEFAKEFAKE",
@@ -68,7 +69,7 @@ async def bedrock(origin: str, scenario: str = "default") -> AsyncIterator[Any]:
         def add_header(request: Any, **kwargs: Any) -> None:
             request.headers[SCENARIO_HEADER] = scenario
 
-        client.meta.events.register("before-sign.bedrock-runtime", add_header)
+        client.meta.events.register(f"before-sign.{client.meta.service_model.service_id.hyphenize()}", add_header)
         yield client
 
 
@@ -201,3 +202,31 @@ def test_uninstrument_restores_sessions_and_live_clients(
 
     assert aiobotocore_session.AioSession.__dict__["_create_client"] is original
     assert len(span_exporter.get_finished_spans()) == 1
+
+
+def test_each_model_invocation_of_an_agent_is_priced_once_under_its_span(
+    fake_bedrock: FakeHTTPServer, traced: AioBedrockInstrumentor, span_exporter: InMemorySpanExporter
+) -> None:
+    async def main() -> bytes:
+        async with bedrock(fake_bedrock.origin, service="bedrock-agent-runtime") as agents:
+            result = await agents.invoke_agent(agentId="AGENT01", agentAliasId="ALIAS01", sessionId="session-1",
+                                               inputText="Hello", enableTrace=True)  # fmt: skip
+            return b"".join([event["chunk"]["bytes"] async for event in result["completion"] if "chunk" in event])
+
+    assert asyncio.run(main()) == "".join(TEXT).encode()
+    spans = span_exporter.get_finished_spans()
+    (agent,) = [span for span in spans if span.name == "invoke_agent"]
+    calls = [span for span in spans if span is not agent]
+    assert not {GenAI.USAGE_COST_AMOUNT, Ours.PRICING_STATUS} & set(agent.attributes or {})
+    assert len(calls) == len(AGENT_INVOCATIONS)
+    for span, (_, model, tokens) in zip(calls, AGENT_INVOCATIONS, strict=True):
+        attributes = span.attributes or {}
+        assert span.parent is not None and span.parent.span_id == agent.context.span_id
+        assert (span.name, attributes[GenAI.USAGE_INPUT_TOKENS], attributes[GenAI.USAGE_OUTPUT_TOKENS]) == (
+            f"chat {model}",
+            tokens.input,
+            tokens.output,
+        )
+        assert attributes[Ours.PRICING_STATUS] == PricingStatus.PRICED
+        expected = oracle_cost(model, "aws", input_tokens=tokens.input, output_tokens=tokens.output)
+        assert attributes[GenAI.USAGE_COST_AMOUNT] == pytest.approx(expected, rel=1e-12)

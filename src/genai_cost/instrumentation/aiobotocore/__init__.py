@@ -1,8 +1,11 @@
-"""``AioBedrockInstrumentor``: Bedrock runtime calls made through aiobotocore (and aioboto3).
+"""``AioBedrockInstrumentor``: Bedrock runtime and agent runtime calls made through aiobotocore
+(and aioboto3).
 
 The boto3/botocore instrumentor's parts serve it unchanged: the same request and response
 readers, event accumulators and body accumulator (:mod:`genai_cost.instrumentation.bedrock`),
-the same per-client wrapping of ``bedrock-runtime`` operation methods (:mod:`..bedrock.clients`),
+the same agent trace reading (:mod:`..bedrock.agents`: ``invoke_agent``, ``invoke_inline_agent``,
+``retrieve_and_generate``), the same per-client wrapping of ``bedrock-runtime`` and
+``bedrock-agent-runtime`` operation methods (:mod:`..bedrock.clients`),
 here hooked on ``AioSession._create_client`` (the coroutine ``create_client()``'s context
 manager awaits) and wrapped with the async lifecycle. Only the result objects differ: an
 ``AioEventStream`` iterated with ``async for`` and an async ``StreamingBody``
@@ -18,7 +21,8 @@ from genai_cost.instrumentation._base import GenAIInstrumentor, unwrap_ours, wra
 from genai_cost.instrumentation._core import async_wrapper
 from genai_cost.instrumentation.aiobotocore.package import _instruments
 from genai_cost.instrumentation.bedrock import _operations
-from genai_cost.instrumentation.bedrock.clients import RUNTIME, BedrockClients
+from genai_cost.instrumentation.bedrock.agents import agent_operations
+from genai_cost.instrumentation.bedrock.clients import AGENT_RUNTIME, RUNTIME, BedrockClients
 from genai_cost.instrumentation.bedrock.invoke import watch_body
 from genai_cost.semconv import Provider
 
@@ -26,7 +30,7 @@ __all__ = ["AioBedrockInstrumentor"]
 
 
 class AioBedrockInstrumentor(GenAIInstrumentor):
-    """Instruments aiobotocore's ``bedrock-runtime`` clients."""
+    """Instruments aiobotocore's ``bedrock-runtime`` and ``bedrock-agent-runtime`` clients."""
 
     _instruments = _instruments
     _providers = (Provider.AWS_BEDROCK,)
@@ -42,8 +46,13 @@ class AioBedrockInstrumentor(GenAIInstrumentor):
             stream_proxy=EventStreamProxy,
             watch=partial(watch_body, body_type=body_type(), proxy_type=AsyncStreamingBodyProxy),
         )
-        wrappers = {name: async_wrapper(telemetry, op) for name, op in operations.items()}
-        self._clients = BedrockClients({RUNTIME: wrappers})
+        operations_by_service = {RUNTIME: operations, AGENT_RUNTIME: agent_operations(telemetry, EventStreamProxy)}
+        self._clients = BedrockClients(
+            {
+                service: {name: async_wrapper(telemetry, operation) for name, operation in by_method.items()}
+                for service, by_method in operations_by_service.items()
+            }
+        )
         wrap_once(AioSession, "_create_client", self._clients.create_client_async)
 
     def _uninstrument(self, **kwargs: Any) -> None:
