@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from tests.e2e.otlp import OtlpHttpReceiver, Received, attributes, clean_env, run
+from tests.support.price_oracle import oracle_cost
 
+from genai_cost.demo.fake_openai import SCENARIOS, FakeOpenAIServer
 from genai_cost.semconv import GenAI, Metrics, Ours
 
-__all__ = ["assert_priced_once", "run_instrumented"]
+__all__ = ["assert_openai_app_priced_once", "assert_priced_once", "run_instrumented"]
 
 # Other GenAI instrumentations the environment may hold (the ``peers`` extra): not under test.
 PEERS_OFF = {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "openai,langchain"}
@@ -54,3 +56,17 @@ def assert_priced_once(received: Received, *, calls: int, cost: float, rollups: 
     assert metric is not None
     assert sum(point.count for point in metric.histogram.data_points) == calls
     assert sum(point.sum for point in metric.histogram.data_points) == pytest.approx(calls * cost, rel=1e-9)
+
+
+def assert_openai_app_priced_once(
+    app: Path, fake_openai: FakeOpenAIServer, *, calls: int, rollups: Mapping[str, int]
+) -> None:
+    """``app`` (reading ``FAKE_OPENAI_URL``) makes ``calls`` gpt-4o-mini calls that the fake OpenAI
+    server answers with its ``cached`` scenario: checked as :func:`assert_priced_once` checks them."""
+    received = run_instrumented(app, FAKE_OPENAI_URL=fake_openai.base_url)
+    cached = SCENARIOS["cached"]
+    cost = oracle_cost(
+        "gpt-4o-mini", "openai", input_tokens=cached.prompt_tokens, cache_read_tokens=cached.cached_tokens,
+        output_tokens=cached.completion_tokens,
+    )  # fmt: skip
+    assert_priced_once(received, calls=calls, cost=cost, rollups=rollups)
