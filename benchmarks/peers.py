@@ -134,6 +134,9 @@ CONFIGURATIONS = {
         Configuration(
             "genai-cost+attribution", "genai-cost instrumentor, calls in attribute(), a key on metrics", "genai-cost"
         ),
+        Configuration(
+            "genai-cost+priority", "genai-cost instrumentor, answers served at service_tier=priority", "genai-cost"
+        ),
         Configuration("openai-v2", "opentelemetry-instrumentation-openai-v2", "openai-v2", True),
         Configuration("openllmetry", "OpenLLMetry (opentelemetry-instrumentation-openai)", "openllmetry", True),
         Configuration("openlit", "openlit", "openlit", True),

@@ -208,6 +208,7 @@ _SETUPS: dict[str, Callable[[_Telemetry], None]] = {
     "genai-cost+processor": _genai_cost_processor,
     "genai-cost+compat-openinference": _genai_cost_compat_openinference,
     "genai-cost+attribution": _genai_cost_attribution,
+    "genai-cost+priority": _genai_cost,
     "openai-v2": _openai_v2,
     "openllmetry": _openllmetry,
     "openlit": _openlit,
@@ -242,6 +243,11 @@ _OPERATIONS: dict[str, Callable[[Any], int]] = {
 }
 
 
+_SCENARIOS = {"genai-cost+priority": "cached_priority"}
+"""Configurations served another answer than ``mock_openai.DEFAULT_SCENARIO`` (the same usage:
+``genai-cost+priority``'s says ``service_tier: priority``, priced at gpt-4o-mini's priority rates)."""
+
+
 def _set_up(config: str) -> tuple[_Telemetry, Any, float]:
     """Telemetry, instrumented client and the import + instrument time in ms."""
     import openai  # noqa: F401  (the app imports its SDK either way: not part of our time)
@@ -252,7 +258,7 @@ def _set_up(config: str) -> tuple[_Telemetry, Any, float]:
     setup_ms = (_clock() - started) * 1e3
     from benchmarks import mock_openai
 
-    return telemetry, mock_openai.client(), setup_ms
+    return telemetry, mock_openai.client(scenario=_SCENARIOS.get(config, mock_openai.DEFAULT_SCENARIO)), setup_ms
 
 
 def _calls(config: str, options: dict[str, Any]) -> dict[str, Any]:

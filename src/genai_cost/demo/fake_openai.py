@@ -50,6 +50,8 @@ class Scenario:
     malformed: bool = False
     """Send a body (or SSE event) that is not valid JSON."""
     finish_reason: str = "stop"
+    service_tier: str = "default"
+    """The ``service_tier`` the answer says it was served at."""
     content: str | None = None
     """The answer's text (default: words of a pangram, one per chunk)."""
     prompt_details: dict[str, int] | None = None
@@ -109,6 +111,7 @@ _TOOL_USAGE = {
 SCENARIOS: dict[str, Scenario] = {
     "default": Scenario(),
     "cached": Scenario(prompt_tokens=2006, completion_tokens=300, cached_tokens=1920),
+    "cached_priority": Scenario(prompt_tokens=2006, completion_tokens=300, cached_tokens=1920, service_tier="priority"),
     "reasoning": Scenario(prompt_tokens=50, completion_tokens=500, reasoning_tokens=320),
     "cached_reasoning": Scenario(prompt_tokens=2006, completion_tokens=500, cached_tokens=1920, reasoning_tokens=320),
     "json_cached": Scenario(prompt_tokens=2006, completion_tokens=12, cached_tokens=1920, content='{"text": "Hello!"}'),
@@ -203,7 +206,7 @@ def _chat_completion(model: str, scenario: Scenario, chunks: int) -> dict[str, A
                 "finish_reason": scenario.finish_reason,
             }
         ],
-        "service_tier": "default",
+        "service_tier": scenario.service_tier,
         "system_fingerprint": "fp_fake0001",
     }
     if scenario.usage:
@@ -217,7 +220,7 @@ def _chat_chunks(model: str, scenario: Scenario, chunks: int, include_usage: boo
         "object": "chat.completion.chunk",
         "created": int(time.time()),
         "model": model,
-        "service_tier": "default",
+        "service_tier": scenario.service_tier,
         "system_fingerprint": "fp_fake0001",
     }
     extra = {"usage": None} if include_usage else {}
@@ -296,7 +299,7 @@ def _response(
         "parallel_tool_calls": True,
         "previous_response_id": None,
         "reasoning": {"effort": None, "summary": None},
-        "service_tier": "default",
+        "service_tier": scenario.service_tier,
         "store": True,
         "temperature": 1.0,
         "text": {"format": {"type": "text"}},
