@@ -1,7 +1,8 @@
-"""An app calling Anthropic and Google GenAI, run with and without ``opentelemetry-instrument``.
+"""An app calling Anthropic, Google GenAI and Mistral, run with and without ``opentelemetry-instrument``.
 
-Reads ANTHROPIC_BASE_URL (the SDK's own variable) and FAKE_GEMINI_URL from the environment and
-prints what it got, so runs with and without instrumentation can be compared byte for byte.
+Reads ANTHROPIC_BASE_URL (the SDK's own variable), FAKE_GEMINI_URL and FAKE_MISTRAL_URL from the
+environment and prints what it got, so runs with and without instrumentation can be compared
+byte for byte. The test turns mistralai's own tracing on (``MISTRAL_SDK_TELEMETRY=global``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import os
 
 import anthropic
 from google import genai
+from mistralai.client import Mistral
 from opentelemetry import trace
 
 tracer = trace.get_tracer("e2e-app")
 claude = anthropic.Anthropic(api_key="sk-ant-e2e", max_retries=0)
 gemini = genai.Client(api_key="AIza-e2e", http_options={"base_url": os.environ["FAKE_GEMINI_URL"]})
+mistral = Mistral(api_key="mistral-e2e", server_url=os.environ["FAKE_MISTRAL_URL"])
 ask = [{"role": "user", "content": "Say hi"}]
 
 with tracer.start_as_current_span("handle-request"):
@@ -37,3 +40,6 @@ with tracer.start_as_current_span("handle-request"):
         config={"http_options": {"headers": {"x-fake-scenario": "thinking"}}},
     )
     print("gemini stream:", "".join(chunk.text or "" for chunk in chunks))
+
+    answer = mistral.chat.complete(model="mistral-small-2603", messages=ask, http_headers={"x-fake-scenario": "cached"})
+    print("mistral complete:", answer.choices[0].message.content, answer.usage.prompt_tokens)
