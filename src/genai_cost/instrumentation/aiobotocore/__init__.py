@@ -47,12 +47,7 @@ class AioBedrockInstrumentor(GenAIInstrumentor):
             watch=partial(watch_body, body_type=body_type(), proxy_type=AsyncStreamingBodyProxy),
         )
         operations_by_service = {RUNTIME: operations, AGENT_RUNTIME: agent_operations(telemetry, EventStreamProxy)}
-        self._clients = BedrockClients(
-            {
-                service: {name: async_wrapper(telemetry, operation) for name, operation in by_method.items()}
-                for service, by_method in operations_by_service.items()
-            }
-        )
+        self._clients = BedrockClients(operations_by_service, partial(async_wrapper, telemetry))
         wrap_once(AioSession, "_create_client", self._clients.create_client_async)
 
     def _uninstrument(self, **kwargs: Any) -> None:

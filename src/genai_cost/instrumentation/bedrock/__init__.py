@@ -73,12 +73,7 @@ class BedrockInstrumentor(GenAIInstrumentor):
         telemetry = self._telemetry(**kwargs)
         operations = _operations(capture_content=telemetry.settings.capture_message_content)
         operations_by_service = {RUNTIME: operations, AGENT_RUNTIME: agent_operations(telemetry)}
-        self._clients = BedrockClients(
-            {
-                service: {name: sync_wrapper(telemetry, operation) for name, operation in by_method.items()}
-                for service, by_method in operations_by_service.items()
-            }
-        )
+        self._clients = BedrockClients(operations_by_service, partial(sync_wrapper, telemetry))
         from botocore.session import Session
 
         wrap_once(Session, "create_client", self._clients.create_client)

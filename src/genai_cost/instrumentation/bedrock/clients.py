@@ -28,7 +28,7 @@ from weakref import WeakSet
 import wrapt
 
 from genai_cost.instrumentation._attributes import server_attributes
-from genai_cost.instrumentation._core import Wrapper, safe
+from genai_cost.instrumentation._core import Operation, Wrapper, safe
 from genai_cost.semconv import GenAI, Provider
 
 __all__ = ["AGENT_RUNTIME", "RUNTIME", "BedrockClients", "endpoint_attributes"]
@@ -54,9 +54,15 @@ def endpoint_attributes(client: Any) -> dict[str, Any]:
 class BedrockClients:
     """Wraps the operation methods of each client of the given services created while active."""
 
-    def __init__(self, wrappers: Mapping[str, Mapping[str, Wrapper]]) -> None:
-        """``wrappers``: service name (``bedrock-runtime``) -> client method -> its wrapper."""
-        self._wrappers = wrappers
+    def __init__(
+        self, operations: Mapping[str, Mapping[str, Operation]], wrapper: Callable[[Operation], Wrapper]
+    ) -> None:
+        """``operations``: service name (``bedrock-runtime``) -> client method -> how to read it;
+        ``wrapper`` makes a method's wrapper of its operation (sync or async lifecycle)."""
+        self._wrappers = {
+            service: {method: wrapper(operation) for method, operation in by_method.items()}
+            for service, by_method in operations.items()
+        }
         self._clients: WeakSet[Any] = WeakSet()
 
     def create_client(
