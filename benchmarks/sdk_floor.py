@@ -11,7 +11,11 @@ this machine. Next to it, the same run times each instrumentation's wrapper arou
 ``Completions.create`` called directly with a prebuilt ``ChatCompletion`` (no HTTP, no
 parsing): floor plus the instrumentation's own code, so the difference is its own code.
 ``--instructions N`` counts the same two things in instructions with callgrind (``valgrind``
-needed), a figure machine load cannot move.
+needed), a figure machine load cannot move; ``--own-parts N`` counts each step of genai-cost's
+wrapper alone.
+
+``straight-line`` is genai-cost's telemetry from the least Python that can emit it (see
+:func:`_straight_line`): its own code is a bound for any instrumentation emitting that telemetry.
 
 Counters are not replayed: genai-cost's only counter on this call is observable (summed in
 process, reported at collection), and openai-v2 emits none. Span attributes are all given at
@@ -27,6 +31,8 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -149,7 +155,172 @@ def _openai_v2(tracer_provider: TracerProvider, meter_provider: MeterProvider) -
     return instrumentor.uninstrument  # type: ignore[no-any-return]
 
 
-_INSTRUMENTATIONS = {"genai-cost": _genai_cost, "openai-v2": _openai_v2}
+_STRAIGHT_LINE_PRICES = {"gpt-4o-mini": (0.15e-6, 0.075e-6, 0.6e-6)}
+"""Per-token input, cached input and output prices of the models the straight-line wrapper knows."""
+
+
+def _straight_line(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Callable[[], None]:
+    """genai-cost's telemetry for this call from the least Python that can emit it: one
+    function, no configuration, no pricing table (a dict of float prices), no error handling,
+    no ``track_usage``, budgets or attribution, nothing for streams or other SDK shapes. Its own
+    code is a bound for any instrumentation emitting this telemetry, not a candidate design."""
+    import wrapt
+    from opentelemetry import context, trace
+    from opentelemetry.instrumentation.utils import unwrap
+
+    tracer = tracer_provider.get_tracer("straight-line")
+    meter = meter_provider.get_meter("straight-line")
+    cost_histogram = meter.create_histogram("gen_ai.client.operation.cost", unit="USD")
+    duration_histogram = meter.create_histogram("gen_ai.client.operation.duration", unit="s")
+    token_histogram = meter.create_histogram("gen_ai.client.token.usage", unit="{token}")
+    base_url = mock_client().base_url
+    server = {"server.address": base_url.host, "server.port": base_url.port or 80}
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        requested = kwargs.get("model")
+        attributes = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai"}
+        attributes["gen_ai.request.model"] = requested
+        attributes.update(server)
+        started = time.perf_counter()
+        span = tracer.start_span(f"chat {requested}", kind=SpanKind.CLIENT, attributes=attributes)
+        token = context.attach(trace.set_span_in_context(span))
+        try:
+            result = wrapped(*args, **kwargs)
+        finally:
+            context.detach(token)
+        usage, model = result.usage, result.model
+        prompt, completion = usage.prompt_tokens, usage.completion_tokens
+        cached = usage.prompt_tokens_details.cached_tokens
+        input_price, cached_price, output_price = _STRAIGHT_LINE_PRICES[model]
+        input_cost, cached_cost = (prompt - cached) * input_price, cached * cached_price
+        output_cost = completion * output_price
+        total = input_cost + cached_cost + output_cost
+        span.set_attributes(
+            {
+                "gen_ai.response.finish_reasons": [choice.finish_reason for choice in result.choices],
+                "gen_ai.response.id": result.id,
+                "gen_ai.response.model": model,
+                "gen_ai.usage.audio.input_tokens": usage.prompt_tokens_details.audio_tokens,
+                "gen_ai.usage.audio.output_tokens": usage.completion_tokens_details.audio_tokens,
+                "gen_ai.usage.cache_read.input_tokens": cached,
+                "gen_ai.usage.cost.amount": total,
+                "gen_ai.usage.cost.currency": "USD",
+                "gen_ai.usage.cost.source": "local",
+                "gen_ai.usage.input_tokens": prompt,
+                "gen_ai.usage.output_tokens": completion,
+                "gen_ai.usage.reasoning.output_tokens": usage.completion_tokens_details.reasoning_tokens,
+                "genai_cost.cost.cache_read": cached_cost,
+                "genai_cost.cost.input": input_cost,
+                "genai_cost.cost.output": output_cost,
+                "genai_cost.pricing.entry": "openai:" + model,
+                "genai_cost.pricing.status": "priced",
+                "openai.response.service_tier": result.service_tier,
+            }
+        )
+        span.end()
+        point = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": requested,
+            "gen_ai.response.model": model,
+            "server.address": server["server.address"],
+        }
+        cost_histogram.record(total, point)
+        duration_histogram.record(time.perf_counter() - started, point)
+        token_histogram.record(prompt, {**point, "gen_ai.token.type": "input"})
+        token_histogram.record(completion, {**point, "gen_ai.token.type": "output"})
+        return result
+
+    wrapt.wrap_function_wrapper("openai.resources.chat.completions", "Completions.create", wrapper)
+    from openai.resources.chat.completions import Completions
+
+    return lambda: unwrap(Completions, "create")
+
+
+_INSTRUMENTATIONS = {"genai-cost": _genai_cost, "openai-v2": _openai_v2, "straight-line": _straight_line}
+
+
+def _own_parts() -> tuple[dict[str, Callable[[], object]], Callable[[], None]]:
+    """The steps of genai-cost's wrapper on this call, each alone with the arguments it gets
+    there (private names: this is our own code's anatomy), and what clears the spans they end.
+    Steps marked SDK are the floor's."""
+    from inspect import getclosurevars
+
+    from openai.resources.chat.completions import Completions
+    from opentelemetry import context
+    from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+    from genai_cost import attribution, budgets, tracking
+    from genai_cost.instrumentation import _core
+
+    tracer_provider, exporter, meter_provider, _ = _pipeline()
+    _genai_cost(tracer_provider, meter_provider)
+    checked = Completions.__dict__["create"]._self_wrapper
+    scope = getclosurevars(getclosurevars(checked).nonlocals["wrapper"]).nonlocals
+    telemetry, operation = scope["telemetry"], scope["operation"]
+    instance = mock_client().chat.completions
+    kwargs = {"model": "gpt-4o-mini", "messages": _MESSAGES}
+    result = instance.with_raw_response.create(**kwargs).parse()
+    request = operation.read_request(instance, telemetry, (), kwargs)
+    response = operation.read_response(result)
+    usage, costing, instruments = response.usage, telemetry.costing, telemetry.instruments
+    model = response.attributes["gen_ai.response.model"]
+    cost = costing.price(usage, model=model, provider="openai", started_ns=time.time_ns(), requested_model=model)
+    point = instruments.metric_attributes(request.attributes, response.attributes, attribution=None)
+    invocation = telemetry.start(operation, instance, (), kwargs, ())
+    tracer = tracer_provider.get_tracer("parts")
+
+    def current() -> None:
+        with invocation.activated():
+            pass
+
+    parts: dict[str, Callable[[], object]] = {
+        "nothing (the loop itself)": lambda: None,
+        "whole wrapper": lambda: checked(lambda **_: result, instance, (), kwargs),
+        "context checks": lambda: (
+            is_instrumentation_enabled(),
+            context.get_value(_core.INSIDE_COVERING_CALL),
+            tracking.active_trackers(),
+            attribution.current(telemetry.settings.attribution_baggage),
+            budgets.active(),
+        ),
+        "read request": lambda: operation.read_request(instance, telemetry, (), kwargs),
+        "SDK: start and end the span": lambda: tracer.start_span("chat", attributes=request.attributes).end(),
+        "make the span current": current,
+        "read response": lambda: operation.read_response(result),
+        "Usage.to_attributes": usage.to_attributes,
+        "Costing.price": lambda: costing.price(
+            usage, model=model, provider="openai", started_ns=time.time_ns(), requested_model=model
+        ),
+        "Cost.attributes": cost.attributes,
+        "metric attributes": lambda: instruments.metric_attributes(request.attributes, response.attributes),
+        "Costing.settle (with the SDK's cost record)": lambda: costing.settle(
+            cost, usage, provider="openai", model=model, metric_attributes=point, trackers=()
+        ),
+        "SDK: cost record": lambda: instruments.cost.record(float(cost.amount), point),
+        "record tokens (with the SDK's 2 records)": lambda: instruments.record_tokens(usage, point),
+    }
+    return parts, exporter.clear
+
+
+_MARK = "genai-cost.benchmark.mark"
+"""The audit event that ``--own-parts`` raises around each step's runs: callgrind, told to dump
+its counts before every ``sys.audit`` (``--dump-before=sys_audit``), then writes one count per
+stretch between two marks, so that one run counts every step."""
+
+
+def _run_parts(count: int) -> None:
+    """Each step of :func:`_own_parts` ``count`` times after 200 warm-up runs, between two marks."""
+    parts, clear = _own_parts()
+    for step in parts.values():
+        for _ in range(200):
+            step()
+        clear()
+        gc.collect()
+        sys.audit(_MARK)
+        for _ in range(count):
+            step()
+        sys.audit(_MARK)
 
 
 def _loop(what: str, name: str, count: int) -> None:
@@ -218,12 +389,32 @@ def _instruction_table(names: list[str], count: int) -> None:
         floor, wrapper = _instructions(name, "floor", count), _instructions(name, "wrapper", count)
         own[name] = wrapper - floor
         print(f"{name:<16} {floor:>12,.0f} {wrapper:>12,.0f} {own[name]:>12,.0f}")
-    if len(own) == 2:
-        print(f"genai-cost / openai-v2, own code: {own['genai-cost'] / own['openai-v2']:.2f}x")
+    if "openai-v2" in own:
+        for name in own.keys() - {"openai-v2"}:
+            print(f"{name} / openai-v2, own code: {own[name] / own['openai-v2']:.2f}x")
+
+
+def _parts_table(count: int) -> None:
+    """Instructions per run of each step of genai-cost's wrapper, less the loop's own per run."""
+    with tempfile.TemporaryDirectory() as directory:
+        out = Path(directory) / "callgrind.out"
+        command = ["valgrind", "--tool=callgrind", "--dump-before=sys_audit", f"--callgrind-out-file={out}"]
+        command += [sys.executable, str(Path(__file__).resolve()), "--run-parts", str(count)]
+        subprocess.run(command, capture_output=True, check=True)
+        dumps = sorted(Path(directory).glob("callgrind.out.*"), key=lambda dump: int(dump.suffix[1:]))
+        totals = [int(re.search(r"^totals: (\d+)", dump.read_text(), re.M).group(1)) for dump in dumps]  # type: ignore[union-attr]
+    names = list(_own_parts()[0])
+    # The last two stretches per step are its warm-up and its runs (a library may audit events
+    # of its own while loading, before the first mark).
+    runs = [total / count for total in totals[-2 * len(names) :][1::2]]
+    loop = runs[names.index("nothing (the loop itself)")]
+    print(f"instructions per run of each step of genai-cost's wrapper alone ({count} runs after 200 warm-up ones)")
+    for name, instructions in zip(names, runs, strict=True):
+        print(f"{name:<45} {instructions - loop:>12,.0f}")
 
 
 def _importable(name: str) -> bool:
-    module = "genai_cost" if name == "genai-cost" else "opentelemetry.instrumentation.openai_v2"
+    module = {"genai-cost": "genai_cost", "openai-v2": "opentelemetry.instrumentation.openai_v2"}.get(name, "wrapt")
     try:
         return importlib.util.find_spec(module) is not None
     except ModuleNotFoundError:
@@ -237,12 +428,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--instructions", type=int, metavar="N", default=0, help="count instructions of N calls with callgrind instead"
     )
+    parser.add_argument(
+        "--own-parts", type=int, metavar="N", default=0, help="count each step of genai-cost's wrapper alone, N times"
+    )
+    parser.add_argument("--run-parts", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--loop", nargs=3, metavar=("WHAT", "NAME", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.run_parts:
+        _run_parts(args.run_parts)
+        return 0
     if args.loop:
         _loop(args.loop[0], args.loop[1], int(args.loop[2]))
         return 0
 
+    if args.own_parts:
+        _parts_table(args.own_parts)
+        return 0
     instrumentations = dict(_INSTRUMENTATIONS)
     if args.instructions:
         _instruction_table([name for name in instrumentations if _importable(name)], args.instructions)
@@ -272,9 +473,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:<16} {len(telemetry.span_attributes):>10} {len(telemetry.histogram_records):>10} "
             f"{us(floors[name]):>16} {us(wrappers[name]):>16} {own:>9.1f}"
         )
-    if len(emitted) == 2:
-        for label, figures in (("SDK floor", floors), ("wrapper", wrappers)):
-            print(f"genai-cost / openai-v2, {label}: {min(figures['genai-cost']) / min(figures['openai-v2']):.2f}x")
+    if "openai-v2" in emitted:
+        for name in emitted.keys() - {"openai-v2"}:
+            for label, figures in (("SDK floor", floors), ("wrapper", wrappers)):
+                print(f"{name} / openai-v2, {label}: {min(figures[name]) / min(figures['openai-v2']):.2f}x")
     return 0
 
 
