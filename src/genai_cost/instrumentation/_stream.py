@@ -22,10 +22,6 @@ from genai_cost.instrumentation._core import Invocation, Response, Unfinished, l
 
 __all__ = ["Accumulator", "AsyncStreamProxy", "CallProxy", "SyncStreamProxy", "proxy_stream"]
 
-_NEVER = object()
-"""A sentinel no chunk is."""
-
-
 class Accumulator(Protocol):
     def add(self, chunk: Any) -> bool:
         """Look at one chunk; return False to hide it from the app."""
@@ -113,10 +109,35 @@ class SyncStreamProxy(_StreamProxy):
         self._self_iterator = stream if isinstance(stream, Iterator) else iter(stream)
 
     def __iter__(self) -> Iterator[Any]:
-        # As the SDK stream does: itself if it is its own iterator, else a new one each time
-        # (built in C: it calls __next__ until StopIteration, with no generator frame per chunk).
+        # As the SDK stream does: itself if it is its own iterator, else a new one each time.
         stream = self.__wrapped__
-        return self if iter(stream) is stream else iter(self.__next__, _NEVER)
+        chunks = iter(stream)
+        return self if chunks is stream else self._self_each(chunks)
+
+    def _self_each(self, chunks: Iterator[Any]) -> Iterator[Any]:
+        """The chunks of the SDK's own iterator (which draws on what its ``__next__`` does), one
+        generator frame resumed per chunk: a for-loop over the stream calls no method per chunk."""
+        accumulator = self._self_accumulator
+        while True:
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                self._self_end()
+                return
+            except BaseException as error:
+                self._self_fail(error)
+                raise
+            if not self._self_started:
+                if self._self_deliver(chunk):
+                    yield chunk
+                continue
+            try:
+                shown = accumulator.add(chunk) is not False
+            except Exception:
+                log_failure(accumulator.add)
+                shown = True
+            if shown:
+                yield chunk
 
     def __next__(self) -> Any:
         while True:

@@ -48,6 +48,25 @@ def test_early_break_then_gc_ends_span_once(
     assert GenAI.RESPONSE_ID in attrs
 
 
+def test_next_then_for_loops_read_every_chunk_once_in_order(
+    instrumented: OpenAIInstrumentor, span_exporter: InMemorySpanExporter, client: openai.OpenAI
+) -> None:
+    whole = _dumps(list(_stream(client)))
+    stream = _stream(client)
+    mixed = [next(stream)]
+    for chunk in stream:  # a loop over the SDK's own iterator, after a chunk read by __next__
+        mixed.append(chunk)
+        if len(mixed) == 3:
+            break
+    mixed.append(next(stream))
+    mixed.extend(stream)
+    assert _dumps(mixed) == whole
+    plain, interleaved = span_exporter.get_finished_spans()
+    for span in (plain, interleaved):
+        assert span.attributes[Ours.PRICING_STATUS] == PricingStatus.PRICED
+    assert interleaved.attributes[GenAI.USAGE_COST_AMOUNT] == plain.attributes[GenAI.USAGE_COST_AMOUNT]
+
+
 def test_close_ends_span_once_and_double_close_is_harmless(
     instrumented: OpenAIInstrumentor, span_exporter: InMemorySpanExporter, client: openai.OpenAI
 ) -> None:
