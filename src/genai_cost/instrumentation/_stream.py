@@ -22,6 +22,7 @@ from genai_cost.instrumentation._core import Invocation, Response, Unfinished, l
 
 __all__ = ["Accumulator", "AsyncStreamProxy", "CallProxy", "SyncStreamProxy", "proxy_stream"]
 
+
 class Accumulator(Protocol):
     def add(self, chunk: Any) -> bool:
         """Look at one chunk; return False to hide it from the app."""
